@@ -1,0 +1,42 @@
+"""``Client``: what the protocol needs to know about a channel, free of storage and Flask."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from channels.kinds import ChannelKind
+
+AUTH_METHODS = ("private_key_jwt", "client_secret_basic", "client_secret_post")
+GRANT_TYPES = ("authorization_code", "refresh_token", "client_credentials")
+SUBJECT_TYPES = ("pairwise", "public")
+
+
+@dataclass(frozen=True)
+class Client:
+    client_id: str
+    name: str
+    kind: ChannelKind
+    status: str
+    redirect_uris: tuple[str, ...]
+    grant_types: frozenset[str]
+    scopes: frozenset[str]
+    token_endpoint_auth_method: str
+    secret_hash: str | None
+    jwks: dict[str, Any] | None
+    jwks_uri: str | None
+    sector_identifier: str
+    subject_type: str
+    id_token_signed_response_alg: str
+    rotate_refresh_tokens: bool
+
+    @property
+    def active(self) -> bool:
+        return self.status == "active"
+
+    def allows_grant(self, grant_type: str) -> bool:
+        return grant_type in self.grant_types
+
+    def allows_redirect(self, redirect_uri: str) -> bool:
+        """Exact string match (RFC 9700 2.1, OAuth 2.1 draft 4.1.3)."""
+        return redirect_uri in self.redirect_uris

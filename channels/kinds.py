@@ -1,0 +1,40 @@
+"""Channel kinds and what each may ask for by default.
+
+A channel is an OAuth client of the platform. Its kind sets the scopes an operator may grant it:
+social apps (WeChat, Alipay) identify and query; UnionPay and banks may also use payment
+functions; portals sign citizens in; merchants scan QR codes.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class ChannelKind(StrEnum):
+    WECHAT = "wechat"
+    ALIPAY = "alipay"
+    UNIONPAY = "unionpay"
+    BANK = "bank"
+    APP = "app"
+    PORTAL = "portal"
+    MERCHANT = "merchant"
+
+
+#: The scopes that identify a cardholder to a relying party (OIDC Core 5.4 plus the e-card's).
+IDENTITY_SCOPES = frozenset({"openid", "profile", "essc.card", "essc.idnumber"})
+
+#: Scopes each kind may be granted. ``essc.idnumber`` releases the full ID number and is granted
+#: only where an operator says so; it is in no kind's default set.
+ALLOWED_SCOPES: dict[ChannelKind, frozenset[str]] = {
+    ChannelKind.WECHAT: IDENTITY_SCOPES,
+    ChannelKind.ALIPAY: IDENTITY_SCOPES,
+    ChannelKind.UNIONPAY: IDENTITY_SCOPES | {"essc.payment"},
+    ChannelKind.BANK: IDENTITY_SCOPES | {"essc.payment"},
+    ChannelKind.APP: IDENTITY_SCOPES,
+    ChannelKind.PORTAL: IDENTITY_SCOPES,
+    ChannelKind.MERCHANT: frozenset({"essc.qr.verify", "essc.payment"}),
+}
+
+DEFAULT_SCOPES: dict[ChannelKind, frozenset[str]] = {
+    kind: scopes - {"essc.idnumber"} for kind, scopes in ALLOWED_SCOPES.items()
+}

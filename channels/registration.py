@@ -1,0 +1,161 @@
+"""Validating client metadata before a channel is stored (RFC 7591 2, OIDC Registration 2).
+
+Pure: returns a ``ClientMetadata`` or raises ``InvalidClientMetadata`` naming the field.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit
+
+from channels.client import AUTH_METHODS
+from channels.client import GRANT_TYPES
+from channels.client import SUBJECT_TYPES
+from channels.kinds import ALLOWED_SCOPES
+from channels.kinds import ChannelKind
+
+SIGNING_ALGS = ("ES256", "EdDSA", "PS256", "RS256")
+MAX_REDIRECT_URIS = 20
+MAX_URI_LENGTH = 512
+
+
+class InvalidClientMetadata(ValueError):
+    """RFC 7591 3.2.2 ``invalid_client_metadata`` / ``invalid_redirect_uri``."""
+
+    def __init__(self, error: str, description: str) -> None:
+        super().__init__(description)
+        self.error = error
+        self.description = description
+
+
+@dataclass(frozen=True)
+class ClientMetadata:
+    name: str
+    kind: ChannelKind
+    grant_types: tuple[str, ...]
+    token_endpoint_auth_method: str
+    redirect_uris: tuple[str, ...]
+    scopes: tuple[str, ...]
+    jwks: dict[str, Any] | None
+    jwks_uri: str | None
+    sector_identifier: str
+    subject_type: str
+    id_token_signed_response_alg: str
+    rotate_refresh_tokens: bool
+
+
+def validate_metadata(
+    *,
+    name: str,
+    kind: str,
+    grant_types: list[str],
+    auth_method: str,
+    redirect_uris: list[str],
+    scopes: list[str],
+    jwks: dict[str, Any] | None = None,
+    jwks_uri: str | None = None,
+    sector_identifier: str | None = None,
+    subject_type: str = "pairwise",
+    id_token_alg: str = "ES256",
+    rotate_refresh_tokens: bool = True,
+    allow_http_loopback: bool = True,
+) -> ClientMetadata:
+    if not name.strip() or len(name) > 128:
+        raise InvalidClientMetadata("invalid_client_metadata", "client_name is required (<=128)")
+    try:
+        channel_kind = ChannelKind(kind)
+    except ValueError:
+        raise InvalidClientMetadata("invalid_client_metadata", "unknown channel kind") from None
+    grants = tuple(dict.fromkeys(grant_types))
+    if not grants or any(g not in GRANT_TYPES for g in grants):
+        raise InvalidClientMetadata("invalid_client_metadata", "unsupported grant_types")
+    if "refresh_token" in grants and "authorization_code" not in grants:
+        raise InvalidClientMetadata("invalid_client_metadata", "refresh_token needs authorization_code")
+    if auth_method not in AUTH_METHODS:
+        raise InvalidClientMetadata("invalid_client_metadata", "unsupported token_endpoint_auth_method")
+    if auth_method == "private_key_jwt" and not (jwks or jwks_uri):
+        raise InvalidClientMetadata("invalid_client_metadata", "private_key_jwt needs jwks or jwks_uri")
+    if jwks is not None:
+        _check_jwks(jwks)
+    if jwks_uri is not None:
+        _check_https_uri(jwks_uri, "jwks_uri", allow_http_loopback)
+    uris = tuple(dict.fromkeys(redirect_uris))
+    uses_code = "authorization_code" in grants
+    if uses_code and not uris:
+        raise InvalidClientMetadata("invalid_redirect_uri", "authorization_code needs a redirect_uri")
+    if len(uris) > MAX_REDIRECT_URIS:
+        raise InvalidClientMetadata("invalid_redirect_uri", "too many redirect_uris")
+    for uri in uris:
+        _check_redirect_uri(uri, allow_http_loopback)
+    requested = tuple(dict.fromkeys(" ".join(scopes).split()))
+    allowed = ALLOWED_SCOPES[channel_kind]
+    if any(s not in allowed for s in requested):
+        raise InvalidClientMetadata("invalid_client_metadata", "scope not allowed for this kind")
+    if uses_code and "openid" not in requested:
+        raise InvalidClientMetadata("invalid_client_metadata", "authorization_code clients need openid")
+    if subject_type not in SUBJECT_TYPES:
+        raise InvalidClientMetadata("invalid_client_metadata", "subject_type must be pairwise or public")
+    if id_token_alg not in SIGNING_ALGS:
+        raise InvalidClientMetadata("invalid_client_metadata", "unsupported id_token_signed_response_alg")
+    return ClientMetadata(
+        name=name.strip(),
+        kind=channel_kind,
+        grant_types=grants,
+        token_endpoint_auth_method=auth_method,
+        redirect_uris=uris,
+        scopes=requested,
+        jwks=jwks,
+        jwks_uri=jwks_uri,
+        sector_identifier=_sector_identifier(sector_identifier, uris, subject_type),
+        subject_type=subject_type,
+        id_token_signed_response_alg=id_token_alg,
+        rotate_refresh_tokens=rotate_refresh_tokens,
+    )
+
+
+def _check_redirect_uri(uri: str, allow_http_loopback: bool) -> None:
+    if len(uri) > MAX_URI_LENGTH or not uri.isascii() or any(c in uri for c in ' "<>\\'):
+        raise InvalidClientMetadata("invalid_redirect_uri", "redirect_uri is malformed")
+    parts = urlsplit(uri)
+    if parts.fragment or "#" in uri:
+        raise InvalidClientMetadata("invalid_redirect_uri", "redirect_uri must not have a fragment")
+    if parts.username or parts.password or "@" in parts.netloc:
+        raise InvalidClientMetadata("invalid_redirect_uri", "redirect_uri must not have userinfo")
+    if parts.scheme == "https" and parts.hostname:
+        return
+    if parts.scheme == "http" and allow_http_loopback and parts.hostname in ("127.0.0.1", "localhost", "::1"):
+        return
+    raise InvalidClientMetadata("invalid_redirect_uri", "redirect_uri must be https (http only on loopback)")
+
+
+def _check_https_uri(uri: str, field: str, allow_http_loopback: bool) -> None:
+    try:
+        _check_redirect_uri(uri, allow_http_loopback)
+    except InvalidClientMetadata:
+        raise InvalidClientMetadata("invalid_client_metadata", f"{field} must be an https URI") from None
+
+
+def _check_jwks(jwks: dict[str, Any]) -> None:
+    keys = jwks.get("keys") if isinstance(jwks, dict) else None
+    if not isinstance(keys, list) or not keys or len(keys) > 10:
+        raise InvalidClientMetadata("invalid_client_metadata", "jwks must hold 1 to 10 keys")
+    for key in keys:
+        if not isinstance(key, dict) or key.get("kty") not in ("EC", "RSA", "OKP"):
+            raise InvalidClientMetadata("invalid_client_metadata", "jwks has an unsupported key")
+        if any(private in key for private in ("d", "p", "q", "dp", "dq", "qi", "k")):
+            raise InvalidClientMetadata("invalid_client_metadata", "jwks must hold public keys only")
+
+
+def _sector_identifier(explicit: str | None, uris: tuple[str, ...], subject_type: str) -> str:
+    """OIDC Core 8.1: the host of the redirect URIs, unless the operator names the sector."""
+    if explicit:
+        return explicit
+    hosts = {urlsplit(u).hostname or "" for u in uris}
+    if len(hosts) == 1:
+        return hosts.pop()
+    if subject_type == "pairwise" and len(hosts) > 1:
+        raise InvalidClientMetadata(
+            "invalid_client_metadata", "redirect_uris on several hosts need a sector_identifier"
+        )
+    return ""

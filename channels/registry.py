@@ -1,0 +1,52 @@
+"""The registry of OAuth clients: a per-process cache in front of storage.
+
+The token endpoint looks a client up on every request; a short TTL keeps that off the database
+while an operator's change (suspend, new redirect URI) still reaches every worker within
+``ttl`` seconds. Writes made through this process drop the entry at once.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from typing import Protocol
+
+from channels.client import Client
+
+
+class ClientSource(Protocol):
+    def load_client(self, client_id: str) -> Client | None: ...
+
+
+class ClientRegistry:
+    def __init__(
+        self,
+        source: ClientSource,
+        *,
+        ttl: float = 30,
+        max_entries: int = 10_000,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._source = source
+        self._ttl = ttl
+        self._max = max_entries
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._entries: dict[str, tuple[float, Client | None]] = {}
+
+    def get(self, client_id: str) -> Client | None:
+        now = self._clock()
+        entry = self._entries.get(client_id)
+        if entry is not None and entry[0] > now:
+            return entry[1]
+        client = self._source.load_client(client_id)
+        with self._lock:
+            if len(self._entries) >= self._max:
+                self._entries.clear()  # bounded memory; unknown ids cannot grow it forever
+            self._entries[client_id] = (now + self._ttl, client)
+        return client
+
+    def forget(self, client_id: str) -> None:
+        with self._lock:
+            self._entries.pop(client_id, None)

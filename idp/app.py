@@ -1,0 +1,139 @@
+"""The app factory: ``create_app(settings)`` is the only way to build the Flask app."""
+
+from __future__ import annotations
+
+import logging
+import re
+import uuid
+from pathlib import Path
+
+from flask import Flask
+from flask import Response
+from flask import g
+from flask import request
+from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import RequestEntityTooLarge
+
+from idp.errors import InvalidRequest
+from idp.errors import OAuthError
+from idp.errors import Problem
+from idp.errors import ServerError
+from idp.provider import Provider
+from idp.settings import Settings
+
+log = logging.getLogger("essc.idp")
+_REQUEST_ID = re.compile(r"[A-Za-z0-9\-]{8,36}")
+#: Paths that answer browsers with pages; everything else answers JSON.
+_BROWSER_PATHS = ("/authorize", "/interaction/", "/demo")
+
+
+def templates_dir() -> Path:
+    """``templates/`` beside the packages in a checkout; ``idp/_templates`` in a wheel."""
+    here = Path(__file__).resolve().parent
+    for candidate in (here.parent / "templates", here / "_templates"):
+        if candidate.is_dir():
+            return candidate
+    raise RuntimeError("templates not found")
+
+
+def create_app(settings: Settings | None = None, *, provider: Provider | None = None) -> Flask:
+    settings = settings or Settings.from_env()
+    provider = provider or Provider(settings)
+    templates = templates_dir()
+    app = Flask(
+        "idp",
+        template_folder=str(templates),
+        static_folder=str(templates / "static"),
+        static_url_path="/static",
+    )
+    app.config.update(
+        SECRET_KEY=settings.secret_key,
+        MAX_CONTENT_LENGTH=settings.max_request_bytes,
+        MAX_FORM_MEMORY_SIZE=settings.max_request_bytes,
+        SESSION_COOKIE_NAME="essc_flow",
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=settings.issuer.startswith("https://"),
+    )
+    app.extensions["essc"] = provider
+    _register_blueprints(app, settings)
+    _register_hooks(app)
+    _register_errors(app)
+    return app
+
+
+def _register_blueprints(app: Flask, settings: Settings) -> None:
+    from idp.web import authorize
+    from idp.web import discovery
+    from idp.web import token
+    from idp.web import userinfo
+
+    for module in (discovery, token, userinfo, authorize):
+        app.register_blueprint(module.bp)
+    if settings.demo:
+        from idp.web import demo
+
+        app.register_blueprint(demo.bp)
+
+
+def _register_hooks(app: Flask) -> None:
+    @app.before_request
+    def assign_request_id() -> None:
+        incoming = request.headers.get("X-Request-Id", "")
+        g.request_id = incoming if _REQUEST_ID.fullmatch(incoming) else str(uuid.uuid4())
+
+    @app.after_request
+    def security_headers(response: Response) -> Response:
+        response.headers["X-Request-Id"] = g.get("request_id", "")
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        if response.mimetype == "text/html":
+            response.headers.setdefault(
+                "Content-Security-Policy",
+                "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+                "frame-ancestors 'none'; form-action *; base-uri 'none'",
+            )
+            response.headers.setdefault("X-Frame-Options", "DENY")
+            response.headers.setdefault("Referrer-Policy", "no-referrer")
+        return response
+
+
+def _wants_page() -> bool:
+    return request.path.startswith(_BROWSER_PATHS)
+
+
+def _register_errors(app: Flask) -> None:
+    from idp.web.authorize import error_page
+    from idp.web.http import oauth_error
+
+    @app.errorhandler(OAuthError)
+    def on_oauth_error(error: OAuthError) -> Response:
+        log.info("oauth error %s on %s: %s [%s]", error.error, request.path, error.detail, g.request_id)
+        return oauth_error(error)
+
+    @app.errorhandler(Problem)
+    def on_problem(problem: Problem) -> Response:
+        body = problem.body(app.extensions["essc"].issuer)
+        body["request_id"] = g.request_id
+        response = app.json.response(body)
+        response.status_code = problem.status
+        response.content_type = "application/problem+json"
+        return response
+
+    @app.errorhandler(HTTPException)
+    def on_http_error(error: HTTPException) -> Response:
+        status = error.code or 400
+        if _wants_page():
+            key = "bad_request" if status < 500 else "server_error"
+            return error_page(key, status, locale="zh-CN")
+        if isinstance(error, RequestEntityTooLarge) or request.path in ("/token", "/introspect", "/revoke"):
+            response = oauth_error(InvalidRequest("the request is not acceptable"))
+            response.status_code = status
+            return response
+        return on_problem(Problem(status, "http-error", error.name))
+
+    @app.errorhandler(Exception)
+    def on_unexpected(error: Exception) -> Response:
+        log.exception("unexpected error on %s [%s]", request.path, g.get("request_id"))
+        if _wants_page():
+            return error_page("server_error", 500, locale="zh-CN")
+        return oauth_error(ServerError("unexpected error; see the request id in the server log"))

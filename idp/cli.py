@@ -1,0 +1,218 @@
+"""The ``essc`` command. Operators script it: names and flags are stable (docs/operations.md)."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import click
+
+from idp.settings import ConfigurationError
+from idp.settings import Settings
+
+
+def _provider(create_keys: bool = False) -> Any:
+    from idp.provider import Provider
+
+    try:
+        return Provider(Settings.from_env())
+    except ConfigurationError as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+def _emit(value: Any) -> None:
+    click.echo(json.dumps(value, ensure_ascii=False, sort_keys=True))
+
+
+@click.group()
+def main() -> None:
+    """essc-idp: the e-SSC identity provider."""
+
+
+@main.command()
+def init() -> None:
+    """Migrate the database and create the key ring (idempotent)."""
+    from idp.migrate import upgrade
+    from keys import WrongPassphrase
+
+    p = _provider()
+    upgrade(p.db)
+    try:
+        ring = p.open_keyring(create=True)
+    except WrongPassphrase as exc:
+        raise click.ClickException(str(exc)) from None
+    _emit({"database": p.db.engine.url.render_as_string(hide_password=True), "keys": ring.signing.public_keys()})
+
+
+@main.command()
+def demo() -> None:
+    """Seed demo cardholders and the demo portal client; print how to try a sign-in."""
+    from idp.demo_data import seed
+
+    p = _provider()
+    seeded = seed(p, Path(p.settings.instance_dir))
+    click.echo(seeded)
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, show_default=True, type=int)
+@click.option("--production", is_flag=True, help="Run the production server with N workers.")
+@click.option("--workers", default=2, show_default=True, type=int)
+@click.option("--server", type=click.Choice(["granian", "gunicorn"]), default="granian", show_default=True)
+def serve(host: str, port: int, production: bool, workers: int, server: str) -> None:
+    """Serve the provider (development server, or --production)."""
+    if production:
+        os.environ["ESSC_ENV"] = "production"
+        _provider()  # fail closed before forking workers
+        bindir = Path(sys.executable).parent
+        if server == "granian":
+            argv = [
+                str(bindir / "granian"), "--interface", "wsgi", "--host", host, "--port", str(port),
+                "--workers", str(workers), "--blocking-threads", "1", "--no-ws", "idp.wsgi:app",
+            ]
+        else:
+            argv = [
+                str(bindir / "gunicorn"), "--workers", str(workers), "--bind", f"{host}:{port}",
+                "--access-logfile", "-", "idp.wsgi:app",
+            ]
+        os.execv(argv[0], argv)
+    from idp.app import create_app
+
+    settings = Settings.from_env()
+    demo_enabled = (Path(settings.instance_dir) / "demo-client.json").exists()
+    try:
+        app = create_app(settings.with_overrides(demo=demo_enabled or settings.demo))
+    except ConfigurationError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"essc-idp on http://{host}:{port}  (issuer {settings.issuer})")
+    if demo_enabled:
+        click.echo(f"demo portal: {settings.issuer}/demo")
+    app.run(host=host, port=port, threaded=True)
+
+
+@main.group()
+def clients() -> None:
+    """Register OAuth clients (channels)."""
+
+
+@clients.command("add")
+@click.option("--name", required=True)
+@click.option("--kind", required=True)
+@click.option("--grant-type", "grant_types", multiple=True, required=True)
+@click.option("--auth-method", required=True)
+@click.option("--redirect-uri", "redirect_uris", multiple=True)
+@click.option("--scope", default="openid", show_default=True)
+@click.option("--jwks-file", type=click.Path(exists=True, dir_okay=False))
+@click.option("--jwks-uri")
+@click.option("--sector-identifier")
+@click.option("--subject-type", type=click.Choice(["pairwise", "public"]), default="pairwise")
+@click.option("--id-token-alg", default="ES256", show_default=True)
+@click.option("--no-refresh-rotation", is_flag=True, help="Keep refresh tokens (FAPI 2.0 clients).")
+def clients_add(**options: Any) -> None:
+    """Register a client; prints one JSON object with client_id (and client_secret)."""
+    from channels.registration import InvalidClientMetadata
+    from channels.registration import validate_metadata
+    from idp.clients import add_client
+
+    p = _provider()
+    jwks = json.loads(Path(options["jwks_file"]).read_text()) if options["jwks_file"] else None
+    try:
+        metadata = validate_metadata(
+            name=options["name"], kind=options["kind"], grant_types=list(options["grant_types"]),
+            auth_method=options["auth_method"], redirect_uris=list(options["redirect_uris"]),
+            scopes=[options["scope"]], jwks=jwks, jwks_uri=options["jwks_uri"],
+            sector_identifier=options["sector_identifier"], subject_type=options["subject_type"],
+            id_token_alg=options["id_token_alg"],
+            rotate_refresh_tokens=not options["no_refresh_rotation"],
+            allow_http_loopback=not p.settings.production,
+        )
+    except InvalidClientMetadata as exc:
+        raise click.ClickException(f"{exc.error}: {exc.description}") from None
+    with p.db.transaction() as s:
+        row, secret = add_client(s, metadata, p.secret_hash, now=p.now())
+    out = {"client_id": row.client_id, "kind": row.kind, "token_endpoint_auth_method": row.token_endpoint_auth_method,
+           "grant_types": row.grant_types, "scope": " ".join(row.scopes), "redirect_uris": row.redirect_uris}
+    if secret:
+        out["client_secret"] = secret
+    _emit(out)
+
+
+@main.group()
+def cardholders() -> None:
+    """Enrol cardholders (operators and tests)."""
+
+
+@cardholders.command("add")
+@click.option("--name", required=True)
+@click.option("--id-number", required=True)
+@click.option("--region-code", required=True)
+@click.option("--card-number", required=True)
+@click.option("--pin", required=True, help="6-digit e-card PIN.")
+def cardholders_add(name: str, id_number: str, region_code: str, card_number: str, pin: str) -> None:
+    """Enrol a cardholder with a card in normal status; prints masked JSON."""
+    from idp.cardholders import EnrolmentError
+    from idp.cardholders import add_cardholder
+    from idp.cardholders import describe
+    from idp.cardholders import primary_card
+    from idp.pin import WeakPin
+
+    p = _provider()
+    try:
+        with p.db.transaction() as s:
+            person = add_cardholder(
+                s, p.keyring, p.pin_hasher, name=name, id_number=id_number, region_code=region_code,
+                card_number=card_number, pin=pin, now=p.now(),
+            )
+            s.flush()
+            out = describe(person, primary_card(s, person.id))
+    except (EnrolmentError, WeakPin) as exc:
+        raise click.ClickException(exc.reason) from None
+    _emit(out)
+
+
+@main.group()
+def keys() -> None:
+    """The signing key ring."""
+
+
+@keys.command("list")
+def keys_list() -> None:
+    """Published signing keys with their state."""
+    _emit(_provider().keyring.signing.public_keys())
+
+
+@keys.command("rotate")
+@click.option("--alg", default=None, help="One algorithm (default: every algorithm).")
+def keys_rotate(alg: str | None) -> None:
+    """Promote the pending key, retire the active one, publish a new pending key."""
+    from keys import SIGNING_ALGS
+    from keys import KeyRingError
+
+    ring = _provider().keyring
+    try:
+        done = [ring.rotate(a) for a in ([alg] if alg else list(SIGNING_ALGS))]
+    except KeyRingError as exc:
+        raise click.ClickException(str(exc)) from None
+    _emit([r.__dict__ for r in done])
+
+
+@keys.command("export-jwks")
+def keys_export_jwks() -> None:
+    """The public JWK Set, as served at /jwks.json."""
+    _emit(_provider().keyring.jwks())
+
+
+@main.command("purge")
+def purge() -> None:
+    """Delete expired replay-cache and deny-list entries (run from cron)."""
+    from idp.store.expiring import SqlExpiringSet
+
+    p = _provider()
+    _emit({"purged": SqlExpiringSet(p.db, "", time.time).purge()})
+
+

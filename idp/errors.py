@@ -1,0 +1,186 @@
+"""Errors: one class per OAuth 2.0 / OIDC error code, and RFC 7807 problems for product APIs.
+
+Each ``OAuthError`` carries a short ASCII public ``description`` fixed by the code that raises it
+(never request input, RFC 6749 5.2 restricts the character set) and a private ``detail`` that goes
+to the log and the audit trail only (node-oidc-provider's ``error_description``/``error_detail``).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from typing import ClassVar
+
+
+class OAuthError(Exception):
+    """Base of every protocol error. Subclasses fix ``error`` and the HTTP status."""
+
+    error: ClassVar[str] = "invalid_request"
+    status_code: ClassVar[int] = 400
+
+    def __init__(self, description: str, *, detail: str | None = None) -> None:
+        super().__init__(description)
+        self.description = _ascii_description(description)
+        self.detail = detail or description
+
+    def body(self) -> dict[str, str]:
+        return {"error": self.error, "error_description": self.description}
+
+    def headers(self) -> dict[str, str]:
+        return {}
+
+
+def _ascii_description(text: str) -> str:
+    # RFC 6749 5.2: %x20-21 / %x23-5B / %x5D-7E. Anything else would be a programming error here.
+    allowed = all(0x20 <= ord(c) <= 0x7E and c not in '"\\' for c in text)
+    return text if allowed else "invalid request"
+
+
+class InvalidRequest(OAuthError):
+    error = "invalid_request"
+
+
+class InvalidClient(OAuthError):
+    """RFC 6749 5.2: 401, with a challenge naming the scheme the client tried."""
+
+    error = "invalid_client"
+    status_code = 401
+
+    def __init__(self, description: str, *, detail: str | None = None, basic: bool = False):
+        super().__init__(description, detail=detail)
+        self.basic = basic
+
+    def headers(self) -> dict[str, str]:
+        if self.basic:
+            return {"WWW-Authenticate": 'Basic realm="essc-idp"'}
+        return {}
+
+
+class InvalidGrant(OAuthError):
+    error = "invalid_grant"
+
+
+class UnauthorizedClient(OAuthError):
+    error = "unauthorized_client"
+
+
+class UnsupportedGrantType(OAuthError):
+    error = "unsupported_grant_type"
+
+
+class UnsupportedResponseType(OAuthError):
+    error = "unsupported_response_type"
+
+
+class InvalidScope(OAuthError):
+    error = "invalid_scope"
+
+
+class AccessDenied(OAuthError):
+    error = "access_denied"
+    status_code = 403
+
+
+class UnsupportedTokenType(OAuthError):
+    """RFC 7009 2.2.1."""
+
+    error = "unsupported_token_type"
+
+
+class LoginRequired(OAuthError):
+    """OIDC Core 3.1.2.6."""
+
+    error = "login_required"
+
+
+class ConsentRequired(OAuthError):
+    error = "consent_required"
+
+
+class InteractionRequired(OAuthError):
+    error = "interaction_required"
+
+
+class InvalidRequestUri(OAuthError):
+    error = "invalid_request_uri"
+
+
+class RequestNotSupported(OAuthError):
+    error = "request_not_supported"
+
+
+class RequestUriNotSupported(OAuthError):
+    error = "request_uri_not_supported"
+
+
+class ServerError(OAuthError):
+    error = "server_error"
+    status_code = 500
+
+
+class TemporarilyUnavailable(OAuthError):
+    error = "temporarily_unavailable"
+    status_code = 503
+
+
+class InvalidToken(OAuthError):
+    """RFC 6750 3.1: a protected resource answers 401 with a Bearer challenge."""
+
+    error = "invalid_token"
+    status_code = 401
+
+    def headers(self) -> dict[str, str]:
+        return {
+            "WWW-Authenticate": (
+                f'Bearer realm="essc-idp", error="{self.error}", '
+                f'error_description="{self.description}"'
+            )
+        }
+
+
+class MissingBearerToken(InvalidToken):
+    """RFC 6750 3.1: with no credentials at all, the challenge carries no error code."""
+
+    error = "invalid_request"
+    status_code = 401
+
+    def headers(self) -> dict[str, str]:
+        return {"WWW-Authenticate": 'Bearer realm="essc-idp"'}
+
+
+class InsufficientScope(InvalidToken):
+    error = "insufficient_scope"
+    status_code = 403
+
+
+class Problem(Exception):
+    """RFC 7807 problem details for essc-idp's own JSON APIs.
+
+    ``type`` is a URI under the issuer's ``/problems/`` namespace documented in ``docs/api.md``;
+    ``detail`` may be localised text but never echoes raw input.
+    """
+
+    def __init__(
+        self,
+        status: int,
+        slug: str,
+        title: str,
+        detail: str | None = None,
+        **extensions: Any,
+    ) -> None:
+        super().__init__(title)
+        self.status = status
+        self.slug = slug
+        self.title = title
+        self.detail = detail
+        self.extensions = extensions
+
+    def body(self, issuer: str) -> dict[str, Any]:
+        body: dict[str, Any] = {
+            "type": f"{issuer}/problems/{self.slug}",
+            "title": self.title,
+            "status": self.status,
+        }
+        if self.detail:
+            body["detail"] = self.detail
+        body.update(self.extensions)
+        return body

@@ -1,0 +1,76 @@
+"""Checking this server's own JWT access tokens: signature, ``typ`` (RFC 9068 4), issuer,
+audience, expiry, the revocation deny-list, and the grant they came from."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+from typing import Protocol
+
+from idp.errors import InvalidToken
+from idp.oauth.storage import GrantRecord
+from idp.oauth.storage import TokenStore
+from idp.oauth.tokens import AT_JWT_TYPE
+
+
+class DenyList(Protocol):
+    def add_once(self, key: str, expires_at: int) -> bool: ...
+
+    def contains(self, key: str) -> bool: ...
+
+
+class VerifyJwt(Protocol):
+    def __call__(
+        self, token: str, *, typ: str | None, audience: str | None, issuer: str | None, leeway: int
+    ) -> dict[str, Any]: ...
+
+
+class AccessTokenVerifier:
+    def __init__(
+        self,
+        verify: VerifyJwt,
+        deny_list: DenyList,
+        *,
+        issuer: str,
+        audience: str,
+        leeway: int,
+        invalid_signature: type[Exception],
+    ) -> None:
+        self._verify = verify
+        self._deny = deny_list
+        self._issuer = issuer
+        self._audience = audience
+        self._leeway = leeway
+        self._invalid = invalid_signature
+
+    def claims(self, token: str) -> dict[str, Any]:
+        """Verified claims, or ``InvalidToken`` (one public reason, the cause in ``detail``)."""
+        try:
+            claims = self._verify(
+                token, typ=AT_JWT_TYPE, audience=self._audience, issuer=self._issuer, leeway=self._leeway
+            )
+        except self._invalid as exc:
+            raise InvalidToken("the access token is invalid", detail=str(exc)) from None
+        if self._deny.contains(str(claims.get("jti", ""))):
+            raise InvalidToken("the access token is invalid", detail="revoked")
+        return claims
+
+    def grant_of(self, claims: dict[str, Any], store: TokenStore) -> GrantRecord | None:
+        """The live grant behind a cardholder token; ``InvalidToken`` if it was revoked."""
+        gid = claims.get("gid")
+        if gid is None:
+            return None
+        grant = store.find_grant(str(gid))
+        if grant is None or grant.revoked or not store.person_may_sign_in(grant.person_id):
+            raise InvalidToken("the access token is invalid", detail="grant revoked")
+        return grant
+
+    def revoke(self, claims: dict[str, Any]) -> None:
+        self._deny.add_once(str(claims["jti"]), int(claims["exp"]) + self._leeway)
+
+
+def looks_like_jwt(token: str) -> bool:
+    return token.count(".") == 2
+
+
+TokenHash = Callable[[str], str]

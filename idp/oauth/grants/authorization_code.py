@@ -1,0 +1,67 @@
+"""The authorization code grant (RFC 6749 4.1.3) with PKCE (RFC 7636 4.6).
+
+A code is consumed by one conditional UPDATE. A second use of a consumed code revokes the
+whole grant, so every token issued from it stops (RFC 6749 4.1.2, RFC 9700 4.5.3).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from channels.client import Client
+from idp.errors import InvalidGrant
+from idp.oauth import rfc7636
+from idp.oauth.grants.base import TokenServices
+from idp.oauth.grants.base import check_client_may_use
+from idp.oauth.grants.base import user_token_response
+from idp.oauth.params import require
+from idp.oauth.storage import TokenStore
+
+
+class CodeReused(InvalidGrant):
+    """Raised after revoking the grant: the revocation must be committed, not rolled back."""
+
+    keep_writes = True
+
+
+class AuthorizationCodeGrant:
+    grant_type = "authorization_code"
+    uses_storage = True
+
+    def __init__(self, services: TokenServices) -> None:
+        self._services = services
+
+    def issue(
+        self, params: Mapping[str, str], client: Client, store: TokenStore | None
+    ) -> dict[str, Any]:
+        assert store is not None
+        check_client_may_use(client, self.grant_type)
+        code = require(params, "code")
+        redirect_uri = require(params, "redirect_uri")
+        verifier = params.get("code_verifier")
+        code_hash = self._services.token_hash(code)
+        now = self._services.now()
+        record = store.consume_code(code_hash, now)
+        if record is None:
+            reused_grant = store.consumed_code_grant(code_hash)
+            if reused_grant is not None:
+                store.revoke_grant(reused_grant, "code_reuse", now)
+                raise CodeReused("the code was already used", detail="code reuse; grant revoked")
+            raise InvalidGrant("the code is invalid or expired")
+        if record.grant.client_id != client.client_id:
+            raise InvalidGrant("the code was issued to another client")
+        if record.redirect_uri != redirect_uri:
+            raise InvalidGrant("redirect_uri does not match the authorization request")
+        rfc7636.check_verifier(verifier, record.code_challenge)
+        if not store.person_may_sign_in(record.grant.person_id):
+            raise InvalidGrant("the card is not in a usable state")
+        return user_token_response(
+            self._services,
+            client,
+            store,
+            record.grant,
+            record.grant.scopes,
+            nonce=record.nonce,
+            refresh_token=None,
+        )

@@ -1,0 +1,66 @@
+"""What the protocol code needs from storage, as narrow Protocols (Authlib's mixins, typed)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+
+@dataclass(frozen=True)
+class GrantRecord:
+    """One authorization; every code and token issued from it shares its fate."""
+
+    id: str
+    client_id: str
+    person_id: str
+    scopes: tuple[str, ...]
+    sid: str | None
+    auth_time: int
+    acr: str
+    amr: tuple[str, ...]
+    revoked: bool
+
+
+@dataclass(frozen=True)
+class CodeRecord:
+    grant: GrantRecord
+    redirect_uri: str
+    code_challenge: str
+    nonce: str | None
+
+
+@dataclass(frozen=True)
+class RefreshRecord:
+    grant: GrantRecord
+    client_id: str
+    scopes: tuple[str, ...]
+    expires_at: int
+    used: bool
+
+
+class TokenStore(Protocol):
+    def consume_code(self, code_hash: str, now: int) -> CodeRecord | None:
+        """Mark an unexpired, unused code consumed (one conditional UPDATE) and return it."""
+        ...
+
+    def consumed_code_grant(self, code_hash: str) -> str | None:
+        """The grant id of a code that exists and was already consumed, else None."""
+        ...
+
+    def revoke_grant(self, grant_id: str, reason: str, now: int) -> None: ...
+
+    def find_grant(self, grant_id: str) -> GrantRecord | None: ...
+
+    def save_refresh_token(
+        self, token_hash: str, grant: GrantRecord, scopes: tuple[str, ...], now: int, expires_at: int
+    ) -> None: ...
+
+    def find_refresh_token(self, token_hash: str) -> RefreshRecord | None: ...
+
+    def use_refresh_token(self, token_hash: str, now: int) -> bool:
+        """Mark it used if it was not (one conditional UPDATE); False means a reuse."""
+        ...
+
+    def person_may_sign_in(self, person_id: str) -> bool:
+        """The cardholder has a card in ``normal`` status."""
+        ...

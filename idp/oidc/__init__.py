@@ -1,0 +1,1 @@
+"""OpenID Connect: pairwise subjects, claims, ID tokens and discovery."""

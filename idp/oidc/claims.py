@@ -1,0 +1,59 @@
+"""Claims released per scope (OIDC Core 5.4 for ``profile``; the e-card's own scopes).
+
+| scope           | claims                                                          |
+|-----------------|-----------------------------------------------------------------|
+| openid          | sub                                                             |
+| profile         | name                                                            |
+| essc.card       | essc_card_number (masked), essc_card_status, essc_region_code   |
+| essc.idnumber   | essc_id_number (full; only clients allowed it, only on consent) |
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from idp.gb11643 import mask_card_number
+
+#: Plain-language labels for the consent page, per scope, in each supported locale.
+SCOPE_LABELS: dict[str, dict[str, str]] = {
+    "openid": {"zh-CN": "确认您的身份（匿名标识）", "en": "Confirm who you are (an anonymous identifier)"},
+    "profile": {"zh-CN": "您的姓名", "en": "Your name"},
+    "essc.card": {
+        "zh-CN": "社保卡卡号（部分隐藏）、卡状态和参保地",
+        "en": "Your card number (partly hidden), card status and region",
+    },
+    "essc.idnumber": {
+        "zh-CN": "您的完整公民身份号码",
+        "en": "Your full citizen ID number",
+    },
+}
+
+
+@dataclass(frozen=True)
+class Cardholder:
+    name: str
+    region_code: str
+    card_number: str | None
+    card_status: str | None
+    id_number: Callable[[], str]
+
+
+def claims_for(scopes: tuple[str, ...], sub: str, holder: Cardholder) -> dict[str, Any]:
+    claims: dict[str, Any] = {"sub": sub}
+    if "profile" in scopes:
+        claims["name"] = holder.name
+    if "essc.card" in scopes:
+        claims["essc_card_number"] = mask_card_number(holder.card_number or "")
+        claims["essc_card_status"] = holder.card_status
+        claims["essc_region_code"] = holder.region_code
+    if "essc.idnumber" in scopes:
+        claims["essc_id_number"] = holder.id_number()
+    return claims
+
+
+SUPPORTED_CLAIMS = [
+    "sub", "name", "essc_card_number", "essc_card_status", "essc_region_code", "essc_id_number",
+    "auth_time", "acr", "amr", "sid", "nonce", "at_hash",
+]

@@ -1,0 +1,144 @@
+"""Every setting of essc-idp in one documented place, with safe defaults.
+
+Each field reads one ``ESSC_*`` environment variable. Development defaults let ``make run`` work
+on a fresh machine; a production start (``ESSC_ENV=production``) refuses the development secrets
+and an ``http`` issuer, so a misconfiguration stops start-up instead of running unsafe.
+The table in ``docs/configuration.md`` is this file in prose; keep them together.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from dataclasses import field
+from dataclasses import fields
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+DEV_SECRET_KEY = "dev-secret-key-not-for-production"
+DEV_KEY_PASSPHRASE = "dev-key-passphrase-not-for-production"
+
+
+class ConfigurationError(RuntimeError):
+    """The settings cannot be used; the message says which one and why."""
+
+
+def _default_database_url() -> str:
+    instance = Path(os.environ.get("ESSC_INSTANCE_DIR", "instance")).resolve()
+    return f"sqlite:///{instance / 'essc.db'}"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Typed settings. ``Settings.from_env()`` is the only constructor the app uses."""
+
+    #: ``development`` or ``production``.
+    env: str = "development"
+    #: Where the embedded SQLite database and the demo client's credentials live.
+    instance_dir: str = "instance"
+    #: SQLAlchemy URL. SQLite is the embedded default; PostgreSQL via ``postgresql+psycopg://``.
+    database_url: str = field(default_factory=_default_database_url)
+    #: Redis URL for the replay cache and token deny-list; empty means the database serves both.
+    redis_url: str = ""
+    #: The issuer identifier (OIDC Core 2, RFC 8414 2). https in production.
+    issuer: str = "http://127.0.0.1:5000"
+    #: Signs the browser's session cookie (CSRF token, pending interaction).
+    secret_key: str = DEV_SECRET_KEY
+    #: Opens the key ring: private signing keys and data keys are encrypted under it.
+    key_passphrase: str = DEV_KEY_PASSPHRASE
+    #: Default ID token signing algorithm (per-client ``id_token_signed_response_alg`` wins).
+    default_signing_alg: str = "ES256"
+    #: Lifetimes in seconds. Codes follow FAPI 2.0 (<= 60 s).
+    authorization_code_ttl: int = 60
+    access_token_ttl: int = 300
+    client_credentials_ttl: int = 600
+    id_token_ttl: int = 3600
+    refresh_token_ttl: int = 14 * 24 * 3600
+    session_ttl: int = 8 * 3600
+    interaction_ttl: int = 600
+    #: Longest a client assertion (RFC 7523) may live: ``exp - iat``, and ``exp - now``.
+    client_assertion_max_age: int = 300
+    #: Clock skew accepted on JWT ``iat``/``nbf``/``exp`` (FAPI 2.0 5.3.2.1: 10 s).
+    clock_skew: int = 10
+    #: e-card PIN lockout (issue 2: 5 failures lock for 15 minutes).
+    pin_max_failures: int = 5
+    pin_lockout_seconds: int = 900
+    #: argon2id cost for PINs (OWASP: m=19 MiB, t=2, p=1).
+    pin_hash_memory_kib: int = 19 * 1024
+    pin_hash_time_cost: int = 2
+    #: How long a worker trusts its cached copy of a client or the key ring.
+    client_cache_seconds: int = 30
+    keyring_refresh_seconds: int = 60
+    #: Cap on any request body, in bytes; larger bodies get 413 before parsing.
+    max_request_bytes: int = 64 * 1024
+    #: Seed the demo relying party (``/demo``) and its client.
+    demo: bool = False
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
+        environ = os.environ if environ is None else environ
+        values: dict[str, Any] = {}
+        for f in fields(cls):
+            raw = environ.get(f"ESSC_{f.name.upper()}")
+            if raw is None:
+                continue
+            values[f.name] = _parse(f.name, raw, f.type)
+        values.update(overrides)
+        return cls(**values)
+
+    def with_overrides(self, **overrides: Any) -> Settings:
+        return replace(self, **overrides)
+
+    @property
+    def production(self) -> bool:
+        return self.env == "production"
+
+    def check(self) -> None:
+        """Fail closed: raise ``ConfigurationError`` for any unsafe or inconsistent value."""
+        if self.env not in ("development", "production"):
+            raise ConfigurationError("ESSC_ENV must be 'development' or 'production'")
+        if self.issuer.endswith("/") or "?" in self.issuer or "#" in self.issuer:
+            raise ConfigurationError("ESSC_ISSUER must have no trailing slash, query or fragment")
+        if self.default_signing_alg not in ("ES256", "EdDSA", "PS256", "RS256"):
+            raise ConfigurationError("ESSC_DEFAULT_SIGNING_ALG must be ES256, EdDSA, PS256 or RS256")
+        if not 0 < self.authorization_code_ttl <= 600:
+            raise ConfigurationError("ESSC_AUTHORIZATION_CODE_TTL must be 1..600 seconds")
+        if not self.production:
+            return
+        if self.secret_key == DEV_SECRET_KEY or len(self.secret_key) < 32:
+            raise ConfigurationError(
+                "production refuses the development ESSC_SECRET_KEY; set 32+ random characters"
+            )
+        if self.key_passphrase == DEV_KEY_PASSPHRASE or len(self.key_passphrase) < 16:
+            raise ConfigurationError(
+                "production refuses the development ESSC_KEY_PASSPHRASE; set 16+ random characters"
+            )
+        if self.demo:
+            raise ConfigurationError("ESSC_DEMO must be off in production")
+        if self.issuer.startswith("http://") and not _is_loopback(self.issuer):
+            raise ConfigurationError("production needs an https ESSC_ISSUER (http only on loopback)")
+
+
+def _is_loopback(url: str) -> bool:
+    from urllib.parse import urlsplit
+
+    return urlsplit(url).hostname in ("127.0.0.1", "localhost", "::1")
+
+
+def _parse(name: str, raw: str, annotation: object) -> Any:
+    kind = str(annotation)
+    if kind == "int":
+        try:
+            return int(raw)
+        except ValueError:
+            raise ConfigurationError(f"ESSC_{name.upper()} must be an integer") from None
+    if kind == "bool":
+        lowered = raw.strip().lower()
+        if lowered in ("1", "true", "yes", "on"):
+            return True
+        if lowered in ("0", "false", "no", "off", ""):
+            return False
+        raise ConfigurationError(f"ESSC_{name.upper()} must be true or false")
+    return raw

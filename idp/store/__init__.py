@@ -1,0 +1,35 @@
+"""Storage: SQLAlchemy 2.0 models and the repositories that implement the protocol Protocols."""
+
+from idp.store.base import Base
+from idp.store.channels import ChannelRow
+from idp.store.grants import AuthorizationCode
+from idp.store.grants import BrowserSession
+from idp.store.grants import Consent
+from idp.store.grants import Grant
+from idp.store.grants import Interaction
+from idp.store.grants import RefreshToken
+from idp.store.people import Person
+from idp.store.people import SocialSecurityCard
+from idp.store.security import AuditEvent
+from idp.store.security import DataKeyRow
+from idp.store.security import ExpiringKey
+from idp.store.security import KeyRingMetaRow
+from idp.store.security import SigningKeyRow
+
+__all__ = [
+    "AuditEvent",
+    "AuthorizationCode",
+    "Base",
+    "BrowserSession",
+    "ChannelRow",
+    "Consent",
+    "DataKeyRow",
+    "ExpiringKey",
+    "Grant",
+    "Interaction",
+    "KeyRingMetaRow",
+    "Person",
+    "RefreshToken",
+    "SigningKeyRow",
+    "SocialSecurityCard",
+]

@@ -1,0 +1,37 @@
+"""Channels: every OAuth client of the platform (WeChat, Alipay, banks, portals, merchants)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import JSON
+from sqlalchemy import BigInteger
+from sqlalchemy import Boolean
+from sqlalchemy import String
+from sqlalchemy.orm import Mapped
+from sqlalchemy.orm import mapped_column
+
+from idp.store.base import Base
+
+
+class ChannelRow(Base):
+    __tablename__ = "channels"
+
+    client_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name: Mapped[str] = mapped_column(String(128))
+    kind: Mapped[str] = mapped_column(String(16))
+    status: Mapped[str] = mapped_column(String(16), default="active")
+    redirect_uris: Mapped[list[str]] = mapped_column(JSON, default=list)
+    grant_types: Mapped[list[str]] = mapped_column(JSON, default=list)
+    scopes: Mapped[list[str]] = mapped_column(JSON, default=list)
+    token_endpoint_auth_method: Mapped[str] = mapped_column(String(32))
+    secret_hash: Mapped[str | None] = mapped_column(String(64))
+    jwks: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    jwks_uri: Mapped[str | None] = mapped_column(String(512))
+    sector_identifier: Mapped[str] = mapped_column(String(255))
+    subject_type: Mapped[str] = mapped_column(String(16), default="pairwise")
+    id_token_signed_response_alg: Mapped[str] = mapped_column(String(16), default="ES256")
+    rotate_refresh_tokens: Mapped[bool] = mapped_column(Boolean, default=True)
+    parent_client_id: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[int] = mapped_column(BigInteger)
+    updated_at: Mapped[int] = mapped_column(BigInteger)

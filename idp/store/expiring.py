@@ -1,0 +1,75 @@
+"""Sets of keys that forget each entry at its expiry: the ``jti`` replay cache (RFC 7523 3) and
+the revoked-token deny-list (RFC 7009). Redis when configured, else the database."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Protocol
+
+from sqlalchemy import delete
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from idp.store.database import Database
+from idp.store.security import ExpiringKey
+
+
+class ExpiringSet(Protocol):
+    def add_once(self, key: str, expires_at: int) -> bool:
+        """Remember ``key``; False if it was already there (a replay)."""
+        ...
+
+    def contains(self, key: str) -> bool: ...
+
+
+class SqlExpiringSet:
+    def __init__(self, db: Database, prefix: str, clock: Callable[[], float] = time.time):
+        self._db = db
+        self._prefix = prefix
+        self._clock = clock
+
+    def add_once(self, key: str, expires_at: int) -> bool:
+        now = int(self._clock())
+        full = f"{self._prefix}:{key}"
+        try:
+            with self._db.transaction() as s:
+                s.execute(delete(ExpiringKey).where(ExpiringKey.key == full, ExpiringKey.expires_at <= now))
+                s.add(ExpiringKey(key=full, expires_at=expires_at))
+        except IntegrityError:
+            return False
+        return True
+
+    def contains(self, key: str) -> bool:
+        with self._db.read() as s:
+            found = s.scalar(
+                select(ExpiringKey.expires_at).where(ExpiringKey.key == f"{self._prefix}:{key}")
+            )
+        return found is not None and found > int(self._clock())
+
+    def purge(self) -> int:
+        with self._db.transaction() as s:
+            result = s.execute(delete(ExpiringKey).where(ExpiringKey.expires_at <= int(self._clock())))
+            return int(getattr(result, "rowcount", 0) or 0)
+
+
+class RedisExpiringSet:
+    def __init__(self, url: str, prefix: str, clock: Callable[[], float] = time.time):
+        import redis
+
+        self._redis = redis.Redis.from_url(url)
+        self._prefix = f"essc:{prefix}:"
+        self._clock = clock
+
+    def add_once(self, key: str, expires_at: int) -> bool:
+        ttl = max(1, expires_at - int(self._clock()))
+        return bool(self._redis.set(self._prefix + key, b"1", nx=True, ex=ttl))
+
+    def contains(self, key: str) -> bool:
+        return bool(self._redis.exists(self._prefix + key))
+
+
+def expiring_set(db: Database, redis_url: str, prefix: str) -> ExpiringSet:
+    if redis_url:
+        return RedisExpiringSet(redis_url, prefix)
+    return SqlExpiringSet(db, prefix)

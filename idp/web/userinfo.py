@@ -1,0 +1,67 @@
+"""The UserInfo endpoint (OIDC Core 5.3) as a bearer-protected resource (RFC 6750)."""
+
+from __future__ import annotations
+
+from flask import Blueprint
+from flask import Response
+from flask import request
+
+from idp.cardholders import ID_CONTEXT
+from idp.cardholders import primary_card
+from idp.errors import InsufficientScope
+from idp.errors import InvalidRequest
+from idp.errors import InvalidToken
+from idp.errors import MissingBearerToken
+from idp.oauth.params import single_values
+from idp.oidc.claims import Cardholder
+from idp.oidc.claims import claims_for
+from idp.store.people import Person
+from idp.store.token_store import SqlTokenStore
+from idp.web.http import oauth_json
+from idp.web.http import provider
+
+bp = Blueprint("userinfo", __name__)
+
+
+def bearer_token() -> str:
+    """RFC 6750 2.1 header or 2.2 form body; never the query string, never both."""
+    header = request.headers.get("Authorization")
+    body_token = None
+    if request.method == "POST" and request.mimetype == "application/x-www-form-urlencoded":
+        body_token = single_values(request.form.items(multi=True)).get("access_token")
+    if header is not None and body_token is not None:
+        raise InvalidRequest("send the token in one place only")
+    if header is not None:
+        scheme, _, value = header.partition(" ")
+        if scheme.lower() != "bearer" or not value.strip() or len(value) > 4096:
+            raise InvalidToken("the Authorization header must be Bearer")
+        return value.strip()
+    if body_token is not None:
+        return body_token
+    raise MissingBearerToken("no access token")
+
+
+@bp.route("/userinfo", methods=["GET", "POST"])
+def userinfo() -> Response:
+    p = provider()
+    claims = p.access_token_verifier.claims(bearer_token())
+    scopes = tuple(str(claims.get("scope", "")).split())
+    if "openid" not in scopes:
+        raise InsufficientScope("the token lacks the openid scope")
+    with p.db.transaction() as session:
+        grant = p.access_token_verifier.grant_of(claims, SqlTokenStore(session))
+        if grant is None:
+            raise InvalidToken("the token was not issued to a cardholder")
+        person = session.get(Person, grant.person_id)
+        card = primary_card(session, grant.person_id)
+        assert person is not None
+        keyring = p.keyring
+        holder = Cardholder(
+            name=person.name,
+            region_code=person.region_code,
+            card_number=card.card_number if card else None,
+            card_status=card.status if card else None,
+            id_number=lambda: keyring.decrypt_field(person.id_number_enc, context=ID_CONTEXT),
+        )
+        body = claims_for(scopes, str(claims["sub"]), holder)
+    return oauth_json(body)

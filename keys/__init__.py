@@ -1,0 +1,102 @@
+"""The key ring: a small safe surface over the raw key operations.
+
+``KeyRing.open(store, passphrase)`` gives ``sign``/``verify``/``jwks``/``rotate`` for JWT
+signing keys and ``encrypt_field``/``decrypt_field``/``keyed_hash`` for data keys. Nothing
+outside this package sees private key bytes; ``essc keys export-jwks`` exports public keys only.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable
+from typing import Any
+
+from keys.algorithms import SIGNING_ALGS
+from keys.data import DataKeys
+from keys.data import UndecryptableField
+from keys.ring import InvalidSignature
+from keys.ring import KeyRingError
+from keys.ring import Rotation
+from keys.ring import SigningKeys
+from keys.store import KeyRingMeta
+from keys.store import KeyStore
+from keys.wrapping import Wrapper
+from keys.wrapping import WrongPassphrase
+
+__all__ = [
+    "SIGNING_ALGS",
+    "InvalidSignature",
+    "KeyRing",
+    "KeyRingError",
+    "KeyStore",
+    "Rotation",
+    "UndecryptableField",
+    "WrongPassphrase",
+]
+
+
+class KeyRing:
+    """Signing keys and data keys opened with the operator's passphrase."""
+
+    def __init__(self, signing: SigningKeys, data: DataKeys) -> None:
+        self.signing = signing
+        self.data = data
+
+    @classmethod
+    def open(
+        cls,
+        store: KeyStore,
+        passphrase: str,
+        *,
+        publish_retired_for: int,
+        refresh_seconds: int = 60,
+        clock: Callable[[], float] = time.time,
+        create: bool = False,
+    ) -> KeyRing:
+        """Open the ring; with ``create=True`` initialise an empty one (``essc init``)."""
+        meta = store.load_meta()
+        if meta is None:
+            if not create:
+                raise KeyRingError("the key ring is not initialised; run `essc init`")
+            salt = os.urandom(16)
+            wrapper = Wrapper(passphrase, salt)
+            store.save_meta(KeyRingMeta(salt=salt, verifier=wrapper.make_verifier()))
+        else:
+            wrapper = Wrapper(passphrase, meta.salt)
+            wrapper.check_verifier(meta.verifier)
+        signing = SigningKeys(
+            store,
+            wrapper,
+            publish_retired_for=publish_retired_for,
+            refresh_seconds=refresh_seconds,
+            clock=clock,
+        )
+        data = DataKeys(store, wrapper, clock)
+        if create:
+            data.ensure()
+            signing.ensure()
+        signing.reload()
+        return cls(signing, data)
+
+    # Thin delegates, so callers write ``keyring.sign(...)``.
+    def sign(self, claims: dict[str, Any], *, alg: str = "ES256", typ: str = "JWT") -> str:
+        return self.signing.sign(claims, alg=alg, typ=typ)
+
+    def verify(self, token: str, **kwargs: Any) -> dict[str, Any]:
+        return self.signing.verify(token, **kwargs)
+
+    def jwks(self) -> dict[str, Any]:
+        return self.signing.jwks()
+
+    def rotate(self, alg: str) -> Rotation:
+        return self.signing.rotate(alg)
+
+    def encrypt_field(self, plaintext: str, *, context: str) -> bytes:
+        return self.data.encrypt_field(plaintext, context=context)
+
+    def decrypt_field(self, blob: bytes, *, context: str) -> str:
+        return self.data.decrypt_field(blob, context=context)
+
+    def keyed_hash(self, purpose: str, value: str) -> str:
+        return self.data.keyed_hash(purpose, value)

@@ -1,0 +1,246 @@
+"""The signing key ring: the only code that holds private signing keys.
+
+Each algorithm has at most one ``active`` key (it signs), one ``pending`` key (published in the
+JWKS before it signs, so verifiers have it cached when rotation promotes it) and any number of
+``retired`` keys (still published until every token they signed has expired). ``kid`` is the
+RFC 7638 thumbprint of the public key.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import jwt
+from cryptography.hazmat.primitives import serialization
+
+from keys.algorithms import SIGNING_ALGS
+from keys.algorithms import PrivateKey
+from keys.algorithms import generate_private_key
+from keys.jwk import PublicKey
+from keys.jwk import public_jwk
+from keys.jwk import thumbprint
+from keys.store import ACTIVE
+from keys.store import PENDING
+from keys.store import RETIRED
+from keys.store import KeyStore
+from keys.store import StoredSigningKey
+from keys.wrapping import Wrapper
+
+Clock = Callable[[], float]
+
+
+class KeyRingError(Exception):
+    """The key ring cannot do what was asked (no key for an algorithm, not initialised)."""
+
+
+class InvalidSignature(Exception):
+    """One opaque failure for every reason a JWT does not verify; ``reason`` is for logs."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+@dataclass(frozen=True)
+class _LoadedKey:
+    kid: str
+    alg: str
+    state: str
+    private: PrivateKey
+    public: PublicKey
+    jwk: dict[str, Any]
+    retired_at: int | None
+
+
+@dataclass(frozen=True)
+class Rotation:
+    alg: str
+    activated: str | None
+    retired: str | None
+    pending: str
+
+
+class SigningKeys:
+    """Sign, verify, publish and rotate; loaded from a ``KeyStore`` and refreshed periodically."""
+
+    def __init__(
+        self,
+        store: KeyStore,
+        wrapper: Wrapper,
+        *,
+        publish_retired_for: int,
+        refresh_seconds: int = 60,
+        clock: Clock = time.time,
+    ) -> None:
+        self._store = store
+        self._wrapper = wrapper
+        self._publish_retired_for = publish_retired_for
+        self._refresh_seconds = refresh_seconds
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._keys: dict[str, _LoadedKey] = {}
+        self._active: dict[str, _LoadedKey] = {}
+        self._jwks: dict[str, Any] = {"keys": []}
+        self._loaded_at = float("-inf")
+
+    # -- loading ---------------------------------------------------------------------------
+    def reload(self) -> None:
+        loaded: dict[str, _LoadedKey] = {}
+        for stored in self._store.signing_keys():
+            previous = self._keys.get(stored.kid)
+            if previous is not None and previous.state == stored.state:
+                loaded[stored.kid] = previous
+                continue
+            private = serialization.load_der_private_key(
+                self._wrapper.unwrap(stored.kid, stored.wrapped_private), password=None
+            )
+            loaded[stored.kid] = _LoadedKey(
+                kid=stored.kid,
+                alg=stored.alg,
+                state=stored.state,
+                private=private,  # type: ignore[arg-type]
+                public=private.public_key(),  # type: ignore[arg-type]
+                jwk=stored.public_jwk,
+                retired_at=stored.retired_at,
+            )
+        self._install(loaded)
+
+    def _install(self, loaded: dict[str, _LoadedKey]) -> None:
+        now = self._clock()
+        published = [
+            key
+            for key in loaded.values()
+            if key.state != RETIRED
+            or (key.retired_at or 0) + self._publish_retired_for > now
+        ]
+        order = {ACTIVE: 0, PENDING: 1, RETIRED: 2}
+        published.sort(key=lambda k: (SIGNING_ALGS.index(k.alg), order[k.state]))
+        with self._lock:
+            self._keys = {k.kid: k for k in published}
+            self._active = {k.alg: k for k in published if k.state == ACTIVE}
+            self._jwks = {
+                "keys": [{**k.jwk, "kid": k.kid, "alg": k.alg, "use": "sig"} for k in published]
+            }
+            self._loaded_at = now
+
+    def _fresh(self) -> None:
+        if self._clock() - self._loaded_at >= self._refresh_seconds:
+            self.reload()
+
+    # -- the safe surface -----------------------------------------------------------------
+    def sign(self, claims: dict[str, Any], *, alg: str = "ES256", typ: str = "JWT") -> str:
+        """A compact JWS over ``claims`` with the active key for ``alg``; header has ``kid``."""
+        self._fresh()
+        key = self._active.get(alg)
+        if key is None:
+            raise KeyRingError(f"no active {alg} signing key; run `essc init`")
+        return jwt.encode(claims, key.private, algorithm=alg, headers={"kid": key.kid, "typ": typ})
+
+    def verify(
+        self,
+        token: str,
+        *,
+        typ: str | None = None,
+        audience: str | None = None,
+        issuer: str | None = None,
+        leeway: int = 0,
+        require: tuple[str, ...] = ("exp", "iat"),
+    ) -> dict[str, Any]:
+        """Claims of a JWT this ring signed; ``InvalidSignature`` for any failure."""
+        try:
+            header = jwt.get_unverified_header(token)
+        except jwt.PyJWTError:
+            raise InvalidSignature("malformed") from None
+        if typ is not None and str(header.get("typ", "")).lower() != typ:
+            raise InvalidSignature("wrong typ")
+        key = self._key_for(str(header.get("kid", "")))
+        if key is None or header.get("alg") != key.alg:
+            raise InvalidSignature("unknown kid or alg")
+        try:
+            return jwt.decode(
+                token,
+                key.public,
+                algorithms=[key.alg],
+                audience=audience,
+                issuer=issuer,
+                leeway=leeway,
+                options={"require": list(require), "verify_aud": audience is not None},
+            )
+        except jwt.PyJWTError as exc:
+            raise InvalidSignature(type(exc).__name__) from None
+
+    def _key_for(self, kid: str) -> _LoadedKey | None:
+        self._fresh()
+        key = self._keys.get(kid)
+        if key is None and self._clock() - self._loaded_at > 1:
+            self.reload()  # a key another process just created; at most once a second
+            key = self._keys.get(kid)
+        return key
+
+    def jwks(self) -> dict[str, Any]:
+        """RFC 7517 JWK Set of every published public key (active, pending, recently retired)."""
+        self._fresh()
+        return self._jwks
+
+    def has_active(self, alg: str) -> bool:
+        self._fresh()
+        return alg in self._active
+
+    def public_keys(self) -> list[dict[str, Any]]:
+        """Published keys with their state, for operators (``essc keys list``)."""
+        self._fresh()
+        return [
+            {"kid": k.kid, "alg": k.alg, "state": k.state, "retired_at": k.retired_at}
+            for k in self._keys.values()
+        ]
+
+    def rotate(self, alg: str) -> Rotation:
+        """Promote the pending key (if any), retire the active one, publish a new pending key.
+
+        Run twice on a fresh ring to get an active key; ``ensure`` does that for ``essc init``.
+        """
+        if alg not in SIGNING_ALGS:
+            raise KeyRingError("unsupported signing algorithm")
+        stored = [k for k in self._store.signing_keys() if k.alg == alg]
+        pending = next((k for k in stored if k.state == PENDING), None)
+        active = next((k for k in stored if k.state == ACTIVE), None)
+        new_pending = self._new_key(alg)
+        promote = pending.kid if pending else None
+        retire = active.kid if active and promote else None
+        self._store.save_rotation(
+            new_pending=new_pending, promote=promote, retire=retire, at=int(self._clock())
+        )
+        self.reload()
+        return Rotation(alg=alg, activated=promote, retired=retire, pending=new_pending.kid)
+
+    def ensure(self, algs: tuple[str, ...] = SIGNING_ALGS) -> list[Rotation]:
+        """Make sure every algorithm has an active and a pending key (idempotent)."""
+        done = []
+        for alg in algs:
+            states = {k.state for k in self._store.signing_keys() if k.alg == alg}
+            while not {ACTIVE, PENDING} <= states:
+                done.append(self.rotate(alg))
+                states = {k.state for k in self._store.signing_keys() if k.alg == alg}
+        return done
+
+    def _new_key(self, alg: str) -> StoredSigningKey:
+        private = generate_private_key(alg)
+        jwk = public_jwk(private.public_key())
+        kid = thumbprint(jwk)
+        der = private.private_bytes(
+            serialization.Encoding.DER,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),  # wrapped at once under the KEK, never stored raw
+        )
+        return StoredSigningKey(
+            kid=kid,
+            alg=alg,
+            state=PENDING,
+            wrapped_private=self._wrapper.wrap(kid, der),
+            public_jwk=jwk,
+            created_at=int(self._clock()),
+        )
