@@ -16,9 +16,8 @@ $(STAMP): pyproject.toml
 install: $(STAMP)
 
 run: install
-	$(BIN)/essc init
-	$(BIN)/essc demo
-	$(BIN)/essc serve --port $(PORT)
+	export ESSC_ISSUER=$${ESSC_ISSUER:-http://127.0.0.1:$(PORT)}; \
+	  $(BIN)/essc init >/dev/null && $(BIN)/essc demo && $(BIN)/essc serve --port $(PORT)
 
 # Debian's Chromium for the browser tests and wrk for the benchmark; installed only when absent.
 system-deps:

@@ -83,6 +83,7 @@ def serve(host: str, port: int, production: bool, workers: int, server: str) -> 
         os.execv(argv[0], argv)
     from idp.app import create_app
 
+    os.environ.setdefault("ESSC_ISSUER", f"http://{host}:{port}")
     settings = Settings.from_env()
     demo_enabled = (Path(settings.instance_dir) / "demo-client.json").exists()
     try:

@@ -38,8 +38,8 @@ def seed(provider: Any, instance_dir: Path) -> str:
                 region_code=region, card_number=card, pin=pin, now=now,
             )
     client_file = instance_dir / "demo-client.json"
-    if not client_file.exists():
-        redirect = f"{provider.issuer}/demo/callback"
+    redirect = f"{provider.issuer}/demo/callback"
+    if not client_file.exists() or json.loads(client_file.read_text())["redirect_uri"] != redirect:
         metadata = validate_metadata(
             name="示例政务门户 Demo government portal", kind="portal",
             grant_types=["authorization_code", "refresh_token"], auth_method="client_secret_basic",

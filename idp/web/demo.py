@@ -69,13 +69,12 @@ def callback() -> Response | str:
     if "error" in request.args:
         return render_template("demo/home.html", t=text("zh-CN"), locale="zh-CN",
                                result={"error": request.args.get("error")})
-    token = _oauth(pending["state"]).fetch_token(
+    oauth = _oauth(pending["state"])
+    token = oauth.fetch_token(
         f"{p.issuer}/token", code=request.args.get("code"), code_verifier=pending["verifier"],
     )
     id_claims = _verify_id_token(token["id_token"], pending["nonce"])
-    userinfo = _oauth().get(
-        f"{p.issuer}/userinfo", headers={"Authorization": f"Bearer {token['access_token']}"}, timeout=10
-    ).json()
+    userinfo = oauth.get(f"{p.issuer}/userinfo", timeout=10).json()
     return render_template("demo/home.html", t=text("zh-CN"), locale="zh-CN",
                            result={"id_token": id_claims, "userinfo": userinfo})
 
