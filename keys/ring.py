@@ -45,6 +45,17 @@ class InvalidSignature(Exception):
         self.reason = reason
 
 
+def check_times(claims: dict[str, Any], now: float, leeway: int) -> None:
+    """RFC 7519 4.1.4/4.1.5: ``exp`` in the future, ``nbf``/``iat`` not in the future."""
+    exp = claims.get("exp")
+    if exp is not None and (not isinstance(exp, int | float) or exp + leeway <= now):
+        raise InvalidSignature("expired")
+    for name in ("nbf", "iat"):
+        value = claims.get(name)
+        if value is not None and (not isinstance(value, int | float) or value - leeway > now):
+            raise InvalidSignature(f"{name} in the future")
+
+
 @dataclass(frozen=True)
 class _LoadedKey:
     kid: str
@@ -161,17 +172,25 @@ class SigningKeys:
         if key is None or header.get("alg") != key.alg:
             raise InvalidSignature("unknown kid or alg")
         try:
-            return jwt.decode(
+            claims: dict[str, Any] = jwt.decode(
                 token,
                 key.public,
                 algorithms=[key.alg],
                 audience=audience,
                 issuer=issuer,
-                leeway=leeway,
-                options={"require": list(require), "verify_aud": audience is not None},
+                options={
+                    "require": list(require),
+                    "verify_aud": audience is not None,
+                    # Time is checked below against the injected clock, not the wall clock.
+                    "verify_exp": False,
+                    "verify_iat": False,
+                    "verify_nbf": False,
+                },
             )
         except jwt.PyJWTError as exc:
             raise InvalidSignature(type(exc).__name__) from None
+        check_times(claims, self._clock(), leeway)
+        return claims
 
     def _key_for(self, kid: str) -> _LoadedKey | None:
         self._fresh()

@@ -25,6 +25,8 @@ import jwt
 from channels.client import Client
 from idp.errors import InvalidClient
 from idp.errors import InvalidRequest
+from keys.ring import InvalidSignature
+from keys.ring import check_times
 
 JWT_BEARER = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
 ASSERTION_ALGS = ("ES256", "PS256", "EdDSA", "RS256")
@@ -148,8 +150,12 @@ class ClientAuthenticator:
                     key.key,
                     algorithms=[alg],
                     audience=audiences,
-                    leeway=self._leeway,
-                    options={"require": ["exp", "jti", "aud", "iss", "sub"]},
+                    options={
+                        "require": ["exp", "jti", "aud", "iss", "sub"],
+                        "verify_exp": False,
+                        "verify_iat": False,
+                        "verify_nbf": False,
+                    },
                 )
             except jwt.InvalidSignatureError:
                 continue
@@ -157,6 +163,10 @@ class ClientAuthenticator:
                 continue
             except jwt.PyJWTError as exc:
                 raise InvalidClient("client_assertion is invalid", detail=type(exc).__name__) from None
+            try:
+                check_times(claims, self._clock(), self._leeway)
+            except InvalidSignature as exc:
+                raise InvalidClient("client_assertion is expired or not yet valid", detail=exc.reason) from None
             self._check_lifetime(claims)
             return claims
         raise InvalidClient("client_assertion signature does not verify", detail="no key verified")

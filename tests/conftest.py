@@ -1,0 +1,149 @@
+"""Shared fixtures.
+
+Flow tests run once per storage backend: SQLite always, and the real PostgreSQL (+ Redis) when
+``ESSC_DATABASE_URL`` (+ ``ESSC_REDIS_URL``) is set, as ``.ci/run`` does. Key generation is the
+slow part of a fresh database, so each backend is migrated and keyed once per session: SQLite
+tests copy a template file, PostgreSQL tests truncate the data tables.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import create_engine
+from sqlalchemy import text
+
+from idp.app import create_app
+from idp.migrate import upgrade
+from idp.provider import Provider
+from idp.settings import Settings
+from idp.store.database import Database
+from tests.support import FakeClock
+
+ISSUER = "http://localhost"
+PG_URL = os.environ.get("ESSC_DATABASE_URL", "")
+REDIS_URL = os.environ.get("ESSC_REDIS_URL", "")
+BACKENDS = ["sqlite"] + (["postgresql"] if PG_URL.startswith("postgresql") else [])
+KEEP_TABLES = {"keyring_meta", "signing_keys", "data_keys", "alembic_version"}
+
+
+def test_settings(url: str, **overrides: Any) -> Settings:
+    base: dict[str, Any] = dict(
+        database_url=url,
+        issuer=ISSUER,
+        pin_hash_memory_kib=1024,
+        pin_hash_time_cost=1,
+        redis_url=REDIS_URL if url.startswith("postgresql") else "",
+    )
+    base.update(overrides)
+    return Settings(**base)
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("template") / "essc.db"
+    provider = Provider(test_settings(f"sqlite:///{path}"))
+    upgrade(provider.db)
+    provider.open_keyring(create=True)
+    provider.db.dispose()
+    return path
+
+
+@pytest.fixture(scope="session")
+def pg_database() -> Iterator[str]:
+    if not PG_URL.startswith("postgresql"):
+        pytest.skip("ESSC_DATABASE_URL is not a PostgreSQL URL")
+    name = f"essc_test_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(PG_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    url = PG_URL.rsplit("/", 1)[0] + f"/{name}"
+    provider = Provider(test_settings(url))
+    upgrade(provider.db)
+    provider.open_keyring(create=True)
+    provider.db.dispose()
+    yield url
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+def _truncate(url: str) -> None:
+    db = Database(url)
+    with db.transaction() as s:
+        tables = [r[0] for r in s.execute(text("SELECT tablename FROM pg_tables WHERE schemaname='public'"))]
+        data = [t for t in tables if t not in KEEP_TABLES]
+        s.execute(text("TRUNCATE " + ", ".join(f'"{t}"' for t in data) + " CASCADE"))
+    db.dispose()
+
+
+@pytest.fixture(params=BACKENDS)
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    if request.param == "sqlite":
+        template = request.getfixturevalue("sqlite_template")
+        target = tmp_path / "essc.db"
+        shutil.copy(template, target)
+        return f"sqlite:///{target}"
+    url: str = request.getfixturevalue("pg_database")
+    _truncate(url)
+    return url
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+@pytest.fixture
+def provider(database_url: str, clock: FakeClock, tmp_path: Path) -> Iterator[Provider]:
+    p = Provider(test_settings(database_url, instance_dir=str(tmp_path)), clock=clock)
+    yield p
+    p.db.dispose()
+
+
+@pytest.fixture
+def app(provider: Provider) -> Any:
+    return create_app(provider.settings, provider=provider)
+
+
+@pytest.fixture
+def web(app: Any) -> Any:
+    return app.test_client()
+
+
+@dataclass(frozen=True)
+class Registered:
+    client_id: str
+    client_secret: str | None
+    redirect_uri: str
+
+
+@pytest.fixture
+def cardholder(provider: Provider) -> dict[str, str]:
+    from tests.support import add_cardholder
+
+    return add_cardholder(provider)
+
+
+@pytest.fixture
+def portal(provider: Provider) -> Registered:
+    from tests.support import register
+
+    return register(provider, kind="portal", scope="openid profile essc.card")
+
+
+@pytest.fixture
+def service(provider: Provider) -> Registered:
+    from tests.support import register
+
+    return register(
+        provider, kind="merchant", grant_types=("client_credentials",), redirect_uris=(),
+        scope="essc.qr.verify essc.payment",
+    )
