@@ -71,11 +71,17 @@ def validate_metadata(
     if not grants or any(g not in GRANT_TYPES for g in grants):
         raise InvalidClientMetadata("invalid_client_metadata", "unsupported grant_types")
     if "refresh_token" in grants and "authorization_code" not in grants:
-        raise InvalidClientMetadata("invalid_client_metadata", "refresh_token needs authorization_code")
+        raise InvalidClientMetadata(
+            "invalid_client_metadata", "refresh_token needs authorization_code"
+        )
     if auth_method not in AUTH_METHODS:
-        raise InvalidClientMetadata("invalid_client_metadata", "unsupported token_endpoint_auth_method")
+        raise InvalidClientMetadata(
+            "invalid_client_metadata", "unsupported token_endpoint_auth_method"
+        )
     if auth_method == "private_key_jwt" and not (jwks or jwks_uri):
-        raise InvalidClientMetadata("invalid_client_metadata", "private_key_jwt needs jwks or jwks_uri")
+        raise InvalidClientMetadata(
+            "invalid_client_metadata", "private_key_jwt needs jwks or jwks_uri"
+        )
     if jwks is not None:
         _check_jwks(jwks)
     if jwks_uri is not None:
@@ -83,7 +89,9 @@ def validate_metadata(
     uris = tuple(dict.fromkeys(redirect_uris))
     uses_code = "authorization_code" in grants
     if uses_code and not uris:
-        raise InvalidClientMetadata("invalid_redirect_uri", "authorization_code needs a redirect_uri")
+        raise InvalidClientMetadata(
+            "invalid_redirect_uri", "authorization_code needs a redirect_uri"
+        )
     if len(uris) > MAX_REDIRECT_URIS:
         raise InvalidClientMetadata("invalid_redirect_uri", "too many redirect_uris")
     for uri in uris:
@@ -93,11 +101,17 @@ def validate_metadata(
     if any(s not in allowed for s in requested):
         raise InvalidClientMetadata("invalid_client_metadata", "scope not allowed for this kind")
     if uses_code and "openid" not in requested:
-        raise InvalidClientMetadata("invalid_client_metadata", "authorization_code clients need openid")
+        raise InvalidClientMetadata(
+            "invalid_client_metadata", "authorization_code clients need openid"
+        )
     if subject_type not in SUBJECT_TYPES:
-        raise InvalidClientMetadata("invalid_client_metadata", "subject_type must be pairwise or public")
+        raise InvalidClientMetadata(
+            "invalid_client_metadata", "subject_type must be pairwise or public"
+        )
     if id_token_alg not in SIGNING_ALGS:
-        raise InvalidClientMetadata("invalid_client_metadata", "unsupported id_token_signed_response_alg")
+        raise InvalidClientMetadata(
+            "invalid_client_metadata", "unsupported id_token_signed_response_alg"
+        )
     return ClientMetadata(
         name=name.strip(),
         kind=channel_kind,
@@ -124,16 +138,24 @@ def _check_redirect_uri(uri: str, allow_http_loopback: bool) -> None:
         raise InvalidClientMetadata("invalid_redirect_uri", "redirect_uri must not have userinfo")
     if parts.scheme == "https" and parts.hostname:
         return
-    if parts.scheme == "http" and allow_http_loopback and parts.hostname in ("127.0.0.1", "localhost", "::1"):
+    if (
+        parts.scheme == "http"
+        and allow_http_loopback
+        and parts.hostname in ("127.0.0.1", "localhost", "::1")
+    ):
         return
-    raise InvalidClientMetadata("invalid_redirect_uri", "redirect_uri must be https (http only on loopback)")
+    raise InvalidClientMetadata(
+        "invalid_redirect_uri", "redirect_uri must be https (http only on loopback)"
+    )
 
 
 def _check_https_uri(uri: str, field: str, allow_http_loopback: bool) -> None:
     try:
         _check_redirect_uri(uri, allow_http_loopback)
     except InvalidClientMetadata:
-        raise InvalidClientMetadata("invalid_client_metadata", f"{field} must be an https URI") from None
+        raise InvalidClientMetadata(
+            "invalid_client_metadata", f"{field} must be an https URI"
+        ) from None
 
 
 def _check_jwks(jwks: dict[str, Any]) -> None:
@@ -144,7 +166,9 @@ def _check_jwks(jwks: dict[str, Any]) -> None:
         if not isinstance(key, dict) or key.get("kty") not in ("EC", "RSA", "OKP"):
             raise InvalidClientMetadata("invalid_client_metadata", "jwks has an unsupported key")
         if any(private in key for private in ("d", "p", "q", "dp", "dq", "qi", "k")):
-            raise InvalidClientMetadata("invalid_client_metadata", "jwks must hold public keys only")
+            raise InvalidClientMetadata(
+                "invalid_client_metadata", "jwks must hold public keys only"
+            )
 
 
 def _sector_identifier(explicit: str | None, uris: tuple[str, ...], subject_type: str) -> str:

@@ -10,9 +10,11 @@ from pathlib import Path
 from flask import Flask
 from flask import Response
 from flask import g
+from flask import jsonify
 from flask import request
 from werkzeug.exceptions import HTTPException
 from werkzeug.exceptions import RequestEntityTooLarge
+from werkzeug.wrappers import Response as BaseResponse
 
 from idp.errors import InvalidRequest
 from idp.errors import OAuthError
@@ -107,32 +109,38 @@ def _register_errors(app: Flask) -> None:
 
     @app.errorhandler(OAuthError)
     def on_oauth_error(error: OAuthError) -> Response:
-        log.info("oauth error %s on %s: %s [%s]", error.error, request.path, error.detail, g.request_id)
+        log.info(
+            "oauth error %s on %s: %s [%s]", error.error, request.path, error.detail, g.request_id
+        )
         return oauth_error(error)
 
     @app.errorhandler(Problem)
     def on_problem(problem: Problem) -> Response:
         body = problem.body(app.extensions["essc"].issuer)
         body["request_id"] = g.request_id
-        response = app.json.response(body)
+        response = jsonify(body)
         response.status_code = problem.status
         response.content_type = "application/problem+json"
         return response
 
     @app.errorhandler(HTTPException)
-    def on_http_error(error: HTTPException) -> Response:
+    def on_http_error(error: HTTPException) -> BaseResponse:
         status = error.code or 400
         if _wants_page():
             key = "bad_request" if status < 500 else "server_error"
             return error_page(key, status, locale="zh-CN")
-        if isinstance(error, RequestEntityTooLarge) or request.path in ("/token", "/introspect", "/revoke"):
+        if isinstance(error, RequestEntityTooLarge) or request.path in (
+            "/token",
+            "/introspect",
+            "/revoke",
+        ):
             response = oauth_error(InvalidRequest("the request is not acceptable"))
             response.status_code = status
             return response
         return on_problem(Problem(status, "http-error", error.name))
 
     @app.errorhandler(Exception)
-    def on_unexpected(error: Exception) -> Response:
+    def on_unexpected(error: Exception) -> BaseResponse:
         log.exception("unexpected error on %s [%s]", request.path, g.get("request_id"))
         if _wants_page():
             return error_page("server_error", 500, locale="zh-CN")

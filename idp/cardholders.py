@@ -61,7 +61,9 @@ def add_cardholder(
     index = keyring.keyed_hash("id-number-index", id_number)
     if session.scalar(select(Person.id).where(Person.id_number_index == index)):
         raise EnrolmentError("a cardholder with this ID number exists")
-    if session.scalar(select(SocialSecurityCard.id).where(SocialSecurityCard.card_number == card_number)):
+    if session.scalar(
+        select(SocialSecurityCard.id).where(SocialSecurityCard.card_number == card_number)
+    ):
         raise EnrolmentError("this card number is taken")
     person = Person(
         id=str(uuid.uuid4()),

@@ -45,7 +45,12 @@ def init() -> None:
         ring = p.open_keyring(create=True)
     except WrongPassphrase as exc:
         raise click.ClickException(str(exc)) from None
-    _emit({"database": p.db.engine.url.render_as_string(hide_password=True), "keys": ring.signing.public_keys()})
+    _emit(
+        {
+            "database": p.db.engine.url.render_as_string(hide_password=True),
+            "keys": ring.signing.public_keys(),
+        }
+    )
 
 
 @main.command()
@@ -63,7 +68,9 @@ def demo() -> None:
 @click.option("--port", default=5000, show_default=True, type=int)
 @click.option("--production", is_flag=True, help="Run the production server with N workers.")
 @click.option("--workers", default=2, show_default=True, type=int)
-@click.option("--server", type=click.Choice(["granian", "gunicorn"]), default="granian", show_default=True)
+@click.option(
+    "--server", type=click.Choice(["granian", "gunicorn"]), default="granian", show_default=True
+)
 def serve(host: str, port: int, production: bool, workers: int, server: str) -> None:
     """Serve the provider (development server, or --production)."""
     if production:
@@ -72,13 +79,30 @@ def serve(host: str, port: int, production: bool, workers: int, server: str) -> 
         bindir = Path(sys.executable).parent
         if server == "granian":
             argv = [
-                str(bindir / "granian"), "--interface", "wsgi", "--host", host, "--port", str(port),
-                "--workers", str(workers), "--blocking-threads", "1", "--no-ws", "idp.wsgi:app",
+                str(bindir / "granian"),
+                "--interface",
+                "wsgi",
+                "--host",
+                host,
+                "--port",
+                str(port),
+                "--workers",
+                str(workers),
+                "--blocking-threads",
+                "1",
+                "--no-ws",
+                "idp.wsgi:app",
             ]
         else:
             argv = [
-                str(bindir / "gunicorn"), "--workers", str(workers), "--bind", f"{host}:{port}",
-                "--access-logfile", "-", "idp.wsgi:app",
+                str(bindir / "gunicorn"),
+                "--workers",
+                str(workers),
+                "--bind",
+                f"{host}:{port}",
+                "--access-logfile",
+                "-",
+                "idp.wsgi:app",
             ]
         os.execv(argv[0], argv)
     from idp.app import create_app
@@ -124,10 +148,16 @@ def clients_add(**options: Any) -> None:
     jwks = json.loads(Path(options["jwks_file"]).read_text()) if options["jwks_file"] else None
     try:
         metadata = validate_metadata(
-            name=options["name"], kind=options["kind"], grant_types=list(options["grant_types"]),
-            auth_method=options["auth_method"], redirect_uris=list(options["redirect_uris"]),
-            scopes=[options["scope"]], jwks=jwks, jwks_uri=options["jwks_uri"],
-            sector_identifier=options["sector_identifier"], subject_type=options["subject_type"],
+            name=options["name"],
+            kind=options["kind"],
+            grant_types=list(options["grant_types"]),
+            auth_method=options["auth_method"],
+            redirect_uris=list(options["redirect_uris"]),
+            scopes=[options["scope"]],
+            jwks=jwks,
+            jwks_uri=options["jwks_uri"],
+            sector_identifier=options["sector_identifier"],
+            subject_type=options["subject_type"],
             id_token_alg=options["id_token_alg"],
             rotate_refresh_tokens=not options["no_refresh_rotation"],
             allow_http_loopback=not p.settings.production,
@@ -136,8 +166,14 @@ def clients_add(**options: Any) -> None:
         raise click.ClickException(f"{exc.error}: {exc.description}") from None
     with p.db.transaction() as s:
         row, secret = add_client(s, metadata, p.secret_hash, now=p.now())
-    out = {"client_id": row.client_id, "kind": row.kind, "token_endpoint_auth_method": row.token_endpoint_auth_method,
-           "grant_types": row.grant_types, "scope": " ".join(row.scopes), "redirect_uris": row.redirect_uris}
+    out = {
+        "client_id": row.client_id,
+        "kind": row.kind,
+        "token_endpoint_auth_method": row.token_endpoint_auth_method,
+        "grant_types": row.grant_types,
+        "scope": " ".join(row.scopes),
+        "redirect_uris": row.redirect_uris,
+    }
     if secret:
         out["client_secret"] = secret
     _emit(out)
@@ -154,7 +190,9 @@ def cardholders() -> None:
 @click.option("--region-code", required=True)
 @click.option("--card-number", required=True)
 @click.option("--pin", required=True, help="6-digit e-card PIN.")
-def cardholders_add(name: str, id_number: str, region_code: str, card_number: str, pin: str) -> None:
+def cardholders_add(
+    name: str, id_number: str, region_code: str, card_number: str, pin: str
+) -> None:
     """Enrol a cardholder with a card in normal status; prints masked JSON."""
     from idp.cardholders import EnrolmentError
     from idp.cardholders import add_cardholder
@@ -166,8 +204,15 @@ def cardholders_add(name: str, id_number: str, region_code: str, card_number: st
     try:
         with p.db.transaction() as s:
             person = add_cardholder(
-                s, p.keyring, p.pin_hasher, name=name, id_number=id_number, region_code=region_code,
-                card_number=card_number, pin=pin, now=p.now(),
+                s,
+                p.keyring,
+                p.pin_hasher,
+                name=name,
+                id_number=id_number,
+                region_code=region_code,
+                card_number=card_number,
+                pin=pin,
+                now=p.now(),
             )
             s.flush()
             out = describe(person, primary_card(s, person.id))
@@ -215,5 +260,3 @@ def purge() -> None:
 
     p = _provider()
     _emit({"purged": SqlExpiringSet(p.db, "", time.time).purge()})
-
-

@@ -48,7 +48,12 @@ class SqlClientSource:
 
 
 def add_client(
-    session: Session, metadata: ClientMetadata, hash_secret: Any, *, now: int, status: str = "active"
+    session: Session,
+    metadata: ClientMetadata,
+    hash_secret: Any,
+    *,
+    now: int,
+    status: str = "active",
 ) -> tuple[ChannelRow, str | None]:
     """Store a channel; returns the row and the client secret (shown once, stored hashed)."""
     secret = new_secret() if metadata.token_endpoint_auth_method in SECRET_METHODS else None

@@ -31,26 +31,40 @@ def seed(provider: Any, instance_dir: Path) -> str:
     now = provider.now()
     with provider.db.transaction() as s:
         for name, id_number, region, card, pin in DEMO_CARDHOLDERS:
-            if s.scalar(select(SocialSecurityCard.id).where(SocialSecurityCard.card_number == card)):
+            if s.scalar(
+                select(SocialSecurityCard.id).where(SocialSecurityCard.card_number == card)
+            ):
                 continue
             add_cardholder(
-                s, provider.keyring, provider.pin_hasher, name=name, id_number=id_number,
-                region_code=region, card_number=card, pin=pin, now=now,
+                s,
+                provider.keyring,
+                provider.pin_hasher,
+                name=name,
+                id_number=id_number,
+                region_code=region,
+                card_number=card,
+                pin=pin,
+                now=now,
             )
     client_file = instance_dir / "demo-client.json"
     redirect = f"{provider.issuer}/demo/callback"
     if not client_file.exists() or json.loads(client_file.read_text())["redirect_uri"] != redirect:
         metadata = validate_metadata(
-            name="示例政务门户 Demo government portal", kind="portal",
-            grant_types=["authorization_code", "refresh_token"], auth_method="client_secret_basic",
-            redirect_uris=[redirect], scopes=["openid profile essc.card"],
+            name="示例政务门户 Demo government portal",
+            kind="portal",
+            grant_types=["authorization_code", "refresh_token"],
+            auth_method="client_secret_basic",
+            redirect_uris=[redirect],
+            scopes=["openid profile essc.card"],
         )
         with provider.db.transaction() as s:
             row, secret = add_client(s, metadata, provider.secret_hash, now=now)
         instance_dir.mkdir(parents=True, exist_ok=True)
         fd = os.open(client_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(fd, "w") as out:
-            json.dump({"client_id": row.client_id, "client_secret": secret, "redirect_uri": redirect}, out)
+            json.dump(
+                {"client_id": row.client_id, "client_secret": secret, "redirect_uri": redirect}, out
+            )
     lines = [
         "Demo data ready.",
         f"  1. Open {provider.issuer}/demo and press 'Sign in with e-SSC'.",

@@ -8,6 +8,8 @@ holder's ID number (their birth date, say).
 
 from __future__ import annotations
 
+from itertools import pairwise
+
 from argon2 import PasswordHasher
 from argon2 import Type
 from argon2.exceptions import InvalidHashError
@@ -27,7 +29,7 @@ def check_pin_rules(pin: str, id_number: str) -> None:
     if len(pin) != PIN_LENGTH or not pin.isascii() or not pin.isdigit():
         raise WeakPin("the PIN must be exactly 6 digits")
     digits = [int(c) for c in pin]
-    steps = {b - a for a, b in zip(digits, digits[1:], strict=False)}
+    steps = {b - a for a, b in pairwise(digits)}
     if steps in ({1}, {-1}):
         raise WeakPin("the PIN must not be a run of consecutive digits")
     if any(pin[i] == pin[i + 1] == pin[i + 2] for i in range(PIN_LENGTH - 2)):

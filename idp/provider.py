@@ -87,10 +87,15 @@ class Provider:
         s = self.settings
         return TokenServices(
             access_tokens=AccessTokenIssuer(
-                self.sign, issuer=self.issuer, audience=self.issuer, alg=s.default_signing_alg,
+                self.sign,
+                issuer=self.issuer,
+                audience=self.issuer,
+                alg=s.default_signing_alg,
                 clock=self.clock,
             ),
-            id_tokens=IdTokenIssuer(self.sign, issuer=self.issuer, ttl=s.id_token_ttl, clock=self.clock),
+            id_tokens=IdTokenIssuer(
+                self.sign, issuer=self.issuer, ttl=s.id_token_ttl, clock=self.clock
+            ),
             keyed_hash=lambda purpose, value: self.keyring.keyed_hash(purpose, value),
             clock=self.clock,
             access_token_ttl=s.access_token_ttl,

@@ -102,7 +102,9 @@ class Settings:
         if self.issuer.endswith("/") or "?" in self.issuer or "#" in self.issuer:
             raise ConfigurationError("ESSC_ISSUER must have no trailing slash, query or fragment")
         if self.default_signing_alg not in ("ES256", "EdDSA", "PS256", "RS256"):
-            raise ConfigurationError("ESSC_DEFAULT_SIGNING_ALG must be ES256, EdDSA, PS256 or RS256")
+            raise ConfigurationError(
+                "ESSC_DEFAULT_SIGNING_ALG must be ES256, EdDSA, PS256 or RS256"
+            )
         if not 0 < self.authorization_code_ttl <= 600:
             raise ConfigurationError("ESSC_AUTHORIZATION_CODE_TTL must be 1..600 seconds")
         if not self.production:
@@ -118,7 +120,9 @@ class Settings:
         if self.demo:
             raise ConfigurationError("ESSC_DEMO must be off in production")
         if self.issuer.startswith("http://") and not _is_loopback(self.issuer):
-            raise ConfigurationError("production needs an https ESSC_ISSUER (http only on loopback)")
+            raise ConfigurationError(
+                "production needs an https ESSC_ISSUER (http only on loopback)"
+            )
 
 
 def _is_loopback(url: str) -> bool:

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import secrets
-from collections.abc import Callable
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from sqlalchemy import select
@@ -102,7 +102,9 @@ def complete_interaction(session: Session, interaction_id: str, now: int) -> boo
     return getattr(result, "rowcount", 0) == 1
 
 
-def consent_covers(session: Session, person_id: str, client_id: str, scopes: tuple[str, ...]) -> bool:
+def consent_covers(
+    session: Session, person_id: str, client_id: str, scopes: tuple[str, ...]
+) -> bool:
     row = session.scalar(
         select(Consent).where(Consent.person_id == person_id, Consent.client_id == client_id)
     )
@@ -118,8 +120,11 @@ def remember_consent(
     if row is None:
         session.add(
             Consent(
-                person_id=person_id, client_id=client_id, scopes=sorted(scopes),
-                created_at=now, updated_at=now,
+                person_id=person_id,
+                client_id=client_id,
+                scopes=sorted(scopes),
+                created_at=now,
+                updated_at=now,
             )
         )
     else:

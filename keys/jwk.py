@@ -14,7 +14,11 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 PublicKey = ec.EllipticCurvePublicKey | ed25519.Ed25519PublicKey | rsa.RSAPublicKey
 
 # RFC 7638 3.2: the required members of each key type, the only ones hashed.
-_REQUIRED_MEMBERS = {"EC": ("crv", "kty", "x", "y"), "OKP": ("crv", "kty", "x"), "RSA": ("e", "kty", "n")}
+_REQUIRED_MEMBERS = {
+    "EC": ("crv", "kty", "x", "y"),
+    "OKP": ("crv", "kty", "x"),
+    "RSA": ("e", "kty", "n"),
+}
 
 
 def b64url(data: bytes) -> str:
@@ -45,7 +49,11 @@ def public_jwk(key: PublicKey) -> dict[str, str]:
         return {"kty": "OKP", "crv": "Ed25519", "x": b64url(raw)}
     if isinstance(key, rsa.RSAPublicKey):
         rsa_numbers = key.public_numbers()
-        return {"kty": "RSA", "n": b64url(_int_bytes(rsa_numbers.n)), "e": b64url(_int_bytes(rsa_numbers.e))}
+        return {
+            "kty": "RSA",
+            "n": b64url(_int_bytes(rsa_numbers.n)),
+            "e": b64url(_int_bytes(rsa_numbers.e)),
+        }
     raise TypeError("unsupported key type")
 
 

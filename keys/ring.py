@@ -125,8 +125,7 @@ class SigningKeys:
         published = [
             key
             for key in loaded.values()
-            if key.state != RETIRED
-            or (key.retired_at or 0) + self._publish_retired_for > now
+            if key.state != RETIRED or (key.retired_at or 0) + self._publish_retired_for > now
         ]
         order = {ACTIVE: 0, PENDING: 1, RETIRED: 2}
         published.sort(key=lambda k: (SIGNING_ALGS.index(k.alg), order[k.state]))

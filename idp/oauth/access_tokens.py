@@ -47,7 +47,11 @@ class AccessTokenVerifier:
         """Verified claims, or ``InvalidToken`` (one public reason, the cause in ``detail``)."""
         try:
             claims = self._verify(
-                token, typ=AT_JWT_TYPE, audience=self._audience, issuer=self._issuer, leeway=self._leeway
+                token,
+                typ=AT_JWT_TYPE,
+                audience=self._audience,
+                issuer=self._issuer,
+                leeway=self._leeway,
             )
         except self._invalid as exc:
             raise InvalidToken("the access token is invalid", detail=str(exc)) from None

@@ -79,7 +79,9 @@ class ClientAuthenticator:
         if has_assertion:
             return self._private_key_jwt(params, endpoint_url)
         if has_post_secret:
-            return self._secret(params.get("client_id"), params["client_secret"], "client_secret_post", False)
+            return self._secret(
+                params.get("client_id"), params["client_secret"], "client_secret_post", False
+            )
         raise InvalidClient("client authentication is required", detail="no credentials")
 
     # -- client_secret_basic / client_secret_post ---------------------------------------
@@ -98,7 +100,9 @@ class ClientAuthenticator:
     def _secret(self, client_id: str | None, secret: str, method: str, basic: bool) -> Client:
         client = self._clients.get(client_id) if client_id else None
         if client is None or not client.active or client.token_endpoint_auth_method != method:
-            raise InvalidClient("client authentication failed", detail="unknown client or method", basic=basic)
+            raise InvalidClient(
+                "client authentication failed", detail="unknown client or method", basic=basic
+            )
         if client.secret_hash is None or not hmac.compare_digest(
             client.secret_hash, self._hash_secret(secret)
         ):
@@ -122,14 +126,22 @@ class ClientAuthenticator:
         if "client_id" in params and params["client_id"] != client_id:
             raise InvalidRequest("client_id does not match the client_assertion")
         client = self._clients.get(client_id)
-        if client is None or not client.active or client.token_endpoint_auth_method != "private_key_jwt":
+        if (
+            client is None
+            or not client.active
+            or client.token_endpoint_auth_method != "private_key_jwt"
+        ):
             raise InvalidClient("client authentication failed", detail="unknown client or method")
         claims = self._verify_assertion(assertion, client, endpoint_url)
-        if not self._replay.add_once(f"{client.client_id}:{claims['jti']}", int(claims["exp"]) + self._leeway):
+        if not self._replay.add_once(
+            f"{client.client_id}:{claims['jti']}", int(claims["exp"]) + self._leeway
+        ):
             raise InvalidClient("client_assertion was already used", detail="jti replay")
         return client
 
-    def _verify_assertion(self, assertion: str, client: Client, endpoint_url: str) -> dict[str, Any]:
+    def _verify_assertion(
+        self, assertion: str, client: Client, endpoint_url: str
+    ) -> dict[str, Any]:
         try:
             header = jwt.get_unverified_header(assertion)
         except jwt.PyJWTError:
@@ -138,7 +150,8 @@ class ClientAuthenticator:
         if alg not in ASSERTION_ALGS:
             raise InvalidClient("client_assertion alg is not allowed")
         candidates = [
-            k for k in self._client_keys.keys_for(client)
+            k
+            for k in self._client_keys.keys_for(client)
             if (header.get("kid") is None or k.key_id == header.get("kid"))
             and (k.algorithm_name in (alg, "") or k.algorithm_name is None)
         ]
@@ -162,11 +175,15 @@ class ClientAuthenticator:
             except (jwt.InvalidKeyError, jwt.InvalidAlgorithmError):
                 continue
             except jwt.PyJWTError as exc:
-                raise InvalidClient("client_assertion is invalid", detail=type(exc).__name__) from None
+                raise InvalidClient(
+                    "client_assertion is invalid", detail=type(exc).__name__
+                ) from None
             try:
                 check_times(claims, self._clock(), self._leeway)
             except InvalidSignature as exc:
-                raise InvalidClient("client_assertion is expired or not yet valid", detail=exc.reason) from None
+                raise InvalidClient(
+                    "client_assertion is expired or not yet valid", detail=exc.reason
+                ) from None
             self._check_lifetime(claims)
             return claims
         raise InvalidClient("client_assertion signature does not verify", detail="no key verified")

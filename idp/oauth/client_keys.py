@@ -32,7 +32,11 @@ class ClientKeyCache:
         cached = self._by_jwks.get(digest)
         if cached is None:
             try:
-                cached = [k for k in jwt.PyJWKSet.from_dict(jwks).keys if k.public_key_use in (None, "sig")]
+                cached = [
+                    k
+                    for k in jwt.PyJWKSet.from_dict(jwks).keys
+                    if k.public_key_use in (None, "sig")
+                ]
             except jwt.PyJWTError:
                 cached = []
             with self._lock:
@@ -42,7 +46,9 @@ class ClientKeyCache:
     def _from_uri(self, uri: str) -> list[jwt.PyJWK]:
         client = self._by_uri.get(uri)
         if client is None:
-            client = jwt.PyJWKClient(uri, cache_keys=True, lifespan=self._lifespan, timeout=self._timeout)
+            client = jwt.PyJWKClient(
+                uri, cache_keys=True, lifespan=self._lifespan, timeout=self._timeout
+            )
             with self._lock:
                 self._by_uri[uri] = client
         try:

@@ -18,7 +18,18 @@ from idp.oauth.params import require
 from idp.oauth.storage import TokenStore
 
 INACTIVE: dict[str, Any] = {"active": False}
-_PUBLIC_CLAIMS = ("scope", "client_id", "sub", "exp", "iat", "iss", "aud", "jti", "auth_time", "acr")
+_PUBLIC_CLAIMS = (
+    "scope",
+    "client_id",
+    "sub",
+    "exp",
+    "iat",
+    "iss",
+    "aud",
+    "jti",
+    "auth_time",
+    "acr",
+)
 
 
 class Introspection:
@@ -34,7 +45,9 @@ class Introspection:
         self._subject = subject
         self._clock = clock
 
-    def introspect(self, caller: Client, params: Mapping[str, str], store: TokenStore) -> dict[str, Any]:
+    def introspect(
+        self, caller: Client, params: Mapping[str, str], store: TokenStore
+    ) -> dict[str, Any]:
         token = require(params, "token")
         if looks_like_jwt(token):
             return self._access_token(caller, token, store)

@@ -52,7 +52,12 @@ class TokenStore(Protocol):
     def find_grant(self, grant_id: str) -> GrantRecord | None: ...
 
     def save_refresh_token(
-        self, token_hash: str, grant: GrantRecord, scopes: tuple[str, ...], now: int, expires_at: int
+        self,
+        token_hash: str,
+        grant: GrantRecord,
+        scopes: tuple[str, ...],
+        now: int,
+        expires_at: int,
     ) -> None: ...
 
     def find_refresh_token(self, token_hash: str) -> RefreshRecord | None: ...

@@ -71,5 +71,7 @@ class AccessTokenIssuer:
         if scopes:
             claims["scope"] = " ".join(scopes)
         if grant is not None:
-            claims.update(auth_time=grant.auth_time, acr=grant.acr, amr=list(grant.amr), gid=grant.id)
+            claims.update(
+                auth_time=grant.auth_time, acr=grant.acr, amr=list(grant.amr), gid=grant.id
+            )
         return IssuedAccessToken(self._sign(claims, self._alg, AT_JWT_TYPE), jti, ttl, claims)

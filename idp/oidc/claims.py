@@ -18,7 +18,10 @@ from idp.gb11643 import mask_card_number
 
 #: Plain-language labels for the consent page, per scope, in each supported locale.
 SCOPE_LABELS: dict[str, dict[str, str]] = {
-    "openid": {"zh-CN": "确认您的身份（匿名标识）", "en": "Confirm who you are (an anonymous identifier)"},
+    "openid": {
+        "zh-CN": "确认您的身份（匿名标识）",
+        "en": "Confirm who you are (an anonymous identifier)",
+    },
     "profile": {"zh-CN": "您的姓名", "en": "Your name"},
     "essc.card": {
         "zh-CN": "社保卡卡号（部分隐藏）、卡状态和参保地",
@@ -54,6 +57,16 @@ def claims_for(scopes: tuple[str, ...], sub: str, holder: Cardholder) -> dict[st
 
 
 SUPPORTED_CLAIMS = [
-    "sub", "name", "essc_card_number", "essc_card_status", "essc_region_code", "essc_id_number",
-    "auth_time", "acr", "amr", "sid", "nonce", "at_hash",
+    "sub",
+    "name",
+    "essc_card_number",
+    "essc_card_status",
+    "essc_region_code",
+    "essc_id_number",
+    "auth_time",
+    "acr",
+    "amr",
+    "sid",
+    "nonce",
+    "at_hash",
 ]

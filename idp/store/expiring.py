@@ -34,7 +34,11 @@ class SqlExpiringSet:
         full = f"{self._prefix}:{key}"
         try:
             with self._db.transaction() as s:
-                s.execute(delete(ExpiringKey).where(ExpiringKey.key == full, ExpiringKey.expires_at <= now))
+                s.execute(
+                    delete(ExpiringKey).where(
+                        ExpiringKey.key == full, ExpiringKey.expires_at <= now
+                    )
+                )
                 s.add(ExpiringKey(key=full, expires_at=expires_at))
         except IntegrityError:
             return False
@@ -49,7 +53,9 @@ class SqlExpiringSet:
 
     def purge(self) -> int:
         with self._db.transaction() as s:
-            result = s.execute(delete(ExpiringKey).where(ExpiringKey.expires_at <= int(self._clock())))
+            result = s.execute(
+                delete(ExpiringKey).where(ExpiringKey.expires_at <= int(self._clock()))
+            )
             return int(getattr(result, "rowcount", 0) or 0)
 
 

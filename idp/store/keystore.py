@@ -51,7 +51,10 @@ class SqlKeyStore:
             rows = s.scalars(select(DataKeyRow).order_by(DataKeyRow.created_at)).all()
             return [
                 StoredDataKey(
-                    kid=r.kid, purpose=r.purpose, wrapped=r.wrapped, created_at=r.created_at,
+                    kid=r.kid,
+                    purpose=r.purpose,
+                    wrapped=r.wrapped,
+                    created_at=r.created_at,
                     active=r.active,
                 )
                 for r in rows
@@ -65,8 +68,11 @@ class SqlKeyStore:
                 )
             s.add(
                 DataKeyRow(
-                    kid=key.kid, purpose=key.purpose, wrapped=key.wrapped,
-                    created_at=key.created_at, active=key.active,
+                    kid=key.kid,
+                    purpose=key.purpose,
+                    wrapped=key.wrapped,
+                    created_at=key.created_at,
+                    active=key.active,
                 )
             )
 

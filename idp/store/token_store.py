@@ -82,7 +82,12 @@ class SqlTokenStore:
         return grant_record(row) if row else None
 
     def save_refresh_token(
-        self, token_hash: str, grant: GrantRecord, scopes: tuple[str, ...], now: int, expires_at: int
+        self,
+        token_hash: str,
+        grant: GrantRecord,
+        scopes: tuple[str, ...],
+        now: int,
+        expires_at: int,
     ) -> None:
         self._s.add(
             RefreshToken(

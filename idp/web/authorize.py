@@ -8,6 +8,7 @@ from flask import g
 from flask import redirect
 from flask import render_template
 from flask import request
+from werkzeug.wrappers import Response as BaseResponse
 
 from idp.audit import record_event
 from idp.cardholders import check_pin
@@ -45,7 +46,7 @@ bp = Blueprint("authorize", __name__)
 
 
 @bp.route("/authorize", methods=["GET", "POST"])
-def authorize() -> Response:
+def authorize() -> BaseResponse:
     p = provider()
     items = list((request.args if request.method == "GET" else request.form).items(multi=True))
     try:
@@ -75,7 +76,7 @@ def _needs_login(authz: AuthorizationRequest, browser: BrowserSession | None) ->
 
 def _after_login(
     authz: AuthorizationRequest, browser: BrowserSession, interaction_id: str | None
-) -> Response:
+) -> BaseResponse:
     p = provider()
     with p.db.read() as s:
         consented = consent_covers(s, browser.person_id, authz.client_id, authz.scopes)
@@ -88,7 +89,7 @@ def _after_login(
     return _issue(authz, browser, interaction_id)
 
 
-def _interaction(authz: AuthorizationRequest, step: str) -> Response:
+def _interaction(authz: AuthorizationRequest, step: str) -> BaseResponse:
     p = provider()
     with p.db.transaction() as s:
         row = create_interaction(
@@ -97,35 +98,49 @@ def _interaction(authz: AuthorizationRequest, step: str) -> Response:
     return redirect(f"/interaction/{row.id}/{step}", 303)
 
 
-def _issue(authz: AuthorizationRequest, browser: BrowserSession, interaction_id: str | None) -> Response:
+def _issue(
+    authz: AuthorizationRequest, browser: BrowserSession, interaction_id: str | None
+) -> BaseResponse:
     p = provider()
     with p.db.transaction() as s:
         if interaction_id is not None and not complete_interaction(s, interaction_id, p.now()):
             return error_page("expired", 400, locale=authz.ui_locale)
-        code = issue_code(s, p.token_hash, authz, browser, now=p.now(), ttl=p.settings.authorization_code_ttl)
+        code = issue_code(
+            s, p.token_hash, authz, browser, now=p.now(), ttl=p.settings.authorization_code_ttl
+        )
         record_event(
-            s, "authorization.granted", at=p.now(), person_id=browser.person_id,
-            client_id=authz.client_id, request_id=g.request_id, scopes=list(authz.scopes),
+            s,
+            "authorization.granted",
+            at=p.now(),
+            person_id=browser.person_id,
+            client_id=authz.client_id,
+            request_id=g.request_id,
+            scopes=list(authz.scopes),
         )
     return deliver(authz_response.success(authz, code, p.issuer))
 
 
-def respond_error(authz: AuthorizationRequest, error: OAuthError) -> Response:
+def respond_error(authz: AuthorizationRequest, error: OAuthError) -> BaseResponse:
     return deliver(authz_response.failure(authz, error, provider().issuer))
 
 
-def deliver(result: authz_response.AuthorizationResponse) -> Response:
+def deliver(result: authz_response.AuthorizationResponse) -> BaseResponse:
     if result.mode == "form_post":
-        page = render_template("oauth/form_post.html", action=result.redirect_uri, fields=result.fields)
+        page = render_template(
+            "oauth/form_post.html", action=result.redirect_uri, fields=result.fields
+        )
         return Response(page, 200, headers=NO_STORE, content_type="text/html; charset=utf-8")
     response = redirect(result.location(), 303)
     response.headers.update(NO_STORE)
     return response
 
 
-def error_page(key: str, status: int, *, locale: str, detail: str | None = None) -> Response:
+def error_page(key: str, status: int, *, locale: str, detail: str | None = None) -> BaseResponse:
     page = render_template(
-        "oauth/error.html", t=text(locale), message=text(locale)[key], request_id=g.request_id,
+        "oauth/error.html",
+        t=text(locale),
+        message=text(locale)[key],
+        request_id=g.request_id,
         locale=locale,
     )
     return Response(page, status, headers=NO_STORE, content_type="text/html; charset=utf-8")
@@ -142,11 +157,11 @@ def _load(interaction_id: str) -> tuple[Interaction, AuthorizationRequest] | Non
 
 
 @bp.route("/interaction/<interaction_id>/signin", methods=["GET", "POST"])
-def signin(interaction_id: str) -> Response:
+def signin(interaction_id: str) -> BaseResponse:
     loaded = _load(interaction_id)
     if loaded is None:
         return error_page("expired", 400, locale="zh-CN")
-    row, authz = loaded
+    _, authz = loaded
     if request.method == "GET":
         return _signin_page(authz, interaction_id, error=None, status=200)
     if not csrf_ok(request.form.get("csrf_token")):
@@ -157,19 +172,33 @@ def signin(interaction_id: str) -> Response:
     with p.db.transaction() as s:
         person = find_by_credential(s, p.keyring, credential) if credential else None
         result = check_pin(
-            person, pin, p.pin_hasher, now=p.now(),
-            max_failures=p.settings.pin_max_failures, lockout_seconds=p.settings.pin_lockout_seconds,
+            person,
+            pin,
+            p.pin_hasher,
+            now=p.now(),
+            max_failures=p.settings.pin_max_failures,
+            lockout_seconds=p.settings.pin_lockout_seconds,
         )
-        event = "signin.succeeded" if result.ok else ("signin.locked" if result.locked else "signin.failed")
+        event = (
+            "signin.succeeded"
+            if result.ok
+            else ("signin.locked" if result.locked else "signin.failed")
+        )
         record_event(
-            s, event, at=p.now(), person_id=person.id if person else None,
-            client_id=authz.client_id, request_id=g.request_id,
+            s,
+            event,
+            at=p.now(),
+            person_id=person.id if person else None,
+            client_id=authz.client_id,
+            request_id=g.request_id,
         )
         new = None
         if result.ok and person is not None:
             if not SqlTokenStore(s).person_may_sign_in(person.id):
                 return _signin_page(authz, interaction_id, error="card_unusable", status=403)
-            new = start_session(s, p.token_hash, person_id=person.id, now=p.now(), ttl=p.settings.session_ttl)
+            new = start_session(
+                s, p.token_hash, person_id=person.id, now=p.now(), ttl=p.settings.session_ttl
+            )
     if new is None:
         key = "signin_locked" if result.locked else "signin_failed"
         return _signin_page(authz, interaction_id, error=key, status=429 if result.locked else 401)
@@ -178,32 +207,44 @@ def signin(interaction_id: str) -> Response:
     return response
 
 
-def _signin_page(authz: AuthorizationRequest, interaction_id: str, *, error: str | None, status: int) -> Response:
+def _signin_page(
+    authz: AuthorizationRequest, interaction_id: str, *, error: str | None, status: int
+) -> BaseResponse:
     p = provider()
     client = p.clients.get(authz.client_id)
     t = text(authz.ui_locale)
     page = render_template(
-        "oauth/signin.html", t=t, locale=authz.ui_locale, client_name=client.name if client else "",
-        action=f"/interaction/{interaction_id}/signin", csrf_token=csrf_token(),
-        error=t[error] if error else None, login_hint=authz.login_hint or "",
+        "oauth/signin.html",
+        t=t,
+        locale=authz.ui_locale,
+        client_name=client.name if client else "",
+        action=f"/interaction/{interaction_id}/signin",
+        csrf_token=csrf_token(),
+        error=t[error] if error else None,
+        login_hint=authz.login_hint or "",
     )
     return Response(page, status, headers=NO_STORE, content_type="text/html; charset=utf-8")
 
 
 @bp.route("/interaction/<interaction_id>/consent", methods=["GET", "POST"])
-def consent(interaction_id: str) -> Response:
+def consent(interaction_id: str) -> BaseResponse:
     loaded = _load(interaction_id)
     browser = current_session()
     if loaded is None or browser is None:
         return error_page("expired", 400, locale=loaded[1].ui_locale if loaded else "zh-CN")
-    row, authz = loaded
+    _, authz = loaded
     t = text(authz.ui_locale)
     if request.method == "GET":
         client = provider().clients.get(authz.client_id)
         labels = [SCOPE_LABELS[s][authz.ui_locale] for s in authz.scopes if s in SCOPE_LABELS]
         page = render_template(
-            "oauth/consent.html", t=t, locale=authz.ui_locale, client_name=client.name if client else "",
-            labels=labels, action=f"/interaction/{interaction_id}/consent", csrf_token=csrf_token(),
+            "oauth/consent.html",
+            t=t,
+            locale=authz.ui_locale,
+            client_name=client.name if client else "",
+            labels=labels,
+            action=f"/interaction/{interaction_id}/consent",
+            csrf_token=csrf_token(),
         )
         return Response(page, 200, headers=NO_STORE, content_type="text/html; charset=utf-8")
     if not csrf_ok(request.form.get("csrf_token")):
@@ -212,11 +253,24 @@ def consent(interaction_id: str) -> Response:
     if request.form.get("decision") != "approve":
         with p.db.transaction() as s:
             complete_interaction(s, interaction_id, p.now())
-            record_event(s, "consent.denied", at=p.now(), person_id=browser.person_id,
-                         client_id=authz.client_id, request_id=g.request_id)
+            record_event(
+                s,
+                "consent.denied",
+                at=p.now(),
+                person_id=browser.person_id,
+                client_id=authz.client_id,
+                request_id=g.request_id,
+            )
         return respond_error(authz, AccessDenied("the user denied the request"))
     with p.db.transaction() as s:
         remember_consent(s, browser.person_id, authz.client_id, authz.scopes, p.now())
-        record_event(s, "consent.given", at=p.now(), person_id=browser.person_id,
-                     client_id=authz.client_id, request_id=g.request_id, scopes=list(authz.scopes))
+        record_event(
+            s,
+            "consent.given",
+            at=p.now(),
+            person_id=browser.person_id,
+            client_id=authz.client_id,
+            request_id=g.request_id,
+            scopes=list(authz.scopes),
+        )
     return _issue(authz, browser, interaction_id)

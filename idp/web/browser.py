@@ -6,9 +6,9 @@ from __future__ import annotations
 import hmac
 import secrets
 
-from flask import Response
 from flask import request
 from flask import session
+from werkzeug.wrappers import Response as BaseResponse
 
 from idp.store.grants import BrowserSession
 from idp.web.http import provider
@@ -51,7 +51,7 @@ def current_session() -> BrowserSession | None:
         return find_session(s, cookie_hash, p.now())
 
 
-def set_session_cookie(response: Response, value: str) -> None:
+def set_session_cookie(response: BaseResponse, value: str) -> None:
     p = provider()
     response.set_cookie(
         SESSION_COOKIE,

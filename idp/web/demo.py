@@ -19,6 +19,7 @@ from flask import redirect
 from flask import render_template
 from flask import request
 from flask import session
+from werkzeug.wrappers import Response as BaseResponse
 
 from idp.web.http import provider
 from idp.web.i18n import text
@@ -35,8 +36,12 @@ def _client() -> dict[str, str]:
 def _oauth(state: str | None = None) -> OAuth2Session:
     c = _client()
     return OAuth2Session(
-        c["client_id"], c["client_secret"], scope="openid profile essc.card",
-        redirect_uri=c["redirect_uri"], code_challenge_method="S256", state=state,
+        c["client_id"],
+        c["client_secret"],
+        scope="openid profile essc.card",
+        redirect_uri=c["redirect_uri"],
+        code_challenge_method="S256",
+        state=state,
         token_endpoint_auth_method="client_secret_basic",
     )
 
@@ -47,11 +52,13 @@ def home() -> str:
 
 
 @bp.get("/login")
-def login() -> Response:
+def login() -> BaseResponse:
     verifier = secrets.token_urlsafe(48)
     nonce = secrets.token_urlsafe(16)
     url, state = _oauth().create_authorization_url(
-        f"{provider().issuer}/authorize", code_verifier=verifier, nonce=nonce,
+        f"{provider().issuer}/authorize",
+        code_verifier=verifier,
+        nonce=nonce,
         ui_locales=request.args.get("ui_locales", "zh-CN"),
     )
     session["demo"] = {"state": state, "verifier": verifier, "nonce": nonce}
@@ -59,7 +66,7 @@ def login() -> Response:
 
 
 @bp.get("/callback")
-def callback() -> Response | str:
+def callback() -> BaseResponse | str:
     pending = session.pop("demo", None)
     p = provider()
     if not pending or request.args.get("state") != pending["state"]:
@@ -67,24 +74,37 @@ def callback() -> Response | str:
     if request.args.get("iss") != p.issuer:  # RFC 9207 mix-up defence
         return Response("issuer mismatch", 400)
     if "error" in request.args:
-        return render_template("demo/home.html", t=text("zh-CN"), locale="zh-CN",
-                               result={"error": request.args.get("error")})
+        return render_template(
+            "demo/home.html",
+            t=text("zh-CN"),
+            locale="zh-CN",
+            result={"error": request.args.get("error")},
+        )
     oauth = _oauth(pending["state"])
     token = oauth.fetch_token(
-        f"{p.issuer}/token", code=request.args.get("code"), code_verifier=pending["verifier"],
+        f"{p.issuer}/token",
+        code=request.args.get("code"),
+        code_verifier=pending["verifier"],
     )
     id_claims = _verify_id_token(token["id_token"], pending["nonce"])
     userinfo = oauth.get(f"{p.issuer}/userinfo", timeout=10).json()
-    return render_template("demo/home.html", t=text("zh-CN"), locale="zh-CN",
-                           result={"id_token": id_claims, "userinfo": userinfo})
+    return render_template(
+        "demo/home.html",
+        t=text("zh-CN"),
+        locale="zh-CN",
+        result={"id_token": id_claims, "userinfo": userinfo},
+    )
 
 
 def _verify_id_token(id_token: str, nonce: str) -> dict[str, Any]:
     p = provider()
     signing_key = jwt.PyJWKClient(f"{p.issuer}/jwks.json").get_signing_key_from_jwt(id_token)
     claims: dict[str, Any] = jwt.decode(
-        id_token, signing_key.key, algorithms=["ES256", "EdDSA", "PS256", "RS256"],
-        audience=_client()["client_id"], issuer=p.issuer,
+        id_token,
+        signing_key.key,
+        algorithms=["ES256", "EdDSA", "PS256", "RS256"],
+        audience=_client()["client_id"],
+        issuer=p.issuer,
     )
     if claims.get("nonce") != nonce:
         raise ValueError("nonce mismatch")

@@ -29,7 +29,9 @@ def form_params() -> dict[str, str]:
     return single_values(request.form.items(multi=True))
 
 
-def oauth_json(body: dict[str, Any], status: int = 200, headers: dict[str, str] | None = None) -> Response:
+def oauth_json(
+    body: dict[str, Any], status: int = 200, headers: dict[str, str] | None = None
+) -> Response:
     response = jsonify(body)
     response.status_code = status
     response.headers.update(NO_STORE)

@@ -40,7 +40,9 @@ TEXT: dict[str, dict[str, str]] = {
         "consent_approve": "Allow",
         "consent_deny": "Deny",
         "error_heading": "Cannot continue",
-        "expired": "This sign-in has expired or is not valid. Go back to the application and start again.",
+        "expired": (
+            "This sign-in has expired or is not valid. Go back to the application and start again."
+        ),
         "bad_request": "The request is not valid.",
         "bad_form": "The page expired. Reload it and try again.",
         "server_error": "The service is unavailable. Try again later.",

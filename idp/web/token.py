@@ -39,8 +39,12 @@ def token() -> Response:
         except OAuthError as exc:
             if getattr(exc, "keep_writes", False):
                 record_event(
-                    session, "grant.revoked", at=p.now(), client_id=client.client_id,
-                    request_id=g.request_id, reason=exc.detail,
+                    session,
+                    "grant.revoked",
+                    at=p.now(),
+                    client_id=client.client_id,
+                    request_id=g.request_id,
+                    reason=exc.detail,
                 )
             raise
     return oauth_json(body)
@@ -64,7 +68,10 @@ def revoke() -> Response:
     with p.db.transaction() as session:
         if p.revocation.revoke(client, params, SqlTokenStore(session)):
             record_event(
-                session, "token.revoked", at=p.now(), client_id=client.client_id,
+                session,
+                "token.revoked",
+                at=p.now(),
+                client_id=client.client_id,
                 request_id=g.request_id,
             )
     return oauth_json({})

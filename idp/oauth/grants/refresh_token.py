@@ -53,7 +53,9 @@ class RefreshTokenGrant:
         if client.rotate_refresh_tokens:
             if record.used or not store.use_refresh_token(token_hash, now):
                 store.revoke_grant(record.grant.id, "refresh_reuse", now)
-                raise RefreshTokenReused("the refresh token was already used", detail="reuse; grant revoked")
+                raise RefreshTokenReused(
+                    "the refresh token was already used", detail="reuse; grant revoked"
+                )
             keep = None
         return user_token_response(
             self._services, client, store, record.grant, scopes, nonce=None, refresh_token=keep
