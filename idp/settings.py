@@ -25,8 +25,8 @@ class ConfigurationError(RuntimeError):
     """The settings cannot be used; the message says which one and why."""
 
 
-def _default_database_url() -> str:
-    instance = Path(os.environ.get("ESSC_INSTANCE_DIR", "instance")).resolve()
+def _default_database_url(instance_dir: str | None = None) -> str:
+    instance = Path(instance_dir or os.environ.get("ESSC_INSTANCE_DIR", "instance")).resolve()
     return f"sqlite:///{instance / 'essc.db'}"
 
 
@@ -86,6 +86,9 @@ class Settings:
                 continue
             values[f.name] = _parse(f.name, raw, f.type)
         values.update(overrides)
+        if "database_url" not in values:
+            # The embedded database lives in the instance dir this environment names.
+            values["database_url"] = _default_database_url(values.get("instance_dir"))
         return cls(**values)
 
     def with_overrides(self, **overrides: Any) -> Settings:
