@@ -30,7 +30,10 @@ def csrf_token() -> str:
 
 def csrf_ok(submitted: str | None) -> bool:
     expected = session.get("csrf")
-    return bool(expected and submitted and hmac.compare_digest(str(expected), submitted))
+    if not expected or not submitted:
+        return False
+    # Bytes: compare_digest raises TypeError on a str with non-ASCII characters.
+    return hmac.compare_digest(str(expected).encode(), submitted.encode())
 
 
 def session_cookie_hash() -> str | None:
