@@ -14,6 +14,13 @@ from typing import Protocol
 
 from channels.client import Client
 
+#: Issued ids are ``<kind>-<16 hex>``; the column holds 64 characters.
+MAX_CLIENT_ID = 64
+
+
+def _plausible_id(client_id: str) -> bool:
+    return 0 < len(client_id) <= MAX_CLIENT_ID and client_id.isascii() and client_id.isprintable()
+
 
 class ClientSource(Protocol):
     def load_client(self, client_id: str) -> Client | None: ...
@@ -36,6 +43,8 @@ class ClientRegistry:
         self._entries: dict[str, tuple[float, Client | None]] = {}
 
     def get(self, client_id: str) -> Client | None:
+        if not _plausible_id(client_id):
+            return None  # e.g. a NUL byte, which PostgreSQL refuses with an error
         now = self._clock()
         entry = self._entries.get(client_id)
         if entry is not None and entry[0] > now:
