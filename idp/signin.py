@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import secrets
 import uuid
 from collections.abc import Callable
@@ -22,6 +23,8 @@ from idp.store.grants import Interaction
 #: Authentication context classes (OIDC Core 2 ``acr``) and methods (RFC 8176 ``amr``).
 ACR_PIN = "urn:essc:acr:card-pin"
 AMR_PIN = ("pin",)
+#: ``secrets.token_urlsafe(24)``: 32 base64url characters.
+_INTERACTION_ID = re.compile(r"[A-Za-z0-9_-]{1,43}")
 
 
 @dataclass(frozen=True)
@@ -80,8 +83,8 @@ def find_interaction(
     session: Session, interaction_id: str, *, browser_hash: str, now: int
 ) -> Interaction | None:
     """Only the browser that started it, only before it expires, only once."""
-    if len(interaction_id) > 64:
-        return None
+    if not _INTERACTION_ID.fullmatch(interaction_id):
+        return None  # also keeps a NUL byte away from PostgreSQL, which errors on it
     row = session.get(Interaction, interaction_id)
     if (
         row is None
