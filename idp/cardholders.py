@@ -94,6 +94,8 @@ def add_cardholder(
 def find_by_credential(session: Session, keyring: KeyRing, credential: str) -> Person | None:
     """A card number or an ID number (the sign-in form takes either)."""
     value = credential.strip().upper()
+    if not value.isascii() or not value.isalnum():
+        return None  # neither a card nor an ID number; a NUL byte would make PostgreSQL error
     if len(value) == 18:
         try:
             index = keyring.keyed_hash("id-number-index", normalize_id_number(value))
