@@ -125,6 +125,14 @@ def _register_errors(app: Flask) -> None:
 
     @app.errorhandler(HTTPException)
     def on_http_error(error: HTTPException) -> BaseResponse:
+        response = _http_error_body(error)
+        # Keep the exception's own headers: a 405 MUST carry Allow (RFC 9110 15.5.6).
+        for name, value in error.get_headers():
+            if name.lower() != "content-type":
+                response.headers[name] = value
+        return response
+
+    def _http_error_body(error: HTTPException) -> BaseResponse:
         status = error.code or 400
         if _wants_page():
             key = "bad_request" if status < 500 else "server_error"
