@@ -82,7 +82,13 @@ class ClientAuthenticator:
             return self._secret(
                 params.get("client_id"), params["client_secret"], "client_secret_post", False
             )
-        raise InvalidClient("client authentication is required", detail="no credentials")
+        # RFC 6749 5.2: a client that tried the Authorization header (with another scheme)
+        # gets 401 with a challenge naming the scheme this endpoint accepts.
+        raise InvalidClient(
+            "client authentication is required",
+            detail="no credentials",
+            basic=authorization is not None,
+        )
 
     # -- client_secret_basic / client_secret_post ---------------------------------------
     def _secret_basic(self, header: str, params: Mapping[str, str]) -> Client:
