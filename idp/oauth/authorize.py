@@ -29,6 +29,26 @@ RESPONSE_MODES = ("query", "form_post")
 PROMPTS = frozenset({"none", "login", "consent", "select_account"})
 UI_LOCALES = ("zh-CN", "en")
 _DIGITS = re.compile(r"\d{1,9}")
+#: Every parameter this endpoint reads or explicitly refuses.
+PARAMETERS = frozenset(
+    {
+        "client_id",
+        "redirect_uri",
+        "response_type",
+        "response_mode",
+        "scope",
+        "state",
+        "nonce",
+        "code_challenge",
+        "code_challenge_method",
+        "prompt",
+        "max_age",
+        "login_hint",
+        "ui_locales",
+        "request",
+        "request_uri",
+    }
+)
 
 
 class UntrustedRedirect(Exception):
@@ -76,6 +96,9 @@ class AuthorizationRequest:
 def parse_authorization_request(
     items: list[tuple[str, str]], find_client: Callable[[str], Client | None]
 ) -> AuthorizationRequest:
+    # RFC 6749 3.1: unrecognized parameters are ignored, so their values are not checked either
+    # (an OIDC ``claims`` JSON holds quotes; a portal may append analytics tags in Chinese).
+    items = [(name, value) for name, value in items if name in PARAMETERS]
     try:
         params = single_values(items)
     except OAuthError as exc:
