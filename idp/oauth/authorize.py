@@ -99,10 +99,11 @@ def parse_authorization_request(
     # RFC 6749 3.1: unrecognized parameters are ignored, so their values are not checked either
     # (an OIDC ``claims`` JSON holds quotes; a portal may append analytics tags in Chinese).
     items = [(name, value) for name, value in items if name in PARAMETERS]
+    edge_error: OAuthError | None = None
     try:
         params = single_values(items)
     except OAuthError as exc:
-        raise UntrustedRedirect(exc) from None
+        edge_error, params = exc, _routing_values(items)
     client = _trusted_client(params, find_client)
     redirect_uri = params.get("redirect_uri")
     if redirect_uri is None or not client.allows_redirect(redirect_uri):
@@ -114,10 +115,29 @@ def parse_authorization_request(
         response_mode=mode if mode in RESPONSE_MODES else "query",
         state=params.get("state"),
     )
+    if edge_error is not None:
+        raise RedirectableError(edge_error, base)
     try:
         return _validated(params, client, base)
     except OAuthError as exc:
         raise RedirectableError(exc, base) from None
+
+
+def _routing_values(items: list[tuple[str, str]]) -> dict[str, str]:
+    """After a parameter failed the edge checks: what is needed to answer at the redirect URI.
+
+    RFC 6749 4.1.2.1: only a bad ``client_id`` or ``redirect_uri`` keeps the error on this
+    server; any other bad parameter goes back to the client. A bad ``state`` or
+    ``response_mode`` is dropped rather than echoed.
+    """
+    found: dict[str, str] = {}
+    for name in ("client_id", "redirect_uri", "response_mode", "state"):
+        try:
+            found.update(single_values([item for item in items if item[0] == name]))
+        except OAuthError as exc:
+            if name in ("client_id", "redirect_uri"):
+                raise UntrustedRedirect(exc) from None
+    return found
 
 
 def _trusted_client(params: Mapping[str, str], find: Callable[[str], Client | None]) -> Client:
