@@ -157,7 +157,9 @@ def _validated(
         raise RequestNotSupported("request objects are not supported")
     if "request_uri" in params:
         raise RequestUriNotSupported("request_uri is not supported")
-    if params.get("response_type") != "code":
+    if "response_type" not in params:
+        raise InvalidRequest("missing response_type")
+    if params["response_type"] != "code":
         raise UnsupportedResponseType("only response_type=code is supported")
     if not client.allows_grant("authorization_code"):
         raise UnauthorizedClient("the client may not use the authorization code flow")
