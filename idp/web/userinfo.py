@@ -28,7 +28,9 @@ def bearer_token() -> str:
     header = request.headers.get("Authorization")
     body_token = None
     if request.method == "POST" and request.mimetype == "application/x-www-form-urlencoded":
-        body_token = single_values(request.form.items(multi=True)).get("access_token")
+        # RFC 6749 3.1 (and 6750 2.2): other body parameters are ignored, not checked.
+        sent = [item for item in request.form.items(multi=True) if item[0] == "access_token"]
+        body_token = single_values(sent).get("access_token")
     if header is not None and body_token is not None:
         raise InvalidRequest("send the token in one place only")
     if header is not None:
