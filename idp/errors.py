@@ -147,6 +147,13 @@ class MissingBearerToken(InvalidToken):
         return {"WWW-Authenticate": 'Bearer realm="essc-idp"'}
 
 
+class InvalidBearerRequest(InvalidToken):
+    """RFC 6750 3.1: a malformed request to a protected resource is a 400, with a challenge."""
+
+    error = "invalid_request"
+    status_code = 400
+
+
 class InsufficientScope(InvalidToken):
     error = "insufficient_scope"
     status_code = 403

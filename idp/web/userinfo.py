@@ -9,6 +9,7 @@ from flask import request
 from idp.cardholders import ID_CONTEXT
 from idp.cardholders import primary_card
 from idp.errors import InsufficientScope
+from idp.errors import InvalidBearerRequest
 from idp.errors import InvalidRequest
 from idp.errors import InvalidToken
 from idp.errors import MissingBearerToken
@@ -30,9 +31,12 @@ def bearer_token() -> str:
     if request.method == "POST" and request.mimetype == "application/x-www-form-urlencoded":
         # RFC 6749 3.1 (and 6750 2.2): other body parameters are ignored, not checked.
         sent = [item for item in request.form.items(multi=True) if item[0] == "access_token"]
-        body_token = single_values(sent).get("access_token")
+        try:
+            body_token = single_values(sent).get("access_token")
+        except InvalidRequest as exc:
+            raise InvalidBearerRequest(exc.description, detail=exc.detail) from None
     if header is not None and body_token is not None:
-        raise InvalidRequest("send the token in one place only")
+        raise InvalidBearerRequest("send the token in one place only")
     if header is not None:
         scheme, _, value = header.partition(" ")
         if scheme.lower() != "bearer" or not value.strip() or len(value) > 4096:
