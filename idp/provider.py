@@ -56,10 +56,13 @@ class Provider:
 
     def open_keyring(self, *, create: bool) -> KeyRing:
         s = self.settings
+        longest = max(s.id_token_ttl, s.access_token_ttl, s.client_credentials_ttl)
         return KeyRing.open(
             SqlKeyStore(self.db),
             s.key_passphrase,
-            publish_retired_for=max(s.id_token_ttl, s.access_token_ttl, s.client_credentials_ttl),
+            # A worker that has not reloaded yet signs with a just-retired key for up to
+            # keyring_refresh_seconds, and verifiers accept exp + clock_skew: publish it that long.
+            publish_retired_for=longest + s.keyring_refresh_seconds + s.clock_skew,
             refresh_seconds=s.keyring_refresh_seconds,
             clock=self.clock,
             create=create,
