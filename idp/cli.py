@@ -28,7 +28,28 @@ def _emit(value: Any) -> None:
     click.echo(json.dumps(value, ensure_ascii=False, sort_keys=True))
 
 
-@click.group()
+class _Essc(click.Group):
+    """Operator mistakes end in one clear line and exit status 1, never a traceback."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        from sqlalchemy.exc import DBAPIError
+
+        from keys import KeyRingError
+        from keys import WrongPassphrase
+
+        try:
+            return super().invoke(ctx)
+        except (KeyRingError, WrongPassphrase) as exc:
+            raise click.ClickException(str(exc)) from None
+        except DBAPIError as exc:
+            # The driver's message may quote SQL and parameters: name the class only.
+            raise click.ClickException(
+                f"database error ({type(exc.orig).__name__}): check ESSC_DATABASE_URL"
+                " and run `essc init`"
+            ) from None
+
+
+@click.group(cls=_Essc)
 def main() -> None:
     """essc-idp: the e-SSC identity provider."""
 
@@ -145,7 +166,10 @@ def clients_add(**options: Any) -> None:
     from idp.clients import add_client
 
     p = _provider()
-    jwks = json.loads(Path(options["jwks_file"]).read_text()) if options["jwks_file"] else None
+    try:
+        jwks = json.loads(Path(options["jwks_file"]).read_text()) if options["jwks_file"] else None
+    except ValueError:  # JSONDecodeError, UnicodeDecodeError
+        raise click.ClickException("--jwks-file is not valid JSON") from None
     try:
         metadata = validate_metadata(
             name=options["name"],
