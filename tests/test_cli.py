@@ -1,0 +1,276 @@
+"""The ``essc`` command as operators script it: one JSON document on success, one clear line and
+a non-zero exit on bad input, never a traceback. Runs on a throwaway SQLite database."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+from click.testing import Result
+from cryptography.hazmat.primitives.asymmetric import ec
+
+from idp.cli import main
+from keys.jwk import public_jwk
+from keys.jwk import thumbprint
+from tests.support import CARD
+
+
+def environment(directory: Path, **extra: str) -> dict[str, str | None]:
+    env: dict[str, str | None] = {
+        "ESSC_DATABASE_URL": f"sqlite:///{directory / 'essc.db'}",
+        "ESSC_INSTANCE_DIR": str(directory),
+        "ESSC_ISSUER": "http://127.0.0.1:5000",
+        "ESSC_REDIS_URL": None,
+        "ESSC_ENV": None,
+        "ESSC_KEY_PASSPHRASE": None,
+        "ESSC_PIN_HASH_MEMORY_KIB": "1024",
+        "ESSC_PIN_HASH_TIME_COST": "1",
+    }
+    env.update(extra)
+    return env
+
+
+class Essc:
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
+        self.runner = CliRunner()
+
+    def run(self, *args: str, **env: str) -> Result:
+        return self.runner.invoke(main, list(args), env=environment(self.directory, **env))
+
+    def ok(self, *args: str, **env: str) -> Any:
+        result = self.run(*args, **env)
+        assert result.exit_code == 0, (result.output, result.exception)
+        return json.loads(result.stdout)
+
+    def fails(self, *args: str, **env: str) -> str:
+        result = self.run(*args, **env)
+        assert result.exit_code == 1, (result.output, result.exception)
+        assert isinstance(result.exception, SystemExit), "a clean exit, not an exception"
+        assert "Traceback" not in result.output
+        assert result.stderr.startswith("Error: "), result.output
+        assert result.stdout == ""
+        return result.stderr.removeprefix("Error: ").strip()
+
+
+@pytest.fixture(scope="module")
+def initialised(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    directory = tmp_path_factory.mktemp("cli-template")
+    Essc(directory).ok("init")
+    return directory / "essc.db"
+
+
+@pytest.fixture
+def essc(initialised: Path, tmp_path: Path) -> Essc:
+    for suffix in ("", "-wal", "-shm"):  # the CLI ran in this process: its WAL is not merged
+        source = initialised.with_name(initialised.name + suffix)
+        if source.exists():
+            shutil.copy(source, tmp_path / source.name)
+    return Essc(tmp_path)
+
+
+def test_init_is_idempotent(tmp_path: Path) -> None:
+    cli = Essc(tmp_path)
+    first = cli.ok("init")
+    assert first["database"] == f"sqlite:///{tmp_path / 'essc.db'}"
+    assert {(k["alg"], k["state"]) for k in first["keys"]} == {
+        (alg, state)
+        for alg in ("ES256", "EdDSA", "PS256", "RS256")
+        for state in ("active", "pending")
+    }
+    assert cli.ok("init")["keys"] == first["keys"]
+
+
+def test_keys_list(essc: Essc) -> None:
+    listed = essc.ok("keys", "list")
+    assert len(listed) == 8
+    assert all(set(k) == {"kid", "alg", "state", "retired_at"} for k in listed)
+
+
+def test_keys_rotate_one_algorithm(essc: Essc) -> None:
+    before = {k["kid"]: k for k in essc.ok("keys", "list")}
+    [rotation] = essc.ok("keys", "rotate", "--alg", "ES256")
+    assert before[rotation["activated"]]["state"] == "pending"
+    assert before[rotation["retired"]]["state"] == "active"
+    after = {k["kid"]: k for k in essc.ok("keys", "list")}
+    assert after[rotation["activated"]]["state"] == "active"
+    assert after[rotation["retired"]]["state"] == "retired"
+    assert after[rotation["retired"]]["retired_at"] is not None
+    assert after[rotation["pending"]]["state"] == "pending"
+    unchanged = {kid: k for kid, k in before.items() if k["alg"] != "ES256"}
+    assert all(after[kid] == k for kid, k in unchanged.items())
+
+
+def test_keys_rotate_every_algorithm(essc: Essc) -> None:
+    rotations = essc.ok("keys", "rotate")
+    assert [r["alg"] for r in rotations] == ["ES256", "EdDSA", "PS256", "RS256"]
+    assert all(r["activated"] and r["retired"] and r["pending"] for r in rotations)
+
+
+def test_keys_rotate_refuses_an_unknown_algorithm(essc: Essc) -> None:
+    assert essc.fails("keys", "rotate", "--alg", "HS256") == "unsupported signing algorithm"
+
+
+def test_export_jwks_has_public_keys_only(essc: Essc) -> None:
+    jwks = essc.ok("keys", "export-jwks")
+    listed = {k["kid"] for k in essc.ok("keys", "list")}
+    assert {k["kid"] for k in jwks["keys"]} == listed
+    for key in jwks["keys"]:
+        assert key["kid"] == thumbprint(key) and key["use"] == "sig"
+        assert not {"d", "p", "q", "dp", "dq", "qi"} & key.keys()
+
+
+def test_wrong_passphrase_is_one_clear_line(essc: Essc) -> None:
+    message = essc.fails("keys", "list", ESSC_KEY_PASSPHRASE="not the passphrase, sorry")
+    assert message == "the key passphrase does not open this key ring"
+
+
+def test_commands_before_init_say_to_run_init(tmp_path: Path) -> None:
+    cli = Essc(tmp_path)
+    assert "essc init" in cli.fails("keys", "list")
+
+
+def test_bad_settings_are_one_clear_line(essc: Essc) -> None:
+    assert essc.fails("keys", "list", ESSC_ACCESS_TOKEN_TTL="soon") == (
+        "ESSC_ACCESS_TOKEN_TTL must be an integer"
+    )
+    message = essc.fails("keys", "list", ESSC_ENV="production")
+    assert "ESSC_SECRET_KEY" in message
+
+
+PORTAL_ARGS = (
+    "clients", "add", "--name", "人社门户", "--kind", "portal",
+    "--grant-type", "authorization_code", "--grant-type", "refresh_token",
+    "--auth-method", "client_secret_basic", "--redirect-uri", "https://rp.example/cb",
+    "--scope", "openid profile essc.card",
+)  # fmt: skip
+
+
+def test_clients_add_prints_one_json_object(essc: Essc) -> None:
+    result = essc.run(*PORTAL_ARGS)
+    assert result.exit_code == 0 and result.stdout.count("\n") == 1
+    added = json.loads(result.stdout)
+    assert added["client_id"].startswith("portal-") and len(added["client_secret"]) >= 43
+    assert added["grant_types"] == ["authorization_code", "refresh_token"]
+    assert added["scope"] == "openid profile essc.card"
+    assert added["redirect_uris"] == ["https://rp.example/cb"]
+
+
+def test_clients_add_private_key_jwt_with_a_jwks_file(essc: Essc, tmp_path: Path) -> None:
+    jwk = public_jwk(ec.generate_private_key(ec.SECP256R1()).public_key())
+    path = tmp_path / "jwks.json"
+    path.write_text(json.dumps({"keys": [jwk]}))
+    added = essc.ok(
+        "clients", "add", "--name", "扫码终端", "--kind", "merchant",
+        "--grant-type", "client_credentials", "--auth-method", "private_key_jwt",
+        "--scope", "essc.qr.verify", "--jwks-file", str(path),
+    )  # fmt: skip
+    assert added["token_endpoint_auth_method"] == "private_key_jwt"
+    assert "client_secret" not in added
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        ({"--kind": "government"}, "invalid_client_metadata: unknown channel kind"),
+        (
+            {"--redirect-uri": "http://rp.example/cb"},
+            "invalid_redirect_uri: redirect_uri must be https (http only on loopback)",
+        ),
+        (
+            {"--scope": "openid essc.payment"},
+            "invalid_client_metadata: scope not allowed for this kind",
+        ),
+        (
+            {"--auth-method": "none"},
+            "invalid_client_metadata: unsupported token_endpoint_auth_method",
+        ),
+    ],
+)
+def test_clients_add_refuses_bad_metadata(
+    essc: Essc, changes: dict[str, str], message: str
+) -> None:
+    args = list(PORTAL_ARGS)
+    for option, value in changes.items():
+        args[args.index(option) + 1] = value
+    assert essc.fails(*args) == message
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        ("{not json", "--jwks-file is not valid JSON"),
+        ("[1]", "invalid_client_metadata: jwks must hold 1 to 10 keys"),
+        (
+            '{"keys": [{"kty": "oct", "k": "c2VjcmV0"}]}',
+            "invalid_client_metadata: jwks has an unsupported key",
+        ),
+    ],
+)
+def test_clients_add_refuses_a_bad_jwks_file(
+    essc: Essc, tmp_path: Path, content: str, message: str
+) -> None:
+    path = tmp_path / "jwks.json"
+    path.write_text(content)
+    assert essc.fails(
+        "clients", "add", "--name", "m", "--kind", "merchant", "--grant-type", "client_credentials",
+        "--auth-method", "private_key_jwt", "--scope", "essc.qr.verify", "--jwks-file", str(path),
+    ) == message  # fmt: skip
+
+
+def cardholder_args(**changes: str) -> list[str]:
+    values = {**CARD, **changes}
+    return [
+        "cardholders", "add", "--name", values["name"], "--id-number", values["id_number"],
+        "--region-code", values["region_code"], "--card-number", values["card_number"],
+        "--pin", values["pin"],
+    ]  # fmt: skip
+
+
+def test_cardholders_add_prints_masked_json(essc: Essc) -> None:
+    result = essc.run(*cardholder_args())
+    assert result.exit_code == 0 and result.stdout.count("\n") == 1
+    added = json.loads(result.stdout)
+    assert added["name"] == "张三"
+    assert added["id_number_masked"] == "1101**********002X"
+    assert added["card_number_masked"] == "A0*****01"
+    assert added["card_status"] == "normal"
+    assert CARD["id_number"] not in result.stdout and CARD["pin"] not in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        ({"id_number": "110105194912310021"}, "ID number: the check digit does not match"),
+        ({"id_number": "11010519490230002X"}, "ID number: the birth date is not a date"),
+        ({"region_code": "11010"}, "region code must be 6 digits (GB/T 2260)"),
+        ({"card_number": "A1"}, "card number must be 6 to 20 letters and digits"),
+        ({"pin": "123456"}, "the PIN must not be a run of consecutive digits"),
+        ({"pin": "12345"}, "the PIN must be exactly 6 digits"),
+        ({"pin": "194912"}, "the PIN must not be taken from the ID number"),
+    ],
+)
+def test_cardholders_add_refuses_bad_input(
+    essc: Essc, changes: dict[str, str], message: str
+) -> None:
+    assert essc.fails(*cardholder_args(**changes)) == message
+
+
+def test_cardholders_add_refuses_duplicates(essc: Essc) -> None:
+    essc.ok(*cardholder_args())
+    assert essc.fails(*cardholder_args(card_number="Z00000009")) == (
+        "a cardholder with this ID number exists"
+    )
+    assert essc.fails(*cardholder_args(id_number="310115199003071239")) == (
+        "this card number is taken"
+    )
+
+
+def test_missing_option_is_a_usage_error(essc: Essc) -> None:
+    result = essc.run("cardholders", "add", "--name", "张三")
+    assert result.exit_code == 2 and "Missing option" in result.stderr
+    assert "Traceback" not in result.output
