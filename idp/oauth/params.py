@@ -18,6 +18,7 @@ DEFAULT_MAX = 512
 MAX_LENGTHS = {
     "client_assertion": 8192,
     "token": 4096,
+    "access_token": 4096,
     "refresh_token": 512,
     "state": 1024,
     "nonce": 255,
