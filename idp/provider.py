@@ -123,7 +123,7 @@ class Provider:
         return ClientAuthenticator(
             self.clients,
             self.secret_hash,
-            expiring_set(self.db, s.redis_url, "jti"),
+            expiring_set(self.db, s.redis_url, "jti", self.clock),
             ClientKeyCache(),
             issuer=self.issuer,
             max_assertion_age=s.client_assertion_max_age,
@@ -135,7 +135,7 @@ class Provider:
     def access_token_verifier(self) -> AccessTokenVerifier:
         return AccessTokenVerifier(
             self.keyring.verify,
-            expiring_set(self.db, self.settings.redis_url, "revoked-at"),
+            expiring_set(self.db, self.settings.redis_url, "revoked-at", self.clock),
             issuer=self.issuer,
             audience=self.issuer,
             leeway=self.settings.clock_skew,

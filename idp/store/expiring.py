@@ -75,7 +75,9 @@ class RedisExpiringSet:
         return bool(self._redis.exists(self._prefix + key))
 
 
-def expiring_set(db: Database, redis_url: str, prefix: str) -> ExpiringSet:
+def expiring_set(
+    db: Database, redis_url: str, prefix: str, clock: Callable[[], float] = time.time
+) -> ExpiringSet:
     if redis_url:
-        return RedisExpiringSet(redis_url, prefix)
-    return SqlExpiringSet(db, prefix)
+        return RedisExpiringSet(redis_url, prefix, clock)
+    return SqlExpiringSet(db, prefix, clock)
