@@ -8,10 +8,13 @@ import uuid
 from pathlib import Path
 
 from flask import Flask
+from flask import Request
 from flask import Response
 from flask import g
 from flask import jsonify
 from flask import request
+from flask.sessions import SecureCookieSession
+from flask.sessions import SecureCookieSessionInterface
 from werkzeug.exceptions import HTTPException
 from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.wrappers import Response as BaseResponse
@@ -22,11 +25,22 @@ from idp.errors import Problem
 from idp.errors import ServerError
 from idp.provider import Provider
 from idp.settings import Settings
+from idp.web.backchannel import BackChannel
 
 log = logging.getLogger("essc.idp")
 _REQUEST_ID = re.compile(r"[A-Za-z0-9\-]{8,36}")
 #: Paths that answer browsers with pages; everything else answers JSON.
 _BROWSER_PATHS = ("/authorize", "/interaction/", "/demo")
+
+
+class BrowserOnlySessions(SecureCookieSessionInterface):
+    """The signed flow cookie (CSRF token, browser binding) exists for pages only: API calls
+    such as the token endpoint neither parse nor sign it."""
+
+    def open_session(self, app: Flask, request: Request) -> SecureCookieSession | None:
+        if not request.path.startswith(_BROWSER_PATHS):
+            return None  # Flask substitutes a NullSession, which refuses writes
+        return super().open_session(app, request)
 
 
 def templates_dir() -> Path:
@@ -57,8 +71,11 @@ def create_app(settings: Settings | None = None, *, provider: Provider | None = 
         SESSION_COOKIE_SAMESITE="Lax",
         SESSION_COOKIE_SECURE=settings.issuer.startswith("https://"),
     )
+    app.session_interface = BrowserOnlySessions()
     app.extensions["essc"] = provider
     _register_blueprints(app, settings)
+    # Token, introspection and revocation bypass Flask's request machinery (idp.web.backchannel).
+    app.wsgi_app = BackChannel(provider, app.wsgi_app)  # type: ignore[method-assign]
     _register_hooks(app)
     _register_errors(app)
     return app
@@ -67,10 +84,9 @@ def create_app(settings: Settings | None = None, *, provider: Provider | None = 
 def _register_blueprints(app: Flask, settings: Settings) -> None:
     from idp.web import authorize
     from idp.web import discovery
-    from idp.web import token
     from idp.web import userinfo
 
-    for module in (discovery, token, userinfo, authorize):
+    for module in (discovery, userinfo, authorize):
         app.register_blueprint(module.bp)
     if settings.demo:
         from idp.web import demo

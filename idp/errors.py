@@ -39,6 +39,21 @@ class InvalidRequest(OAuthError):
     error = "invalid_request"
 
 
+class MethodNotAllowed(InvalidRequest):
+    """RFC 9110 15.5.6: 405 with ``Allow``; the body stays an RFC 6749 error."""
+
+    status_code = 405
+
+    def headers(self) -> dict[str, str]:
+        return {"Allow": "POST"}
+
+
+class RequestTooLarge(InvalidRequest):
+    """RFC 9110 15.5.14: 413, refused before the body is parsed."""
+
+    status_code = 413
+
+
 class InvalidClient(OAuthError):
     """RFC 6749 5.2: 401, with a challenge naming the scheme the client tried."""
 

@@ -23,6 +23,8 @@ from keys.algorithms import generate_private_key
 from keys.jwk import PublicKey
 from keys.jwk import public_jwk
 from keys.jwk import thumbprint
+from keys.jws import encode_header
+from keys.jws import sign_compact
 from keys.store import ACTIVE
 from keys.store import PENDING
 from keys.store import RETIRED
@@ -96,6 +98,7 @@ class SigningKeys:
         self._keys: dict[str, _LoadedKey] = {}
         self._active: dict[str, _LoadedKey] = {}
         self._jwks: dict[str, Any] = {"keys": []}
+        self._headers: dict[tuple[str, str], bytes] = {}
         self._loaded_at = float("-inf")
 
     # -- loading ---------------------------------------------------------------------------
@@ -148,7 +151,10 @@ class SigningKeys:
         key = self._active.get(alg)
         if key is None:
             raise KeyRingError(f"no active {alg} signing key; run `essc init`")
-        return jwt.encode(claims, key.private, algorithm=alg, headers={"kid": key.kid, "typ": typ})
+        header = self._headers.get((key.kid, typ))
+        if header is None:
+            header = self._headers[(key.kid, typ)] = encode_header(alg, key.kid, typ)
+        return sign_compact(header, claims, key.private, alg)
 
     def verify(
         self,

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from flask import Response
 from flask import current_app
-from flask import jsonify
 from flask import request
 
 from idp.errors import InvalidRequest
@@ -14,6 +14,7 @@ from idp.errors import OAuthError
 from idp.oauth.params import single_values
 from idp.provider import Provider
 
+_dumps = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
 NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 
 
@@ -32,10 +33,10 @@ def form_params() -> dict[str, str]:
 def oauth_json(
     body: dict[str, Any], status: int = 200, headers: dict[str, str] | None = None
 ) -> Response:
-    response = jsonify(body)
-    response.status_code = status
-    response.headers.update(NO_STORE)
-    response.headers.update(headers or {})
+    """JSON with ``Cache-Control: no-store`` (RFC 6749 5.1), serialised once, compactly."""
+    response = Response(_dumps(body), status, NO_STORE, mimetype="application/json")
+    if headers:
+        response.headers.update(headers)
     return response
 
 
