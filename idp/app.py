@@ -153,11 +153,7 @@ def _register_errors(app: Flask) -> None:
         if _wants_page():
             key = "bad_request" if status < 500 else "server_error"
             return error_page(key, status, locale="zh-CN")
-        if isinstance(error, RequestEntityTooLarge) or request.path in (
-            "/token",
-            "/introspect",
-            "/revoke",
-        ):
+        if isinstance(error, RequestEntityTooLarge):
             response = oauth_error(InvalidRequest("the request is not acceptable"))
             response.status_code = status
             return response

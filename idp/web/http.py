@@ -1,4 +1,4 @@
-"""Small HTTP helpers shared by the views: parameters, JSON answers, the provider handle."""
+"""Small HTTP helpers shared by the Flask views: JSON answers and the provider handle."""
 
 from __future__ import annotations
 
@@ -7,11 +7,8 @@ from typing import Any
 
 from flask import Response
 from flask import current_app
-from flask import request
 
-from idp.errors import InvalidRequest
 from idp.errors import OAuthError
-from idp.oauth.params import single_values
 from idp.provider import Provider
 
 _dumps = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
@@ -21,13 +18,6 @@ NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 def provider() -> Provider:
     found: Provider = current_app.extensions["essc"]
     return found
-
-
-def form_params() -> dict[str, str]:
-    """Single-valued form parameters of a POST (RFC 6749 3.2: x-www-form-urlencoded only)."""
-    if request.mimetype != "application/x-www-form-urlencoded":
-        raise InvalidRequest("the body must be application/x-www-form-urlencoded")
-    return single_values(request.form.items(multi=True))
 
 
 def oauth_json(
@@ -42,7 +32,3 @@ def oauth_json(
 
 def oauth_error(error: OAuthError) -> Response:
     return oauth_json(error.body(), error.status_code, error.headers())
-
-
-def endpoint_url(path: str) -> str:
-    return f"{provider().issuer}{path}"
