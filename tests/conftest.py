@@ -78,7 +78,10 @@ def pg_database() -> Iterator[str]:
 def _truncate(url: str) -> None:
     db = Database(url)
     with db.transaction() as s:
-        tables = [r[0] for r in s.execute(text("SELECT tablename FROM pg_tables WHERE schemaname='public'"))]
+        tables = [
+            r[0]
+            for r in s.execute(text("SELECT tablename FROM pg_tables WHERE schemaname='public'"))
+        ]
         data = [t for t in tables if t not in KEEP_TABLES]
         s.execute(text("TRUNCATE " + ", ".join(f'"{t}"' for t in data) + " CASCADE"))
     db.dispose()
@@ -144,6 +147,9 @@ def service(provider: Provider) -> Registered:
     from tests.support import register
 
     return register(
-        provider, kind="merchant", grant_types=("client_credentials",), redirect_uris=(),
+        provider,
+        kind="merchant",
+        grant_types=("client_credentials",),
+        redirect_uris=(),
         scope="essc.qr.verify essc.payment",
     )

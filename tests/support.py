@@ -16,8 +16,13 @@ from idp.clients import add_client
 from idp.provider import Provider
 
 START = 1_800_000_000
-CARD = {"name": "张三", "id_number": "11010519491231002X", "region_code": "110105",
-        "card_number": "A00000001", "pin": "802413"}
+CARD = {
+    "name": "张三",
+    "id_number": "11010519491231002X",
+    "region_code": "110105",
+    "card_number": "A00000001",
+    "pin": "802413",
+}
 
 
 class FakeClock:
@@ -54,8 +59,13 @@ def register(
     from tests.conftest import Registered
 
     metadata = validate_metadata(
-        name=f"test {kind}", kind=kind, grant_types=list(grant_types), auth_method=auth_method,
-        redirect_uris=list(redirect_uris), scopes=[scope], **extra,
+        name=f"test {kind}",
+        kind=kind,
+        grant_types=list(grant_types),
+        auth_method=auth_method,
+        redirect_uris=list(redirect_uris),
+        scopes=[scope],
+        **extra,
     )
     with provider.db.transaction() as s:
         row, secret = add_client(s, metadata, provider.secret_hash, now=provider.now())
@@ -69,15 +79,22 @@ def basic(client_id: str, secret: str | None) -> dict[str, str]:
 
 def pkce_pair() -> tuple[str, str]:
     verifier = secrets.token_urlsafe(48)
-    challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
+    challenge = (
+        base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
+    )
     return verifier, challenge
 
 
 def authorize_params(client: Any, challenge: str, **extra: str) -> dict[str, str]:
     params = {
-        "response_type": "code", "client_id": client.client_id, "redirect_uri": client.redirect_uri,
-        "scope": "openid profile essc.card", "state": "st-123", "nonce": "n-456",
-        "code_challenge": challenge, "code_challenge_method": "S256",
+        "response_type": "code",
+        "client_id": client.client_id,
+        "redirect_uri": client.redirect_uri,
+        "scope": "openid profile essc.card",
+        "state": "st-123",
+        "nonce": "n-456",
+        "code_challenge": challenge,
+        "code_challenge_method": "S256",
     }
     params.update(extra)
     return params
@@ -89,15 +106,25 @@ def csrf_of(html: str) -> str:
     return found.group(1)
 
 
-def sign_in(web: Any, location: str, credential: str = CARD["card_number"], pin: str = CARD["pin"]) -> Any:
+def sign_in(
+    web: Any, location: str, credential: str = CARD["card_number"], pin: str = CARD["pin"]
+) -> Any:
     page = web.get(location)
-    return web.post(location, data={"csrf_token": csrf_of(page.get_data(as_text=True)),
-                                    "credential": credential, "pin": pin})
+    return web.post(
+        location,
+        data={
+            "csrf_token": csrf_of(page.get_data(as_text=True)),
+            "credential": credential,
+            "pin": pin,
+        },
+    )
 
 
 def approve(web: Any, location: str, decision: str = "approve") -> Any:
     page = web.get(location)
-    return web.post(location, data={"csrf_token": csrf_of(page.get_data(as_text=True)), "decision": decision})
+    return web.post(
+        location, data={"csrf_token": csrf_of(page.get_data(as_text=True)), "decision": decision}
+    )
 
 
 def query_of(location: str) -> dict[str, str]:
@@ -124,6 +151,11 @@ def obtain_code(web: Any, client: Any, **extra: str) -> tuple[str, str]:
 
 
 def exchange(web: Any, client: Any, code: str, verifier: str, **extra: str) -> Any:
-    data = {"grant_type": "authorization_code", "code": code, "redirect_uri": client.redirect_uri,
-            "code_verifier": verifier, **extra}
+    data = {
+        "grant_type": "authorization_code",
+        "code": code,
+        "redirect_uri": client.redirect_uri,
+        "code_verifier": verifier,
+        **extra,
+    }
     return web.post("/token", data=data, headers=basic(client.client_id, client.client_secret))
