@@ -46,6 +46,12 @@ def _oauth(state: str | None = None) -> OAuth2Session:
     )
 
 
+@bp.app_template_filter("pretty_json")
+def pretty_json(value: Any) -> str:
+    """Readable JSON for the demo page: Chinese shown as is (Jinja escapes it for HTML)."""
+    return json.dumps(value, ensure_ascii=False, indent=2, sort_keys=True)
+
+
 @bp.get("")
 def home() -> str:
     return render_template("demo/home.html", t=text("zh-CN"), locale="zh-CN", result=None)
