@@ -2,6 +2,9 @@
 
 from idp.store.base import Base
 from idp.store.channels import ChannelRow
+from idp.store.ecards import CardEvent
+from idp.store.ecards import ECard
+from idp.store.ecards import OutboxMessage
 from idp.store.grants import AuthorizationCode
 from idp.store.grants import BrowserSession
 from idp.store.grants import Consent
@@ -21,13 +24,16 @@ __all__ = [
     "AuthorizationCode",
     "Base",
     "BrowserSession",
+    "CardEvent",
     "ChannelRow",
     "Consent",
     "DataKeyRow",
+    "ECard",
     "ExpiringKey",
     "Grant",
     "Interaction",
     "KeyRingMetaRow",
+    "OutboxMessage",
     "Person",
     "RefreshToken",
     "SigningKeyRow",

@@ -33,5 +33,18 @@ class ChannelRow(Base):
     id_token_signed_response_alg: Mapped[str] = mapped_column(String(16), default="ES256")
     rotate_refresh_tokens: Mapped[bool] = mapped_column(Boolean, default=True)
     parent_client_id: Mapped[str | None] = mapped_column(String(64))
+    #: RFC 7592: the registration access token, stored as a keyed hash.
+    registration_token_hash: Mapped[str | None] = mapped_column(String(64))
+    #: Verified claims of the operator-signed software statement (RFC 7591 2.3).
+    software_statement: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    #: The channel's native server-to-server scheme (channels/signing): alipay-rsa2,
+    #: alipay-v3, wechatpay-v3, unionpay, private_key_jwt or tls_client_auth.
+    api_auth_scheme: Mapped[str | None] = mapped_column(String(32))
+    #: The channel's public keys for its native scheme: {serial or cert id: PEM}.
+    api_keys: Mapped[dict[str, str] | None] = mapped_column(JSON)
+    #: Where status notifications go, and the scheme they are signed with.
+    notification_url: Mapped[str | None] = mapped_column(String(512))
+    #: RFC 8705 2.1.2: SHA-256 thumbprint of the client certificate for tls_client_auth.
+    tls_client_thumbprint: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[int] = mapped_column(BigInteger)
     updated_at: Mapped[int] = mapped_column(BigInteger)

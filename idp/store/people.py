@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from sqlalchemy import BigInteger
+from sqlalchemy import Boolean
 from sqlalchemy import ForeignKey
 from sqlalchemy import Integer
 from sqlalchemy import LargeBinary
@@ -43,3 +44,12 @@ class SocialSecurityCard(Base):
     region_code: Mapped[str] = mapped_column(String(6))
     issued_at: Mapped[int] = mapped_column(BigInteger)
     updated_at: Mapped[int] = mapped_column(BigInteger)
+    #: A temporary suspension (临时挂失) lifts by itself at this time.
+    suspended_until: Mapped[int | None] = mapped_column(BigInteger)
+    #: The card that replaced this one (补换); its e-cards moved there.
+    replaced_by: Mapped[str | None] = mapped_column(String(36))
+    #: Level 2 e-cards (payment, settlement) need the card's bank account linked and activated.
+    bank_account_linked: Mapped[bool] = mapped_column(Boolean, default=False)
+    #: Card production progress (制卡进度): applied, producing, ready, collected.
+    production_stage: Mapped[str] = mapped_column(String(16), default="collected")
+    production_updated_at: Mapped[int | None] = mapped_column(BigInteger)
