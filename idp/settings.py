@@ -73,6 +73,11 @@ class Settings:
     keyring_refresh_seconds: int = 60
     #: Cap on any request body, in bytes; larger bodies get 413 before parsing.
     max_request_bytes: int = 64 * 1024
+    #: A temporary suspension (临时挂失) lifts by itself after this long (7 days).
+    suspension_seconds: int = 7 * 24 * 3600
+    #: Notification delivery: attempts before a message is parked, and the backoff cap.
+    notification_max_attempts: int = 20
+    notification_max_backoff_seconds: int = 3600
     #: Seed the demo relying party (``/demo``) and its client.
     demo: bool = False
 
