@@ -277,3 +277,33 @@ def test_refresh_token_reuse_revokes_the_family(
     assert_oauth_error(web.post("/token", data=data, headers=auth), 400, "invalid_grant")
     assert counts(provider) == before, "no new refresh token for a replayed one"
     assert scalar(provider, "SELECT revoked_reason FROM grants") == "refresh_reuse"
+
+
+# -- the back channel's own body parsing (idp/web/backchannel.py) -------------------------
+RAW_BODY_CASES: list[tuple[str, dict[str, Any], int]] = [
+    ("content-length-malformed", {"environ_overrides": {"CONTENT_LENGTH": "abc"}}, 400),
+    ("content-length-huge", {"environ_overrides": {"CONTENT_LENGTH": "99999999999"}}, 413),
+    ("content-length-negative", {"environ_overrides": {"CONTENT_LENGTH": "-5"}}, 400),
+    ("raw-invalid-utf8", {"data": b"grant_type=client_credentials&scope=\xff\xfe"}, 400),
+    ("pct-invalid-utf8", {"data": b"grant_type=client_credentials&scope=%FF%FE"}, 400),
+    ("nul-byte", {"data": b"grant_type=client_credentials&scope=a%00b"}, 400),
+    ("too-many-fields", {"data": "&".join(f"p{i}=1" for i in range(80))}, 400),
+    ("chunked-oversized", {"input_stream": b"x" * 70_000, "chunked": True}, 413),
+]
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "status"), [c[1:] for c in RAW_BODY_CASES], ids=[c[0] for c in RAW_BODY_CASES]
+)
+def test_raw_body(web: Any, service: Any, kwargs: dict[str, Any], status: int) -> None:
+    import io
+
+    kwargs = dict(kwargs)
+    headers = dict(basic(service.client_id, service.client_secret))
+    if kwargs.pop("chunked", False):
+        kwargs["input_stream"] = io.BytesIO(kwargs["input_stream"])
+        headers["Transfer-Encoding"] = "chunked"
+    response = web.post(
+        "/token", headers=headers, content_type="application/x-www-form-urlencoded", **kwargs
+    )
+    assert_oauth_error(response, status, "invalid_request")
