@@ -1,0 +1,39 @@
+"""Notifications to channels: the deliverer side of the transactional outbox (``idp.outbox``).
+
+Issue 3, section 5: sign each notification in the channel's scheme, retry with exponential
+backoff, at least once with a stable delivery id, in order per card, parked after too many
+attempts and visible to the operator (``essc notifications list``).
+Contract for channels: ``docs/notifications.md``.
+"""
+
+from __future__ import annotations
+
+from idp.notifications.backoff import Backoff
+from idp.notifications.choose import NoSigner
+from idp.notifications.choose import SignerChoice
+from idp.notifications.deliverer import DELIVERY_ID_HEADER
+from idp.notifications.deliverer import Deliverer
+from idp.notifications.deliverer import Pass
+from idp.notifications.deliverer import Policy
+from idp.notifications.signers import Envelope
+from idp.notifications.signers import NotificationSigner
+from idp.notifications.signers import Outgoing
+from idp.notifications.transport import Outcome
+from idp.notifications.transport import RequestsTransport
+from idp.notifications.transport import Transport
+
+__all__ = [
+    "DELIVERY_ID_HEADER",
+    "Backoff",
+    "Deliverer",
+    "Envelope",
+    "NoSigner",
+    "NotificationSigner",
+    "Outcome",
+    "Outgoing",
+    "Pass",
+    "Policy",
+    "RequestsTransport",
+    "SignerChoice",
+    "Transport",
+]

@@ -1,0 +1,59 @@
+"""Build a ``Deliverer`` from the provider's settings, key ring and database (for ``essc``)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TYPE_CHECKING
+
+from channels.signing.keyring import OwnKey
+from idp.notifications.backoff import Backoff
+from idp.notifications.choose import ResourceKey
+from idp.notifications.choose import SignerChoice
+from idp.notifications.deliverer import Deliverer
+from idp.notifications.deliverer import Policy
+from idp.notifications.transport import RequestsTransport
+from idp.notifications.transport import Transport
+
+if TYPE_CHECKING:
+    from idp.provider import Provider
+
+#: First retry after 5-10 s; with the default cap (1 h) and 20 attempts a message is parked no
+#: sooner than about 5.7 hours after its first attempt (``Backoff.minimum_span``).
+BASE_BACKOFF_SECONDS = 10
+
+
+def policy_for(provider: Provider, *, lease_seconds: int = 60) -> Policy:
+    settings = provider.settings
+    return Policy(
+        max_attempts=settings.notification_max_attempts,
+        backoff=Backoff(BASE_BACKOFF_SECONDS, settings.notification_max_backoff_seconds),
+        lease_seconds=lease_seconds,
+    )
+
+
+def build_deliverer(
+    provider: Provider,
+    *,
+    transport: Transport | None = None,
+    own_keys: Mapping[str, OwnKey] | None = None,
+    resource_key: ResourceKey | None = None,
+) -> Deliverer:
+    """The deliverer ``essc notifications deliver`` runs.
+
+    ``own_keys`` are the platform's RSA keys for the channel-native schemes; until a key store
+    provides them, channels on those schemes fail with ``no platform key for <scheme>``.
+    """
+    choice = SignerChoice(
+        sign_jwt=provider.sign,
+        issuer=provider.issuer,
+        clock=provider.clock,
+        own_keys=own_keys,
+        **({"resource_key": resource_key} if resource_key else {}),
+    )
+    return Deliverer(
+        provider.db,
+        signers=choice,
+        transport=transport or RequestsTransport(),
+        clock=provider.clock,
+        policy=policy_for(provider),
+    )
