@@ -36,6 +36,24 @@ log = logging.getLogger("essc.idp")
 WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 StartResponse = Callable[..., Any]
 FORM = "application/x-www-form-urlencoded"
+#: Every parameter the three endpoints read (RFC 6749 3.2, 4.1.3, 4.4, 6; RFC 7523; RFC 7636;
+#: RFC 7662 2.1; RFC 7009 2.1).
+PARAMETERS = frozenset(
+    {
+        "grant_type",
+        "code",
+        "redirect_uri",
+        "code_verifier",
+        "refresh_token",
+        "scope",
+        "client_id",
+        "client_secret",
+        "client_assertion",
+        "client_assertion_type",
+        "token",
+        "token_type_hint",
+    }
+)
 _REQUEST_ID = re.compile(r"[A-Za-z0-9\-]{8,36}")
 _dumps = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
 _BASE_HEADERS = [
@@ -107,6 +125,8 @@ class BackChannel:
             length = int(length_header) if length_header else -1
         except ValueError:
             raise InvalidRequest("Content-Length is malformed") from None
+        if length_header and length < 0:
+            raise InvalidRequest("Content-Length is malformed")
         if length > self._max_bytes:
             raise RequestTooLarge("the request body is too large")
         stream = environ["wsgi.input"]
@@ -121,7 +141,8 @@ class BackChannel:
             )
         except ValueError:
             raise InvalidRequest("too many parameters") from None
-        return single_values(pairs)
+        # RFC 6749 3.1: unrecognized parameters are ignored, their values unchecked.
+        return single_values((name, value) for name, value in pairs if name in PARAMETERS)
 
     # -- the endpoints -------------------------------------------------------------------
     def _client(self, call: Call, path: str) -> Client:

@@ -307,3 +307,14 @@ def test_raw_body(web: Any, service: Any, kwargs: dict[str, Any], status: int) -
         "/token", headers=headers, content_type="application/x-www-form-urlencoded", **kwargs
     )
     assert_oauth_error(response, status, "invalid_request")
+
+
+@pytest.mark.parametrize("value", [HAN, QUOTE, BACKSLASH, "x" * 2000])
+def test_unrecognized_parameters_are_ignored(web: Any, service: Any, value: str) -> None:
+    """RFC 6749 3.1: the server MUST ignore unrecognized request parameters."""
+    response = web.post(
+        "/token",
+        headers=basic(service.client_id, service.client_secret),
+        data={"grant_type": "client_credentials", "utm_source": value},
+    )
+    assert response.status_code == 200, response.get_json()
