@@ -39,8 +39,11 @@ def bearer_token() -> str:
         raise InvalidBearerRequest("send the token in one place only")
     if header is not None:
         scheme, _, value = header.partition(" ")
-        if scheme.lower() != "bearer" or not value.strip() or len(value) > 4096:
-            raise InvalidToken("the Authorization header must be Bearer")
+        if scheme.lower() != "bearer":
+            # RFC 6750 3.1: an unsupported method gets a challenge without an error code.
+            raise MissingBearerToken("the Authorization header must be Bearer")
+        if not value.strip() or len(value) > 4096:
+            raise InvalidToken("the bearer token is malformed")
         return value.strip()
     if body_token is not None:
         return body_token
