@@ -32,7 +32,14 @@ _FORMAT_VERSION = b"\x01"
 _KID_LEN = 16
 
 #: The keyed-hash purposes. Adding one is safe; renaming one breaks every stored hash.
-HASH_PURPOSES = ("id-number-index", "client-secret", "token", "pairwise", "card-number-index")
+HASH_PURPOSES = (
+    "id-number-index",
+    "client-secret",
+    "token",
+    "pairwise",
+    "card-number-index",
+    "ecard-sd-salt",
+)
 
 
 class UndecryptableField(Exception):
