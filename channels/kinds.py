@@ -23,14 +23,17 @@ class ChannelKind(StrEnum):
 #: The scopes that identify a cardholder to a relying party (OIDC Core 5.4 plus the e-card's).
 IDENTITY_SCOPES = frozenset({"openid", "profile", "essc.card", "essc.idnumber"})
 
+#: Channels that issue e-cards call the e-card API (``idp.web.ecards_api``) with this scope.
+ECARD_SCOPE = "essc.ecard"
+
 #: Scopes each kind may be granted. ``essc.idnumber`` releases the full ID number and is granted
 #: only where an operator says so; it is in no kind's default set.
 ALLOWED_SCOPES: dict[ChannelKind, frozenset[str]] = {
-    ChannelKind.WECHAT: IDENTITY_SCOPES,
-    ChannelKind.ALIPAY: IDENTITY_SCOPES,
-    ChannelKind.UNIONPAY: IDENTITY_SCOPES | {"essc.payment"},
-    ChannelKind.BANK: IDENTITY_SCOPES | {"essc.payment"},
-    ChannelKind.APP: IDENTITY_SCOPES,
+    ChannelKind.WECHAT: IDENTITY_SCOPES | {ECARD_SCOPE},
+    ChannelKind.ALIPAY: IDENTITY_SCOPES | {ECARD_SCOPE},
+    ChannelKind.UNIONPAY: IDENTITY_SCOPES | {ECARD_SCOPE, "essc.payment"},
+    ChannelKind.BANK: IDENTITY_SCOPES | {ECARD_SCOPE, "essc.payment"},
+    ChannelKind.APP: IDENTITY_SCOPES | {ECARD_SCOPE},
     ChannelKind.PORTAL: IDENTITY_SCOPES,
     ChannelKind.MERCHANT: frozenset({"essc.qr.verify", "essc.payment"}),
 }

@@ -84,9 +84,11 @@ def create_app(settings: Settings | None = None, *, provider: Provider | None = 
 def _register_blueprints(app: Flask, settings: Settings) -> None:
     from idp.web import authorize
     from idp.web import discovery
+    from idp.web import ecards_api
+    from idp.web import openapi
     from idp.web import userinfo
 
-    for module in (discovery, userinfo, authorize):
+    for module in (discovery, userinfo, authorize, ecards_api, openapi):
         app.register_blueprint(module.bp)
     if settings.demo:
         from idp.web import demo

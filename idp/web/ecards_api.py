@@ -1,0 +1,146 @@
+"""The channel e-card API under ``/api/v1``: issue, query and unbind (issue 3, sections 3 and 6).
+
+Views only translate HTTP: read the body (size-capped), authenticate the channel
+(``idp.channel_auth``), check the media type, parse (``idp.ecard_requests``) and call
+``idp.ecards`` inside one transaction. Every refusal is RFC 7807 problem JSON.
+Documented in ``docs/openapi.json`` (served at ``/openapi.json``) and ``docs/ecards.md``.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from flask import Blueprint
+from flask import Response
+from flask import current_app
+from flask import g
+from flask import request
+from sqlalchemy.orm import Session
+from werkzeug.exceptions import RequestEntityTooLarge
+
+from channels.signing import ChannelRequest
+from idp import channel_auth
+from idp import ecards
+from idp.ecard_requests import parse_issue
+from idp.ecard_requests import parse_unbind
+from idp.errors import Problem
+from idp.provider import Provider
+from idp.store.expiring import expiring_set
+from idp.web.http import oauth_json
+from idp.web.http import provider
+
+PREFIX = "/api/v1"
+bp = Blueprint("ecards_api", __name__, url_prefix=PREFIX)
+
+
+class _Nonces:
+    """``channels.signing.NonceStore`` over the provider's expiring set (Redis or SQL)."""
+
+    def __init__(self, p: Provider) -> None:
+        self._set = expiring_set(p.db, p.settings.redis_url, "channel-nonce", p.clock)
+        self._now = p.now
+
+    def add_once(self, key: str, ttl_seconds: int) -> bool:
+        return self._set.add_once(key, self._now() + ttl_seconds)
+
+
+def _nonces(p: Provider) -> _Nonces:
+    found: _Nonces | None = current_app.extensions.get("essc.channel_nonces")
+    if found is None:
+        found = current_app.extensions["essc.channel_nonces"] = _Nonces(p)
+    return found
+
+
+def services(p: Provider) -> ecards.Services:
+    s = p.settings
+    return ecards.Services(
+        keyring=p.keyring,
+        issuer=p.issuer,
+        alg=s.default_signing_alg,
+        now=p.now,
+        pin_hasher=p.pin_hasher,
+        pin_max_failures=s.pin_max_failures,
+        pin_lockout_seconds=s.pin_lockout_seconds,
+    )
+
+
+def _raw_body() -> bytes:
+    try:
+        return request.get_data(cache=True)
+    except RequestEntityTooLarge:
+        raise Problem(413, "body-too-large", "The request body is too large") from None
+
+
+def _target() -> str:
+    """The request-target as sent (the native schemes sign it byte for byte)."""
+    raw = request.environ.get("RAW_URI") or request.environ.get("REQUEST_URI")
+    if raw:
+        return str(raw)
+    query = request.query_string.decode("latin-1")
+    return request.script_root + request.path + (f"?{query}" if query else "")
+
+
+def authenticate(session: Session, p: Provider, body: bytes) -> ecards.Channel:
+    header = request.headers.get("Authorization")
+    if header is None:
+        raise Problem(
+            401, "unauthorized", "The channel is not authenticated", reason="no_credentials"
+        )
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() == "bearer":
+        return channel_auth.from_bearer(session, token.strip(), p.access_token_verifier.claims)
+    signed = ChannelRequest(request.method, _target(), dict(request.headers), body)
+    return channel_auth.from_signature(session, signed, clock=p.clock, nonces=_nonces(p))
+
+
+def _json(body: bytes) -> Any:
+    if request.mimetype != "application/json":
+        raise Problem(415, "unsupported-media-type", "Send the body as application/json")
+    try:
+        return json.loads(body.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError):
+        raise Problem(400, "malformed-json", "The request body is not JSON") from None
+
+
+@bp.errorhandler(Problem)
+def on_problem(problem: Problem) -> Response:
+    """As the app renders problems, plus the challenge a 401 must carry (RFC 9110 11.6.1)."""
+    body = problem.body(provider().issuer)
+    body["request_id"] = g.get("request_id", "")
+    response = oauth_json(body, problem.status)
+    response.content_type = "application/problem+json"
+    if problem.status == 401:
+        response.headers["WWW-Authenticate"] = 'Bearer realm="essc-idp"'
+    return response
+
+
+def _answer(body: dict[str, Any], status: int = 200, **headers: str) -> Response:
+    return oauth_json(body, status, headers or None)
+
+
+@bp.post("/ecards")
+def issue() -> Response:
+    p, body = provider(), _raw_body()
+    with p.db.transaction() as session:
+        channel = authenticate(session, p, body)
+        issued = ecards.issue_ecard(session, services(p), channel, parse_issue(_json(body)))
+    location = f"{PREFIX}/ecards/{issued.sign_no}"
+    return _answer(issued.as_json(), 200 if issued.replayed else 201, Location=location)
+
+
+@bp.get("/ecards/<sign_no>")
+def status(sign_no: str) -> Response:
+    p = provider()
+    with p.db.transaction() as session:
+        channel = authenticate(session, p, _raw_body())
+        return _answer(ecards.ecard_status(session, channel, sign_no))
+
+
+@bp.post("/ecards/<sign_no>/unbind")
+def unbind(sign_no: str) -> Response:
+    p, body = provider(), _raw_body()
+    with p.db.transaction() as session:
+        channel = authenticate(session, p, body)
+        request_ = parse_unbind(_json(body))
+        return _answer(ecards.unbind_ecard(session, services(p), channel, sign_no, request_))

@@ -1,0 +1,279 @@
+"""The OpenAPI 3.1 document of the channel APIs, served at ``/openapi.json``.
+
+Built here from the same limits the parsers enforce (``idp.ecard_requests``) and written to
+``docs/openapi.json`` by ``python -m idp.web.openapi > docs/openapi.json``; a test keeps the two
+equal and checks every route of ``idp.web.ecards_api`` is documented.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from flask import Blueprint
+from flask import Response
+
+from idp.ecard_requests import CHANNEL_SUBJECT
+from idp.ecard_requests import IDEMPOTENCY_KEY
+from idp.ecard_requests import MAX_NAME
+from idp.ecard_requests import REAL_NAME_LEVELS
+from idp.ecards import SIGN_NO
+
+bp = Blueprint("openapi", __name__)
+
+SECURITY = [{"clientCredentials": ["essc.ecard"]}, {"wechatpayV3": []}, {"alipayV3": []}]
+TIMESTAMP = {"type": "integer", "description": "Unix seconds"}
+
+
+def _ref(name: str) -> dict[str, str]:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def _problem(description: str) -> dict[str, Any]:
+    return {
+        "description": description,
+        "content": {"application/problem+json": {"schema": _ref("Problem")}},
+    }
+
+
+def _json(schema: str, description: str) -> dict[str, Any]:
+    return {"description": description, "content": {"application/json": {"schema": _ref(schema)}}}
+
+
+PROBLEMS = {
+    "401": _problem("Not authenticated: missing, invalid or expired token, or signature refused"),
+    "403": _problem("Authenticated, but the channel lacks the essc.ecard scope or a permission"),
+}
+SIGN_NO_PARAM = {
+    "name": "sign_no",
+    "in": "path",
+    "required": True,
+    "schema": {"type": "string", "pattern": f"^{SIGN_NO.pattern}$"},
+}
+
+
+def _issue() -> dict[str, Any]:
+    return {
+        "operationId": "issueECard",
+        "summary": "Issue (签发) an e-card for a person the channel has verified",
+        "security": SECURITY,
+        "requestBody": {"required": True, **_json("IssueRequest", "The verified person")},
+        "responses": {
+            "201": _json("IssuedECard", "Issued; Location names the e-card"),
+            "200": _json("IssuedECard", "A retry with the same idempotency key and body"),
+            "400": _problem("The body is not JSON"),
+            **PROBLEMS,
+            "409": _problem("Card not usable, key reused with another body, or no bank account"),
+            "413": _problem("The body is too large"),
+            "415": _problem("The body is not application/json"),
+            "422": _problem("Invalid field, invalid ID number, stale face check, or mismatch"),
+        },
+    }
+
+
+def _status() -> dict[str, Any]:
+    return {
+        "operationId": "getECard",
+        "summary": "E-card status, level, card status and production progress (制卡进度)",
+        "security": SECURITY,
+        "parameters": [SIGN_NO_PARAM],
+        "responses": {
+            "200": _json("ECardStatus", "The channel's own e-card"),
+            **PROBLEMS,
+            "404": _problem("No such e-card for this channel"),
+        },
+    }
+
+
+def _unbind() -> dict[str, Any]:
+    return {
+        "operationId": "unbindECard",
+        "summary": "Unbind (解除关联) the e-card from this channel, with a PIN or face factor",
+        "security": SECURITY,
+        "parameters": [SIGN_NO_PARAM],
+        "requestBody": {"required": True, **_json("UnbindRequest", "The factor")},
+        "responses": {
+            "200": _json("UnbindResult", "Unbound"),
+            "400": _problem("The body is not JSON"),
+            **PROBLEMS,
+            "404": _problem("No such e-card for this channel"),
+            "409": _problem("The e-card is not active"),
+            "415": _problem("The body is not application/json"),
+            "422": _problem("Invalid factor or stale face check"),
+            "423": _problem("Too many wrong PINs; the PIN is locked"),
+        },
+    }
+
+
+def _schemas() -> dict[str, Any]:
+    string = {"type": "string"}
+    return {
+        "Evidence": {
+            "type": "object",
+            "additionalProperties": False,
+            "required": ["real_name_level", "face_verified_at"],
+            "properties": {
+                "real_name_level": {"type": "integer", "enum": list(REAL_NAME_LEVELS)},
+                "face_verified_at": TIMESTAMP,
+            },
+        },
+        "IssueRequest": {
+            "type": "object",
+            "additionalProperties": False,
+            "required": [
+                "name",
+                "id_number",
+                "region_code",
+                "channel_subject",
+                "evidence",
+                "level",
+                "idempotency_key",
+            ],
+            "properties": {
+                "name": {"type": "string", "minLength": 1, "maxLength": MAX_NAME},
+                "id_number": {"type": "string", "pattern": "^[0-9]{17}[0-9Xx]$"},
+                "region_code": {"type": "string", "pattern": "^[0-9]{6}$"},
+                "channel_subject": {"type": "string", "pattern": f"^{CHANNEL_SUBJECT.pattern}$"},
+                "evidence": _ref("Evidence"),
+                "level": {"type": "integer", "enum": [1, 2]},
+                "idempotency_key": {"type": "string", "pattern": f"^{IDEMPOTENCY_KEY.pattern}$"},
+            },
+        },
+        "IssuedECard": {
+            "type": "object",
+            "required": ["sign_no", "level", "status", "issued_at", "credential"],
+            "properties": {
+                "sign_no": string,
+                "level": {"type": "integer"},
+                "status": {"type": "string", "enum": ["active", "unbound", "superseded"]},
+                "issued_at": TIMESTAMP,
+                "credential": {"type": "string", "description": "SD-JWT VC: <JWT>~<D>~...~"},
+                "credential_format": {"type": "string", "const": "dc+sd-jwt"},
+                "supersedes": {"type": "string", "description": "The sign_no it replaced"},
+            },
+        },
+        "Card": {
+            "type": "object",
+            "properties": {
+                "status": {
+                    "type": "string",
+                    "enum": ["normal", "suspended", "cancelled", "replaced"],
+                },
+                "card_number_masked": string,
+                "region_code": string,
+                "suspended_until": {"type": ["integer", "null"]},
+                "production_stage": {
+                    "type": "string",
+                    "enum": ["applied", "producing", "ready", "collected"],
+                },
+                "production_updated_at": {"type": ["integer", "null"]},
+                "bank_account_linked": {"type": "boolean"},
+            },
+        },
+        "ECardStatus": {
+            "type": "object",
+            "properties": {
+                "sign_no": string,
+                "status": {"type": "string", "enum": ["active", "unbound", "superseded"]},
+                "level": {"type": "integer"},
+                "channel_subject": string,
+                "issued_at": TIMESTAMP,
+                "updated_at": TIMESTAMP,
+                "card": _ref("Card"),
+            },
+        },
+        "UnbindRequest": {
+            "oneOf": [
+                {
+                    "type": "object",
+                    "additionalProperties": False,
+                    "required": ["factor", "pin"],
+                    "properties": {
+                        "factor": {"const": "pin"},
+                        "pin": {"type": "string", "pattern": "^[0-9]{6}$"},
+                    },
+                },
+                {
+                    "type": "object",
+                    "additionalProperties": False,
+                    "required": ["factor", "face_verified_at"],
+                    "properties": {"factor": {"const": "face"}, "face_verified_at": TIMESTAMP},
+                },
+            ]
+        },
+        "UnbindResult": {
+            "type": "object",
+            "properties": {
+                "sign_no": string,
+                "status": {"const": "unbound"},
+                "unbound_at": TIMESTAMP,
+            },
+        },
+        "Problem": {
+            "type": "object",
+            "description": "RFC 7807 problem details",
+            "required": ["type", "title", "status"],
+            "properties": {
+                "type": {"type": "string", "format": "uri"},
+                "title": string,
+                "status": {"type": "integer"},
+                "detail": string,
+                "request_id": string,
+                "field": string,
+                "reason": string,
+            },
+        },
+    }
+
+
+def _security_schemes() -> dict[str, Any]:
+    header = {"type": "apiKey", "in": "header", "name": "Authorization"}
+    return {
+        "clientCredentials": {
+            "type": "oauth2",
+            "flows": {
+                "clientCredentials": {
+                    "tokenUrl": "/token",
+                    "scopes": {"essc.ecard": "Issue, query and unbind e-cards"},
+                }
+            },
+        },
+        "wechatpayV3": {
+            **header,
+            "description": "WECHATPAY2-SHA256-RSA2048 (docs/channels/signing.md section 4)",
+        },
+        "alipayV3": {
+            **header,
+            "description": "ALIPAY-SHA256withRSA (docs/channels/signing.md section 3)",
+        },
+    }
+
+
+def document() -> dict[str, Any]:
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "essc-idp channel e-card API",
+            "version": "1.0.0",
+            "description": "How channels issue, query and unbind e-cards; see docs/ecards.md.",
+        },
+        "paths": {
+            "/api/v1/ecards": {"post": _issue()},
+            "/api/v1/ecards/{sign_no}": {"get": _status()},
+            "/api/v1/ecards/{sign_no}/unbind": {"post": _unbind()},
+        },
+        "components": {"schemas": _schemas(), "securitySchemes": _security_schemes()},
+    }
+
+
+def render() -> str:
+    return json.dumps(document(), ensure_ascii=False, indent=2) + "\n"
+
+
+@bp.get("/openapi.json")
+def openapi_json() -> Response:
+    return Response(render(), mimetype="application/json")
+
+
+if __name__ == "__main__":
+    print(render(), end="")
