@@ -134,10 +134,15 @@ def mark_failed(session: Session, message: Claimed, *, error: str, retry_at: int
 
 
 def next_due(session: Session, *, max_attempts: int) -> int | None:
-    """The earliest ``next_attempt_at`` of any undelivered, unparked message."""
+    """When the next message becomes due: the earliest ``next_attempt_at`` of any card's head.
+
+    Messages behind an undelivered head do not count; a parked head keeps its card waiting.
+    """
     return session.scalar(
         select(func.min(OutboxMessage.next_attempt_at)).where(
-            OutboxMessage.delivered_at.is_(None), OutboxMessage.attempts < max_attempts
+            OutboxMessage.delivered_at.is_(None),
+            OutboxMessage.attempts < max_attempts,
+            ~_has_older_undelivered(),
         )
     )
 
