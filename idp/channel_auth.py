@@ -41,9 +41,6 @@ from idp.errors import OAuthError
 from idp.errors import Problem
 from idp.store.channels import ChannelRow
 
-#: The native schemes these APIs accept: they sign the method, target and raw JSON body.
-NATIVE_SCHEMES = ("wechatpay-v3", "alipay-v3")
-
 ClaimsOf = Callable[[str], dict[str, Any]]
 
 

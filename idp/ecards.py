@@ -67,6 +67,8 @@ class Services:
     pin_hasher: PinHasher
     pin_max_failures: int
     pin_lockout_seconds: int
+    #: The HTTP request's id, so audit events join the server log.
+    request_id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -125,7 +127,7 @@ def issue_ecard(
     _check_level(channel, request.level, card)
     old = _supersede(session, person.id, channel.client_id, now)
     row = _insert(session, channel, request, person, card, now)
-    _record_issue(session, channel, row, card, old, now)
+    _record_issue(session, services, channel, row, card, old, now)
     superseded = old.sign_no if old else None
     return _result(services, row, card, request, supersedes=superseded, replayed=False)
 
@@ -270,6 +272,7 @@ def _insert(
 
 def _record_issue(
     session: Session,
+    services: Services,
     channel: Channel,
     row: ECard,
     card: SocialSecurityCard,
@@ -284,6 +287,7 @@ def _record_issue(
         actor=channel.client_id,
         person_id=row.person_id,
         client_id=channel.client_id,
+        request_id=services.request_id,
         sign_no=row.sign_no,
         level=row.level,
         supersedes=superseded,
@@ -377,7 +381,7 @@ def unbind_ecard(
     factor = _prove_presence(session, services, row, request, now)
     row.status, row.updated_at = "unbound", now
     row.evidence = {**row.evidence, "unbound": {"at": now, **factor}}
-    _record_unbind(session, channel, row, factor, now)
+    _record_unbind(session, services, channel, row, factor, now)
     return {"sign_no": row.sign_no, "status": row.status, "unbound_at": now}
 
 
@@ -405,7 +409,12 @@ def _prove_presence(
 
 
 def _record_unbind(
-    session: Session, channel: Channel, row: ECard, factor: dict[str, Any], now: int
+    session: Session,
+    services: Services,
+    channel: Channel,
+    row: ECard,
+    factor: dict[str, Any],
+    now: int,
 ) -> None:
     record_event(
         session,
@@ -414,6 +423,7 @@ def _record_unbind(
         actor=channel.client_id,
         person_id=row.person_id,
         client_id=channel.client_id,
+        request_id=services.request_id,
         sign_no=row.sign_no,
         **factor,
     )

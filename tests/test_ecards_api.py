@@ -9,12 +9,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import select
 
 from channels.signing import AlipayV3
 from channels.signing import KeyRing
 from channels.signing import OwnKey
 from channels.signing import ReplayGuard
 from channels.signing import WechatPayV3
+from idp.store.security import AuditEvent
 from tests.channels.conftest import MemoryNonceStore
 from tests.ecard_helpers import FAMILIES
 from tests.ecard_helpers import add_channel
@@ -78,6 +80,9 @@ def test_bearer_issuance_and_query_per_family(
     assert card["status"] == "normal" and card["production_stage"] == "producing"
     assert card["card_number_masked"] == "A0*****01"
     assert CARD["id_number"] not in status.get_data(as_text=True)
+    with provider.db.read() as s:
+        event = s.scalar(select(AuditEvent).where(AuditEvent.event == "ecard.issued"))
+    assert event is not None and event.request_id == response.headers["X-Request-Id"]
 
 
 @pytest.mark.parametrize(("kind", "scheme"), [("wechat", "wechatpay-v3"), ("alipay", "alipay-v3")])

@@ -62,6 +62,7 @@ def services(p: Provider) -> ecards.Services:
         pin_hasher=p.pin_hasher,
         pin_max_failures=s.pin_max_failures,
         pin_lockout_seconds=s.pin_lockout_seconds,
+        request_id=g.get("request_id"),
     )
 
 
