@@ -298,14 +298,20 @@ def notifications_deliver(once: bool, batch: int) -> None:
     """Run the deliverer: one JSON line per pass that did something."""
     from contextlib import suppress
 
+    from idp.notifications.transport import RequestsTransport
     from idp.notifications.wiring import build_deliverer
 
-    deliverer = build_deliverer(_provider())
-    if once:
-        _emit(deliverer.drain(batch).__dict__)
-        return
-    with suppress(KeyboardInterrupt):
-        deliverer.run_forever(batch=batch, on_pass=lambda report: _emit(report.__dict__))
+    p, transport = _provider(), RequestsTransport()
+    deliverer = build_deliverer(p, transport=transport)
+    try:
+        if once:
+            _emit(deliverer.drain(batch).__dict__)
+            return
+        with suppress(KeyboardInterrupt):
+            deliverer.run_forever(batch=batch, on_pass=lambda report: _emit(report.__dict__))
+    finally:
+        transport.close()
+        p.db.dispose()
 
 
 @notifications.command("list")
@@ -326,6 +332,7 @@ def notifications_list(state: str | None, client_id: str | None, limit: int) -> 
             client_id=client_id,
             limit=limit,
         )
+    p.db.dispose()
     _emit(list(rows))
 
 
@@ -340,6 +347,7 @@ def notifications_retry(delivery_id: str) -> None:
         done = requeue(
             s, delivery_id, now=p.now(), max_attempts=p.settings.notification_max_attempts
         )
+    p.db.dispose()
     if not done:
         raise click.ClickException("no parked notification has that delivery id")
     _emit({"delivery_id": delivery_id, "state": "pending"})

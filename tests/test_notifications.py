@@ -454,3 +454,51 @@ def test_two_workers_on_postgresql_never_reorder_a_card_nor_lose_a_message(
                 if r.delivery_id == earlier and r.accepted
             )
             assert sent.index(later) > accepted_at
+
+
+# -- the operator's commands --------------------------------------------------------------------
+
+
+def test_essc_notifications_deliver_list_and_retry(provider: Provider, tmp_path: Path) -> None:
+    import time
+
+    from click.testing import CliRunner
+
+    from idp.cli import main
+    from tests.conftest import ISSUER
+    from tests.conftest import REDIS_URL
+
+    env: dict[str, str | None] = {
+        "ESSC_DATABASE_URL": provider.settings.database_url,
+        "ESSC_REDIS_URL": provider.settings.redis_url or REDIS_URL or None,
+        "ESSC_INSTANCE_DIR": str(tmp_path),
+        "ESSC_ISSUER": ISSUER,
+        "ESSC_ENV": None,
+        "ESSC_KEY_PASSPHRASE": None,
+    }
+
+    def essc(*args: str) -> Any:
+        result = CliRunner().invoke(main, list(args), env=env)
+        assert result.exit_code == 0, (result.output, result.exception)
+        return json.loads(result.stdout)
+
+    real = FakeClock(time.time())  # the command runs on the wall clock
+    provider.clock = real
+    with serving(Receiver()) as receiver:
+        good = add_channel(provider, receiver.url, "private_key_jwt")
+        broken = add_channel(provider, "")
+        queued = enqueue_cards(provider, good, cards=1, events=EVENTS[:2])
+        [stuck] = enqueue_cards(provider, broken, cards=1, events=EVENTS[:1])["card-0"]
+        report = essc("notifications", "deliver", "--once", "--batch", "10")
+    assert report == {"claimed": 3, "delivered": 2, "failed": 1, "parked": 0}
+    assert_in_order(receiver, queued)
+    delivered = essc("notifications", "list", "--state", "delivered", "--client-id", good)
+    assert [m["delivery_id"] for m in delivered] == queued["card-0"]
+    [pending] = essc("notifications", "list", "--state", "pending")
+    assert pending["delivery_id"] == stuck and pending["attempts"] == 1
+    assert pending["last_error"] == "channel has no notification_url"
+    assert "payload" not in pending
+    assert essc("notifications", "list", "--state", "parked") == []
+    refused = CliRunner().invoke(main, ["notifications", "retry", stuck], env=env)
+    assert refused.exit_code == 1
+    assert "no parked notification" in refused.stderr
