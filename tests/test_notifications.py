@@ -502,3 +502,16 @@ def test_essc_notifications_deliver_list_and_retry(provider: Provider, tmp_path:
     refused = CliRunner().invoke(main, ["notifications", "retry", stuck], env=env)
     assert refused.exit_code == 1
     assert "no parked notification" in refused.stderr
+
+
+@pytest.mark.parametrize("draw", [0.0, 0.5, 0.999999])
+def test_backoff_is_exponential_with_equal_jitter_and_capped(draw: float) -> None:
+    backoff = Backoff(10, 3600, uniform=lambda: draw)
+    for attempts in range(1, 40):
+        ceiling = min(3600, 10 * 2 ** (attempts - 1))
+        assert ceiling / 2 <= backoff.delay(attempts) <= ceiling
+    assert backoff.delay(3, retry_after=120) == 120
+    assert backoff.delay(3, retry_after=10**9) == 3600
+    assert backoff.minimum_span(20) == 20_555 > 3600
+    with pytest.raises(ValueError):
+        Backoff(0, 10)
