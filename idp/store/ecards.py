@@ -74,6 +74,8 @@ class OutboxMessage(Base):
     """
 
     __tablename__ = "outbox"
+    #: The deliverer claims only the oldest undelivered message per (channel, card).
+    __table_args__ = (Index("ix_outbox_channel_card_order", "client_id", "ordering_key", "id"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     delivery_id: Mapped[str] = mapped_column(String(36), unique=True)
