@@ -52,9 +52,7 @@ def add_cardholder(
         raise EnrolmentError(f"ID number: {exc.reason}") from None
     if len(region_code) != 6 or any(c not in _REGION for c in region_code):
         raise EnrolmentError("region code must be 6 digits (GB/T 2260)")
-    card_number = card_number.strip().upper()
-    if not 6 <= len(card_number) <= 20 or not card_number.isalnum() or not card_number.isascii():
-        raise EnrolmentError("card number must be 6 to 20 letters and digits")
+    card_number = normalize_card_number(card_number)
     if not name.strip() or len(name) > 64:
         raise EnrolmentError("name is required (at most 64 characters)")
     check_pin_rules(pin, id_number)
@@ -91,6 +89,14 @@ def add_cardholder(
     return person
 
 
+def normalize_card_number(value: str) -> str:
+    """Card numbers are 6 to 20 ASCII letters and digits, kept upper case."""
+    card_number = value.strip().upper()
+    if not 6 <= len(card_number) <= 20 or not card_number.isalnum() or not card_number.isascii():
+        raise EnrolmentError("card number must be 6 to 20 letters and digits")
+    return card_number
+
+
 def find_by_credential(session: Session, keyring: KeyRing, credential: str) -> Person | None:
     """A card number or an ID number (the sign-in form takes either)."""
     value = credential.strip().upper()
@@ -106,6 +112,7 @@ def find_by_credential(session: Session, keyring: KeyRing, credential: str) -> P
         select(Person)
         .join(SocialSecurityCard, SocialSecurityCard.person_id == Person.id)
         .where(SocialSecurityCard.card_number == value)
+        .where(SocialSecurityCard.status != "replaced")  # 补换: the old number stops
     )
 
 
@@ -141,7 +148,8 @@ def primary_card(session: Session, person_id: str) -> SocialSecurityCard | None:
     return session.scalar(
         select(SocialSecurityCard)
         .where(SocialSecurityCard.person_id == person_id)
-        .order_by(SocialSecurityCard.issued_at.desc())
+        # After 补换 the successor is the card, even when both were issued in one second.
+        .order_by(SocialSecurityCard.status == "replaced", SocialSecurityCard.issued_at.desc())
     )
 
 

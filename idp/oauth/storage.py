@@ -67,5 +67,5 @@ class TokenStore(Protocol):
         ...
 
     def person_may_sign_in(self, person_id: str) -> bool:
-        """The cardholder has a card in ``normal`` status."""
+        """The cardholder has a card in ``normal`` status (a lapsed suspension counts)."""
         ...

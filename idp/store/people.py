@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from sqlalchemy import BigInteger
 from sqlalchemy import Boolean
+from sqlalchemy import ColumnElement
 from sqlalchemy import ForeignKey
 from sqlalchemy import Integer
 from sqlalchemy import LargeBinary
 from sqlalchemy import String
+from sqlalchemy import and_
+from sqlalchemy import or_
 from sqlalchemy.orm import Mapped
 from sqlalchemy.orm import mapped_column
 
@@ -53,3 +56,23 @@ class SocialSecurityCard(Base):
     #: Card production progress (制卡进度): applied, producing, ready, collected.
     production_stage: Mapped[str] = mapped_column(String(16), default="collected")
     production_updated_at: Mapped[int | None] = mapped_column(BigInteger)
+
+
+def status_at(card: SocialSecurityCard, now: int) -> str:
+    """The status a reader sees at ``now``: a temporary suspension (临时挂失) whose
+    ``suspended_until`` has passed reads as ``normal`` whether or not ``essc cards lift-expired``
+    has run yet (issue 3, section 4; essc-domain.md 1.7: it "lifts automatically")."""
+    if card.status == "suspended" and card.suspended_until is not None:
+        return "normal" if card.suspended_until <= now else "suspended"
+    return card.status
+
+
+def usable_at(now: int) -> ColumnElement[bool]:
+    """SQL for ``status_at(card, now) == "normal"``: the card may sign in and back tokens."""
+    return or_(
+        SocialSecurityCard.status == "normal",
+        and_(
+            SocialSecurityCard.status == "suspended",
+            SocialSecurityCard.suspended_until <= now,
+        ),
+    )

@@ -14,6 +14,7 @@ from idp.store.grants import AuthorizationCode
 from idp.store.grants import Grant
 from idp.store.grants import RefreshToken
 from idp.store.people import SocialSecurityCard
+from idp.store.people import usable_at
 
 
 def grant_record(row: Grant) -> GrantRecord:
@@ -31,8 +32,11 @@ def grant_record(row: Grant) -> GrantRecord:
 
 
 class SqlTokenStore:
-    def __init__(self, session: Session) -> None:
+    """``now`` is the request's time: a lapsed card suspension reads as normal from then on."""
+
+    def __init__(self, session: Session, *, now: int) -> None:
         self._s = session
+        self._now = now
 
     def consume_code(self, code_hash: str, now: int) -> CodeRecord | None:
         result = self._s.execute(
@@ -130,10 +134,7 @@ class SqlTokenStore:
         return bool(
             self._s.scalar(
                 select(
-                    exists().where(
-                        SocialSecurityCard.person_id == person_id,
-                        SocialSecurityCard.status == "normal",
-                    )
+                    exists().where(SocialSecurityCard.person_id == person_id, usable_at(self._now))
                 )
             )
         )

@@ -71,7 +71,7 @@ def _needs_login(authz: AuthorizationRequest, browser: BrowserSession | None) ->
     if authz.max_age is not None and p.now() - browser.auth_time > authz.max_age:
         return True
     with p.db.read() as s:
-        return not SqlTokenStore(s).person_may_sign_in(browser.person_id)
+        return not SqlTokenStore(s, now=p.now()).person_may_sign_in(browser.person_id)
 
 
 def _after_login(
@@ -194,7 +194,7 @@ def signin(interaction_id: str) -> BaseResponse:
         )
         new = None
         if result.ok and person is not None:
-            if not SqlTokenStore(s).person_may_sign_in(person.id):
+            if not SqlTokenStore(s, now=p.now()).person_may_sign_in(person.id):
                 return _signin_page(authz, interaction_id, error="card_unusable", status=403)
             new = start_session(
                 s, p.token_hash, person_id=person.id, now=p.now(), ttl=p.settings.session_ttl

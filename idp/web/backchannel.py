@@ -157,7 +157,7 @@ class BackChannel:
             return grant.issue(call.params, client, None)
         with p.db.transaction() as session:
             try:
-                return grant.issue(call.params, client, SqlTokenStore(session))
+                return grant.issue(call.params, client, SqlTokenStore(session, now=p.now()))
             except OAuthError as exc:
                 if getattr(exc, "keep_writes", False):
                     record_event(
@@ -174,13 +174,15 @@ class BackChannel:
         p = self._provider
         client = self._client(call, "/introspect")
         with p.db.transaction() as session:
-            return p.introspection.introspect(client, call.params, SqlTokenStore(session))
+            return p.introspection.introspect(
+                client, call.params, SqlTokenStore(session, now=p.now())
+            )
 
     def revoke(self, call: Call) -> dict[str, Any]:
         p = self._provider
         client = self._client(call, "/revoke")
         with p.db.transaction() as session:
-            if p.revocation.revoke(client, call.params, SqlTokenStore(session)):
+            if p.revocation.revoke(client, call.params, SqlTokenStore(session, now=p.now())):
                 record_event(
                     session,
                     "token.revoked",

@@ -17,6 +17,7 @@ from idp.oauth.params import single_values
 from idp.oidc.claims import Cardholder
 from idp.oidc.claims import claims_for
 from idp.store.people import Person
+from idp.store.people import status_at
 from idp.store.token_store import SqlTokenStore
 from idp.web.http import oauth_json
 from idp.web.http import provider
@@ -58,7 +59,7 @@ def userinfo() -> Response:
     if "openid" not in scopes:
         raise InsufficientScope("the token lacks the openid scope")
     with p.db.transaction() as session:
-        grant = p.access_token_verifier.grant_of(claims, SqlTokenStore(session))
+        grant = p.access_token_verifier.grant_of(claims, SqlTokenStore(session, now=p.now()))
         if grant is None:
             raise InvalidToken("the token was not issued to a cardholder")
         person = session.get(Person, grant.person_id)
@@ -69,7 +70,7 @@ def userinfo() -> Response:
             name=person.name,
             region_code=person.region_code,
             card_number=card.card_number if card else None,
-            card_status=card.status if card else None,
+            card_status=status_at(card, p.now()) if card else None,
             id_number=lambda: keyring.decrypt_field(person.id_number_enc, context=ID_CONTEXT),
         )
         body = claims_for(scopes, str(claims["sub"]), holder)
