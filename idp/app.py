@@ -86,9 +86,10 @@ def _register_blueprints(app: Flask, settings: Settings) -> None:
     from idp.web import discovery
     from idp.web import ecards_api
     from idp.web import openapi
+    from idp.web import registration
     from idp.web import userinfo
 
-    for module in (discovery, userinfo, authorize, ecards_api, openapi):
+    for module in (discovery, userinfo, authorize, ecards_api, openapi, registration):
         app.register_blueprint(module.bp)
     if settings.demo:
         from idp.web import demo

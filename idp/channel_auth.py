@@ -36,6 +36,7 @@ from channels.signing.alipay import AUTH_PREFIX as ALIPAY_V3_PREFIX
 from channels.signing.alipay import parse_v3_authorization
 from channels.signing.wechatpay import AUTH_SCHEME as WECHATPAY_SCHEME
 from channels.signing.wechatpay import parse_authorization
+from idp.channel_status import usable
 from idp.ecards import Channel
 from idp.errors import OAuthError
 from idp.errors import Problem
@@ -54,7 +55,7 @@ def forbidden(detail: str) -> Problem:
 
 def _channel(session: Session, client_id: str) -> tuple[ChannelRow, Channel]:
     row = session.get(ChannelRow, client_id) if 0 < len(client_id) <= 64 else None
-    if row is None or row.status != "active":
+    if row is None or not usable(session, row):  # a second tier stops with its parent
         raise unauthorized("unknown_channel", "No active channel has this id.")
     channel = Channel(row.client_id, ChannelKind(row.kind), frozenset(row.scopes))
     return row, channel

@@ -11,6 +11,7 @@ from typing import Any
 
 import click
 
+from idp.channels_cli import channels as channels_group
 from idp.settings import ConfigurationError
 from idp.settings import Settings
 
@@ -201,6 +202,9 @@ def clients_add(**options: Any) -> None:
     if secret:
         out["client_secret"] = secret
     _emit(out)
+
+
+main.add_command(channels_group)
 
 
 @main.group()

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 from channels.client import Client
 from channels.kinds import ChannelKind
 from channels.registration import ClientMetadata
+from idp.channel_status import effective_status
 from idp.oauth.tokens import new_secret
 from idp.store.channels import ChannelRow
 from idp.store.database import Database
@@ -17,12 +18,12 @@ from idp.store.database import Database
 SECRET_METHODS = ("client_secret_basic", "client_secret_post")
 
 
-def client_from_row(row: ChannelRow) -> Client:
+def client_from_row(row: ChannelRow, *, status: str | None = None) -> Client:
     return Client(
         client_id=row.client_id,
         name=row.name,
         kind=ChannelKind(row.kind),
-        status=row.status,
+        status=status or row.status,
         redirect_uris=tuple(row.redirect_uris),
         grant_types=frozenset(row.grant_types),
         scopes=frozenset(row.scopes),
@@ -42,9 +43,10 @@ class SqlClientSource:
         self._db = db
 
     def load_client(self, client_id: str) -> Client | None:
+        """A second-tier channel whose parent is not active is not active either."""
         with self._db.read() as s:
             row = s.get(ChannelRow, client_id)
-            return client_from_row(row) if row else None
+            return client_from_row(row, status=effective_status(s, row)) if row else None
 
 
 def add_client(

@@ -206,3 +206,27 @@ class Problem(Exception):
             body["detail"] = self.detail
         body.update(self.extensions)
         return body
+
+
+class InvalidClientMetadata(OAuthError):
+    """RFC 7591 3.2.2: a metadata field is invalid or not allowed for this channel."""
+
+    error = "invalid_client_metadata"
+
+
+class InvalidRedirectUri(OAuthError):
+    """RFC 7591 3.2.2."""
+
+    error = "invalid_redirect_uri"
+
+
+class InvalidSoftwareStatement(OAuthError):
+    """RFC 7591 3.2.2: malformed, forged, expired or already used."""
+
+    error = "invalid_software_statement"
+
+
+class UnapprovedSoftwareStatement(OAuthError):
+    """RFC 7591 3.2.2: not signed by the operator's onboarding key, or no longer approved."""
+
+    error = "unapproved_software_statement"

@@ -78,6 +78,9 @@ class Settings:
     #: Notification delivery: attempts before a message is parked, and the backoff cap.
     notification_max_attempts: int = 20
     notification_max_backoff_seconds: int = 3600
+    #: The operator's onboarding public keys, a JWK Set as JSON: software statements
+    #: (RFC 7591 2.3) must be signed by one of them. Empty: no channel can self-register.
+    onboarding_jwks: str = ""
     #: Seed the demo relying party (``/demo``) and its client.
     demo: bool = False
 
@@ -115,6 +118,7 @@ class Settings:
             )
         if not 0 < self.authorization_code_ttl <= 600:
             raise ConfigurationError("ESSC_AUTHORIZATION_CODE_TTL must be 1..600 seconds")
+        _check_onboarding_jwks(self.onboarding_jwks)
         if not self.production:
             return
         if self.secret_key == DEV_SECRET_KEY or len(self.secret_key) < 32:
@@ -131,6 +135,15 @@ class Settings:
             raise ConfigurationError(
                 "production needs an https ESSC_ISSUER (http only on loopback)"
             )
+
+
+def _check_onboarding_jwks(value: str) -> None:
+    from channels.software_statement import trusted_keys
+
+    try:
+        trusted_keys(value)
+    except ValueError as exc:
+        raise ConfigurationError(str(exc)) from None
 
 
 def _is_loopback(url: str) -> bool:

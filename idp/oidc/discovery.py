@@ -22,6 +22,7 @@ def provider_metadata(issuer: str, grant_types: list[str], scopes: list[str]) ->
         "jwks_uri": f"{issuer}/jwks.json",
         "introspection_endpoint": f"{issuer}/introspect",
         "revocation_endpoint": f"{issuer}/revoke",
+        "registration_endpoint": f"{issuer}/register",  # RFC 8414 2, RFC 7591 3
         "scopes_supported": scopes,
         "response_types_supported": ["code"],
         "response_modes_supported": ["query", "form_post"],

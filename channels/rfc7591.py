@@ -1,0 +1,124 @@
+"""Client metadata of a registration request (RFC 7591 2, 3.1) checked against its limits.
+
+The request's JSON is read field by field with its type checked, the software statement's claims
+take precedence (RFC 7591 2.3), and the result passes ``validate_metadata`` and then the limits:
+the statement's scopes and grant types, and for a second-tier channel its parent's (essc-domain
+1.2: a second-tier channel reuses part of its first-tier channel's powers). Pure.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from channels.client import Client
+from channels.registration import ClientMetadata
+from channels.registration import InvalidClientMetadata
+from channels.registration import validate_metadata
+from channels.software_statement import SoftwareStatement
+
+#: RFC 7591 2: ``authorization_code`` and ``client_secret_basic`` when omitted.
+DEFAULT_GRANT_TYPES = ["authorization_code"]
+DEFAULT_AUTH_METHOD = "client_secret_basic"
+#: Fields the server issues; a client may not send them (RFC 7592 2.2).
+SERVER_FIELDS = (
+    "registration_access_token",
+    "registration_client_uri",
+    "client_id_issued_at",
+    "client_secret_expires_at",
+)
+
+
+def bad(description: str) -> InvalidClientMetadata:
+    return InvalidClientMetadata("invalid_client_metadata", description)
+
+
+def client_metadata(
+    body: dict[str, Any],
+    statement: SoftwareStatement,
+    parent: Client | None,
+    *,
+    allow_http_loopback: bool,
+) -> ClientMetadata:
+    """RFC 7591 3.1 / RFC 7592 2.2: the metadata to store, or ``InvalidClientMetadata``."""
+    _check_consistent(body, statement)
+    grants = _str_list(body, "grant_types", DEFAULT_GRANT_TYPES, "invalid_client_metadata")
+    _check_response_types(body, grants)
+    metadata = validate_metadata(
+        name=statement.client_name or _str(body, "client_name", ""),
+        kind=statement.kind.value,
+        grant_types=grants,
+        auth_method=_str(body, "token_endpoint_auth_method", DEFAULT_AUTH_METHOD),
+        redirect_uris=_str_list(body, "redirect_uris", [], "invalid_redirect_uri"),
+        scopes=[_str(body, "scope", " ".join(sorted(statement.scopes)))],
+        jwks=_object(body, "jwks"),
+        jwks_uri=_optional_str(body, "jwks_uri"),
+        subject_type=_str(body, "subject_type", "pairwise"),
+        id_token_alg=_str(body, "id_token_signed_response_alg", "ES256"),
+        allow_http_loopback=allow_http_loopback,
+    )
+    check_limits(metadata, statement, parent)
+    return metadata
+
+
+def check_limits(
+    metadata: ClientMetadata, statement: SoftwareStatement, parent: Client | None
+) -> None:
+    """No more than the statement grants; a second tier no more than its parent holds."""
+    if not set(metadata.scopes) <= statement.scopes:
+        raise bad("scope exceeds the software statement")
+    if not set(metadata.grant_types) <= statement.grant_types:
+        raise bad("grant_types exceed the software statement")
+    if parent is None:
+        return
+    if not set(metadata.scopes) <= parent.scopes:
+        raise bad("a second-tier channel's scope must be within its parent's")
+    if not set(metadata.grant_types) <= parent.grant_types:
+        raise bad("a second-tier channel's grant_types must be within its parent's")
+
+
+def _check_consistent(body: dict[str, Any], statement: SoftwareStatement) -> None:
+    for field in SERVER_FIELDS:
+        if field in body:
+            raise bad("the request carries a field only the server sets")
+    pinned = {
+        "essc_channel_kind": statement.kind.value,
+        "software_id": statement.software_id,
+        "essc_parent_client_id": statement.parent_client_id,
+    }
+    for field, value in pinned.items():
+        if field in body and body[field] != value:
+            raise bad("the request contradicts the software statement")
+
+
+def _check_response_types(body: dict[str, Any], grants: list[str]) -> None:
+    """RFC 7591 2.1: ``code`` goes with ``authorization_code``; nothing else is served."""
+    default = ["code"] if "authorization_code" in grants else []
+    types = set(_str_list(body, "response_types", default, "invalid_client_metadata"))
+    if types != set(default):
+        raise bad("response_types and grant_types do not match")
+
+
+def _str(body: dict[str, Any], name: str, default: str) -> str:
+    value = body.get(name, default)
+    if not isinstance(value, str):
+        raise bad("a metadata field has the wrong type")
+    return value
+
+
+def _optional_str(body: dict[str, Any], name: str) -> str | None:
+    value = body.get(name)
+    return None if value is None else _str(body, name, "")
+
+
+def _object(body: dict[str, Any], name: str) -> dict[str, Any] | None:
+    value = body.get(name)
+    if value is not None and not isinstance(value, dict):
+        raise bad("a metadata field has the wrong type")
+    return value
+
+
+def _str_list(body: dict[str, Any], name: str, default: list[str], error: str) -> list[str]:
+    value = body.get(name, default)
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise InvalidClientMetadata(error, f"{name} must be an array of strings")
+    return value
