@@ -5,6 +5,7 @@ does to sign-in and tokens, and the ``essc cards`` commands; on every configured
 from __future__ import annotations
 
 import json
+import threading
 from typing import Any
 
 import pytest
@@ -534,3 +535,45 @@ def test_cli_lift_expired(provider: Any, cardholder: Any) -> None:
     [lifted] = json.loads(out)["lifted"]
     assert code == 0 and (lifted["actor"], lifted["to_status"]) == ("system", "normal")
     assert json.loads(essc(provider, "lift-expired")[1]) == {"lifted": []}
+
+
+# -- concurrency (PostgreSQL) --------------------------------------------------------------------
+def race(provider: Any, attempts: list[dict[str, Any]], action: str) -> list[Any]:
+    """Every attempt in its own thread and transaction, released together."""
+    barrier = threading.Barrier(len(attempts))
+    results: list[Any] = [None] * len(attempts)
+
+    def attempt(i: int) -> None:
+        barrier.wait()
+        try:
+            results[i] = change(provider, action, **attempts[i])
+        except cards.CardLifecycleError as exc:
+            results[i] = exc
+
+    threads = [threading.Thread(target=attempt, args=(i,)) for i in range(len(attempts))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return results
+
+
+@pytest.mark.parametrize("action", ["suspend", "replace"])
+def test_simultaneous_changes_to_one_card_serialize(
+    provider: Any, cardholder: Any, action: str
+) -> None:
+    if not provider.settings.database_url.startswith("postgresql"):
+        pytest.skip("row locks need PostgreSQL")
+    issue(provider, "wechat")
+    issue(provider, "bank")
+    attempts = [
+        {"new_card_number": f"N0000000{i}"} if action == "replace" else {} for i in range(8)
+    ]
+    results = race(provider, attempts, action)
+    won = [r for r in results if isinstance(r, cards.CardChange)]
+    lost = [r for r in results if isinstance(r, cards.TransitionRefused)]
+    assert len(won) == 1 and len(lost) == 7
+    after = rows(provider)
+    assert (after["events"], after["audit"]) == (1, 1)
+    assert len([m for m in outbox(provider) if m.event.startswith("card.")]) == 2
+    assert len(after["cards"]) == (2 if action == "replace" else 1)
