@@ -32,6 +32,7 @@ from idp.pin import PinHasher
 from idp.store.ecards import ECard
 from idp.store.people import Person
 from idp.store.people import SocialSecurityCard
+from idp.store.people import status_at
 from keys import KeyRing
 
 #: A face check the channel asserts must be this recent, and not in the future [U].
@@ -123,7 +124,7 @@ def issue_ecard(
         return _result(services, *replay, request, supersedes=None, replayed=True)
     _check_face_time(request.evidence.face_verified_at, now)
     person = _match_cardholder(session, request, index)
-    card = _usable_card(session, person, request)
+    card = _usable_card(session, person, request, now)
     _check_level(channel, request.level, card)
     old = _supersede(session, person.id, channel.client_id, now)
     row = _insert(session, channel, request, person, card, now)
@@ -186,17 +187,23 @@ def _match_cardholder(session: Session, request: IssueRequest, index: str) -> Pe
     return person
 
 
-def _usable_card(session: Session, person: Person, request: IssueRequest) -> SocialSecurityCard:
-    card = primary_card(session, person.id)
-    if card is None or card.region_code != request.region_code:
+def _usable_card(
+    session: Session, person: Person, request: IssueRequest, now: int
+) -> SocialSecurityCard:
+    found = primary_card(session, person.id)
+    if found is None or found.region_code != request.region_code:
         raise mismatch()
-    if card.status != "normal":
+    # Lock the card row: a suspension committing at the same moment either sees this e-card
+    # (and notifies its channel) or is seen here (and refuses the issuance).
+    card = session.get(SocialSecurityCard, found.id, with_for_update=True, populate_existing=True)
+    assert card is not None
+    if status_at(card, now) != "normal":
         raise Problem(
             409,
             "card-not-usable",
             "The social security card cannot be used",
             "The card is suspended, cancelled or replaced; the cardholder must visit a counter.",
-            card_status=card.status,
+            card_status=status_at(card, now),
         )
     return card
 
@@ -346,7 +353,7 @@ def find_own(session: Session, channel: Channel, sign_no: str, *, lock: bool = F
     return row
 
 
-def ecard_status(session: Session, channel: Channel, sign_no: str) -> dict[str, Any]:
+def ecard_status(session: Session, channel: Channel, sign_no: str, now: int) -> dict[str, Any]:
     """E-card status, level, physical card status and production progress (制卡进度)."""
     row = find_own(session, channel, sign_no)
     card = session.get(SocialSecurityCard, row.card_id)
@@ -359,7 +366,7 @@ def ecard_status(session: Session, channel: Channel, sign_no: str) -> dict[str, 
         "issued_at": row.issued_at,
         "updated_at": row.updated_at,
         "card": {
-            "status": card.status,
+            "status": status_at(card, now),
             "card_number_masked": mask_card_number(card.card_number),
             "region_code": card.region_code,
             "suspended_until": card.suspended_until,

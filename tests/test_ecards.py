@@ -189,6 +189,20 @@ def test_unusable_card_is_refused(provider: Any, cardholder: Any, status: str) -
     assert (problem.status, problem.slug) == (409, "card-not-usable")
 
 
+def test_a_lapsed_suspension_does_not_block_issuance(
+    provider: Any, cardholder: Any, clock: Any
+) -> None:
+    """A temporary suspension lifts by itself (issue 3, 4): no cron run is needed first."""
+    channel = channel_of(provider, add_channel(provider, "bank").client_id)
+    set_card(
+        provider, cardholder["person_id"], status="suspended", suspended_until=provider.now() + 60
+    )
+    assert refused(provider, channel, issue_body(provider, "bank")).slug == "card-not-usable"
+    clock.advance(61)
+    issued = issue(provider, channel, issue_body(provider, "bank"))
+    assert issued.sign_no
+
+
 def test_stale_face_check_is_refused(provider: Any, cardholder: Any) -> None:
     channel = channel_of(provider, add_channel(provider, "wechat").client_id)
     stale = {"real_name_level": 3, "face_verified_at": provider.now() - 601}

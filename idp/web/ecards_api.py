@@ -135,7 +135,7 @@ def status(sign_no: str) -> Response:
     p = provider()
     with p.db.transaction() as session:
         channel = authenticate(session, p, _raw_body())
-        return _answer(ecards.ecard_status(session, channel, sign_no))
+        return _answer(ecards.ecard_status(session, channel, sign_no, p.now()))
 
 
 @bp.post("/ecards/<sign_no>/unbind")
