@@ -2,7 +2,8 @@
 
 The token endpoint looks a client up on every request; a short TTL keeps that off the database
 while an operator's change (suspend, new redirect URI) still reaches every worker within
-``ttl`` seconds. Writes made through this process drop the entry at once.
+``ttl`` seconds. Writes made through this process drop the entry at once. Inactive clients
+(pending, suspended) are not cached, so approving or resuming one takes effect at once.
 """
 
 from __future__ import annotations
@@ -50,6 +51,8 @@ class ClientRegistry:
         if entry is not None and entry[0] > now:
             return entry[1]
         client = self._source.load_client(client_id)
+        if client is not None and not client.active:
+            return client  # not cached: an operator's approval or resume counts at once
         with self._lock:
             if len(self._entries) >= self._max:
                 self._entries.clear()  # bounded memory; unknown ids cannot grow it forever

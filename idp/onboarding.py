@@ -29,6 +29,7 @@ from idp.audit import record_event
 from idp.channel_status import ACTIVE
 from idp.channel_status import DELETED
 from idp.channel_status import PENDING
+from idp.channel_status import children
 from idp.clients import add_client
 from idp.clients import client_from_row
 from idp.oauth.tokens import new_secret
@@ -146,9 +147,11 @@ class Onboarding:
                 metadata = self._metadata(body, statement, self._parent(s, statement, False))
                 self._apply(row, metadata)
                 self._audit(s, "channel.updated", row)
-                return self.information(row)
+                answer = self.information(row)
         except (InvalidClientMetadata, StatementError) as exc:
             raise oauth_error(exc) from None
+        self._p.clients.forget(client_id)
+        return answer
 
     def delete(self, client_id: str, token: str) -> None:
         """Deactivate: the client id, secret and registration token stop working at once."""
@@ -158,6 +161,9 @@ class Onboarding:
             row.status, row.updated_at = DELETED, self._p.now()
             row.secret_hash = row.registration_token_hash = None
             self._audit(s, "channel.deleted", row, from_status=previous)
+            affected = [client_id, *children(s, client_id)]
+        for stale in affected:  # its second-tier channels stop with it
+            self._p.clients.forget(stale)
 
     def _authorised(self, s: Session, client_id: str, token: str) -> ChannelRow:
         """RFC 7592 2: 401 for an unknown token, 403 for another channel's token."""

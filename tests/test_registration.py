@@ -541,3 +541,28 @@ def test_second_tier_ecard_api_stops_with_its_parent(
     essc_ok(provider, "suspend", parent["client_id"])
     after = web.get("/api/v1/ecards/unknown-sign-no", headers=bearer(access))
     assert after.status_code == 401
+
+
+def test_client_cache_delays_neither_approval_nor_deletion(
+    database_url: str, clock: Any, tmp_path: Path, operator_key: bytes
+) -> None:
+    """Inactive clients are not cached; a deletion through this process drops the entry."""
+    from idp.app import create_app
+
+    jwks = json.dumps(public_jwks(operator_key))
+    settings = settings_for(database_url, instance_dir=str(tmp_path), onboarding_jwks=jwks)
+    assert settings.client_cache_seconds == 30
+    p = Provider(settings, clock=clock)
+    try:
+        web = create_app(p.settings, provider=p).test_client()
+        created = register(web, statement(operator_key)).json
+        client = {**created, "secret": created["client_secret"]}
+        assert token(web, client).status_code == 401  # pending, looked up once
+        essc_ok(p, "approve", client["client_id"])  # another process: no forget here
+        assert token(web, client).status_code == 200  # cached now, as active
+        uri = f"/register/{client['client_id']}"
+        headers = bearer(client["registration_access_token"])
+        assert web.delete(uri, headers=headers).status_code == 204
+        assert token(web, client).status_code == 401
+    finally:
+        p.db.dispose()

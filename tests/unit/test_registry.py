@@ -87,3 +87,14 @@ def test_size_is_bounded() -> None:
     clients.get("c1")
     clients.get("c1")
     assert source.loads.count("c1") == 1, "the newest entry survives the clear"
+
+
+def test_inactive_clients_are_not_cached() -> None:
+    """An operator's approval in another process counts at the next request (docs/onboarding.md)."""
+    source, clock = Source(), FakeClock()
+    source.clients["c1"] = replace(BASE, status="pending")
+    clients = registry(source, clock)
+    assert not clients.get("c1").active  # type: ignore[union-attr]
+    source.clients["c1"] = BASE
+    assert clients.get("c1") is BASE
+    assert source.loads == ["c1", "c1"]
