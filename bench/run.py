@@ -8,7 +8,9 @@ Scenarios, each run ``--runs`` times after a warm-up, median run reported:
   POST /token with PKCE, counted as round trips;
 - ``hello (ceiling)``: a Flask hello-world under the same server and worker count.
 
-Every duration is bounded and every request goes to 127.0.0.1. Writes the table to stdout and to
+All servers are started first; each scenario then runs on them in turn, run by run, so that
+other work on a shared machine falls on both servers alike. Every duration is bounded and every
+request goes to 127.0.0.1. Writes the table to stdout and to
 ``bench/results/latest.md``.
 """
 
@@ -18,7 +20,8 @@ import argparse
 import os
 import sys
 import tempfile
-from collections.abc import Callable
+from contextlib import ExitStack
+from dataclasses import dataclass
 from dataclasses import replace
 from pathlib import Path
 from urllib.parse import quote
@@ -69,101 +72,125 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
+@dataclass(frozen=True, eq=False)
+class Target:
+    """One scenario on one running server (``pgid``: its process group, for ``bench.noise``)."""
+
+    server: str
+    scenario: str
+    url: str
+    script: str
+    env: dict[str, str]
+    unit: str
+    pgid: int
+
+
 class Bench:
+    """Starts every server first, then runs each scenario on the servers in turn, run by run,
+    so that a burst of other work on the shared machine hits both servers' figures alike."""
+
     def __init__(self, args: argparse.Namespace) -> None:
         self.args = args
         self.load = wrk.Load(args.threads, args.connections, args.duration)
         self.warm = wrk.Load(args.threads, args.connections, args.warmup)
         self.results: list[report.Result] = []
 
-    def measure(
-        self,
-        target: tuple[str, int],
-        scenario: str,
-        url: str,
-        script: str,
-        env: dict[str, str],
-        unit: str,
-    ) -> None:
-        """Warm up, then ``--runs`` runs; ``target`` is (server name, its process group)."""
-        server, pgid = target
-        counter = "round_trips" if unit == "round trips" else None
+    def once(self, t: Target, load: wrk.Load) -> wrk.Run:
+        counter = "round_trips" if t.unit == "round trips" else None
+        with noise.meter(t.pgid) as meter:
+            result = wrk.to_run(wrk.run(t.url, t.script, load, t.env), counter)
+        wrk.check(result, f"{t.server} {t.scenario}")
+        return replace(result, foreign_cpu=meter.foreign)
 
-        def once(load: wrk.Load) -> wrk.Run:
-            with noise.meter(pgid) as meter:
-                result = wrk.to_run(wrk.run(url, script, load, env), counter)
-            wrk.check(result, f"{server} {scenario}")
-            return replace(result, foreign_cpu=meter.foreign)
-
-        if self.args.warmup:
-            once(self.warm)
-        runs: list[wrk.Run] = []
-        retries = self.args.retries
-        while len(runs) < self.args.runs:
-            noise.wait_quiet(self.args.quiet_wait)
-            r = once(self.load)
-            noisy = r.foreign_cpu > NOISY
-            print(
-                f"  {server:8} {scenario:20} run {len(runs) + 1}: {r.rate:9,.0f} {unit}/s  "
-                f"p50 {r.p50_ms:6.2f} ms  p99 {r.p99_ms:7.2f} ms  "
-                f"other work {r.foreign_cpu:4.0%}"
-                + ("  (noisy: run again)" if noisy and retries else ""),
-                flush=True,
+    def measure(self, targets: list[Target]) -> None:
+        """Warm each up, then ``--runs`` rounds; a run spoilt by other work is run again while
+        that target has ``--retries`` left."""
+        for t in targets:
+            if self.args.warmup:
+                self.once(t, self.warm)
+        runs: dict[Target, list[wrk.Run]] = {t: [] for t in targets}
+        retries = dict.fromkeys(targets, self.args.retries)
+        while any(len(r) < self.args.runs for r in runs.values()):
+            for t in targets:
+                if len(runs[t]) >= self.args.runs:
+                    continue
+                noise.wait_quiet(self.args.quiet_wait)
+                r = self.once(t, self.load)
+                again = r.foreign_cpu > NOISY and retries[t] > 0
+                print(
+                    f"  {t.server:8} {t.scenario:20} run {len(runs[t]) + 1}: "
+                    f"{r.rate:9,.0f} {t.unit}/s  p50 {r.p50_ms:6.2f} ms  p99 {r.p99_ms:7.2f} ms  "
+                    f"other work {r.foreign_cpu:4.0%}" + ("  (noisy: run again)" if again else ""),
+                    flush=True,
+                )
+                if again:
+                    retries[t] -= 1
+                else:
+                    runs[t].append(r)
+        for t in targets:
+            self.results.append(
+                report.Result(t.server, t.scenario, t.unit, runs[t], wrk.median(runs[t]))
             )
-            if noisy and retries:
-                retries -= 1
-                continue
-            runs.append(r)
-        self.results.append(report.Result(server, scenario, unit, runs, wrk.median(runs)))
 
-    def essc(self, server: str, tmp: Path) -> None:
+    def start(self, stack: ExitStack, server: str, tmp: Path) -> list[Target]:
+        """Start essc-idp and the hello-world under ``server``; return their targets."""
         directory = tmp / server
         directory.mkdir()
         print(f"[{server}] preparing a production-mode SQLite instance in {directory}", flush=True)
         instance = inst.prepare(directory, self.args.service_scope)
         command = srv.essc_command(server, self.args.workers, instance.port)
         ready = f"{instance.issuer}/.well-known/openid-configuration"
-        with srv.serving(command, instance.env, ready, directory / "server.log") as process:
-            target = (server, process.pid)
-            print(f"[{server}] {' '.join(command[1:])} is up; signing in once", flush=True)
-            browser = signin.sign_in(instance)
-            preflight.client_credentials(instance, self.args.service_scope)
-            basic = {"BENCH_AUTHORIZATION": instance.service.basic}
-            scope = {"BENCH_SCOPE": self.args.service_scope}
-            self.measure(
-                target,
-                "client_credentials",
-                instance.issuer,
-                "client_credentials.lua",
-                {**basic, **scope},
-                "req",
-            )
-            self.measure(
-                target, "jwks", instance.issuer, "get.lua", {"BENCH_PATH": "/jwks.json"}, "req"
-            )
-            self.measure(
-                target,
-                "authorization_code",
-                instance.issuer,
-                "authorization_code.lua",
-                {
-                    "BENCH_AUTHORIZE_QUERY": browser.authorize_query,
-                    "BENCH_COOKIE": browser.cookie,
-                    "BENCH_AUTHORIZATION": instance.portal.basic,
-                    "BENCH_REDIRECT_URI_ENC": quote(inst.REDIRECT_URI, safe=""),
-                    "BENCH_CODE_VERIFIER": browser.code_verifier,
-                },
-                "round trips",
-            )
+        essc = stack.enter_context(
+            srv.serving(command, instance.env, ready, directory / "server.log")
+        )
+        print(f"[{server}] {' '.join(command[1:])} is up; signing in once", flush=True)
+        browser = signin.sign_in(instance)
+        preflight.client_credentials(instance, self.args.service_scope)
 
-    def hello(self, server: str, tmp: Path) -> None:
         port = inst.free_port()
-        url = f"http://127.0.0.1:{port}"
-        command = srv.hello_command(server, self.args.workers, port)
-        with srv.serving(command, {}, f"{url}/", tmp / f"hello-{server}.log") as process:
-            print(f"[{server}] hello-world ceiling is up", flush=True)
-            target = (server, process.pid)
-            self.measure(target, "hello (ceiling)", url, "get.lua", {"BENCH_PATH": "/"}, "req")
+        hello_url = f"http://127.0.0.1:{port}"
+        hello_command = srv.hello_command(server, self.args.workers, port)
+        hello = stack.enter_context(
+            srv.serving(hello_command, {}, f"{hello_url}/", directory / "hello.log")
+        )
+        print(f"[{server}] hello-world ceiling is up", flush=True)
+
+        code_env = {
+            "BENCH_AUTHORIZE_QUERY": browser.authorize_query,
+            "BENCH_COOKIE": browser.cookie,
+            "BENCH_AUTHORIZATION": instance.portal.basic,
+            "BENCH_REDIRECT_URI_ENC": quote(inst.REDIRECT_URI, safe=""),
+            "BENCH_CODE_VERIFIER": browser.code_verifier,
+        }
+        cc_env = {
+            "BENCH_AUTHORIZATION": instance.service.basic,
+            "BENCH_SCOPE": self.args.service_scope,
+        }
+        issuer, pgid = instance.issuer, essc.pid
+        return [
+            Target(
+                server, "client_credentials", issuer, "client_credentials.lua", cc_env, "req", pgid
+            ),
+            Target(server, "jwks", issuer, "get.lua", {"BENCH_PATH": "/jwks.json"}, "req", pgid),
+            Target(
+                server,
+                "authorization_code",
+                issuer,
+                "authorization_code.lua",
+                code_env,
+                "round trips",
+                pgid,
+            ),
+            Target(
+                server,
+                "hello (ceiling)",
+                hello_url,
+                "get.lua",
+                {"BENCH_PATH": "/"},
+                "req",
+                hello.pid,
+            ),
+        ]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -171,12 +198,11 @@ def main(argv: list[str] | None = None) -> int:
     servers = list(srv.SERVERS) if args.server == "both" else [args.server]
     bench = Bench(args)
     load_before = report.loadavg()
-    steps: list[Callable[[str, Path], None]] = [bench.essc, bench.hello]
     try:
-        with tempfile.TemporaryDirectory(prefix="essc-bench-") as tmp:
-            for server in servers:
-                for step in steps:
-                    step(server, Path(tmp))
+        with tempfile.TemporaryDirectory(prefix="essc-bench-") as tmp, ExitStack() as stack:
+            targets = [bench.start(stack, server, Path(tmp)) for server in servers]
+            for scenario in zip(*targets, strict=True):
+                bench.measure(list(scenario))
     except (
         inst.SetupError,
         srv.ServerError,
@@ -192,8 +218,10 @@ def main(argv: list[str] | None = None) -> int:
         "load_before": load_before,
         "load_after": report.loadavg(),
     }
+    # The table reads server by server, scenarios in the order they ran.
+    results = sorted(bench.results, key=lambda r: servers.index(r.server))
     text = report.render(
-        bench.results, servers, bench.load, args.workers, extra, code_label=args.code_label
+        results, servers, bench.load, args.workers, extra, code_label=args.code_label
     )
     print()
     print(text)
