@@ -264,3 +264,13 @@ def test_audit_trail_is_append_only(provider: Any, web: Any, cardholder: Any, po
         s.execute(text("UPDATE audit_events SET event = 'x'"))
     with pytest.raises(DatabaseError), provider.db.transaction() as s:
         s.execute(text("DELETE FROM audit_events"))
+
+
+def test_jwks_endpoint_follows_rotation(provider: Any, web: Any) -> None:
+    before = {k["kid"] for k in web.get("/jwks.json").json["keys"]}
+    rotation = provider.keyring.rotate("ES256")
+    after = web.get("/jwks.json")
+    assert after.headers["Content-Type"] == "application/jwk-set+json"
+    kids = {k["kid"] for k in after.json["keys"]}
+    assert rotation.pending in kids and rotation.pending not in before
+    assert all("d" not in k for k in after.json["keys"]), "public keys only"

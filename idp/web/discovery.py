@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 from flask import Blueprint
 from flask import Response
 from flask import jsonify
@@ -20,11 +22,21 @@ def metadata() -> Response:
     return response
 
 
+#: The last JWK Set served and its encoding: the ring installs a new dict when keys change, so
+#: identity tells whether the bytes are still current.
+_encoded_jwks: tuple[object, bytes] = (None, b"")
+
+
 @bp.get("/jwks.json")
 def jwks() -> Response:
-    response = jsonify(provider().keyring.jwks())
+    global _encoded_jwks
+    current = provider().keyring.jwks()
+    if _encoded_jwks[0] is not current:
+        _encoded_jwks = (current, json.dumps(current, separators=(",", ":")).encode("ascii"))
     # Verifiers refetch on an unknown kid; pending keys are published well before they sign.
-    response.headers["Cache-Control"] = "public, max-age=300"
-    response.headers["Access-Control-Allow-Origin"] = "*"
-    response.content_type = "application/jwk-set+json"
-    return response
+    return Response(
+        _encoded_jwks[1],
+        200,
+        {"Cache-Control": "public, max-age=300", "Access-Control-Allow-Origin": "*"},
+        content_type="application/jwk-set+json",
+    )
