@@ -16,13 +16,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import signal
-import socket
 import subprocess
-import sys
-import time
-import urllib.error
-import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,10 +24,15 @@ from typing import Any
 
 import pytest
 
+from tests.live import essc
+from tests.live import free_port
+from tests.live import hermetic_env
+from tests.live import log_tail
+from tests.live import serving
+
 pytestmark = [pytest.mark.node, pytest.mark.live]
 
 JS_DIR = Path(__file__).resolve().parents[1] / "js"
-ESSC = Path(sys.executable).parent / "essc"
 NODE = shutil.which("node")
 
 # The contract's valid test cardholder (PIN: no runs, no repeats, not inside the ID number).
@@ -46,7 +45,6 @@ CARDHOLDER = {
 }
 PORTAL_SCOPE = "openid profile essc.card"
 CC_SCOPE = "essc.qr.verify"  # a merchant verifier: a service scope, no identity scope
-START_TIMEOUT = 30.0
 RP_TIMEOUT = 180.0
 
 
@@ -58,44 +56,8 @@ def _skip_reason() -> str | None:
     return None
 
 
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
-
-
-def _hermetic_env(tmp: Path, issuer: str) -> dict[str, str]:
-    """The caller's environment without any ESSC_* setting, pointed at a throwaway SQLite file."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("ESSC_")}
-    env.update(
-        ESSC_DATABASE_URL=f"sqlite:///{tmp / 'essc.db'}",
-        ESSC_ISSUER=issuer,
-        ESSC_INSTANCE_DIR=str(tmp / "instance"),
-    )
-    return env
-
-
-def _essc(env: dict[str, str], cwd: Path, *args: str) -> str:
-    result = subprocess.run(
-        [str(ESSC), *args],
-        env=env,
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    if result.returncode != 0:
-        pytest.fail(
-            f"`essc {' '.join(args[:2])}` exited {result.returncode}\n"
-            f"stdout:\n{result.stdout}\nstderr:\n{result.stderr}"
-        )
-    return result.stdout
-
-
 def _essc_json(env: dict[str, str], cwd: Path, *args: str) -> dict[str, Any]:
-    out = _essc(env, cwd, *args)
+    out = essc(env, cwd, *args)
     try:
         value = json.loads(out)
     except json.JSONDecodeError:
@@ -111,75 +73,26 @@ class LiveServer:
     tmp: Path
     log: Path
 
-    def log_tail(self, lines: int = 60) -> str:
-        text = self.log.read_text(encoding="utf-8", errors="replace")
-        return "\n".join(text.splitlines()[-lines:])
-
-
-def _wait_until_ready(proc: subprocess.Popen[bytes], server: LiveServer) -> None:
-    url = f"{server.issuer}/.well-known/openid-configuration"
-    deadline = time.monotonic() + START_TIMEOUT
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            pytest.fail(f"`essc serve` exited {proc.returncode}:\n{server.log_tail()}")
-        try:
-            with urllib.request.urlopen(url, timeout=2) as response:
-                if response.status == 200:
-                    return
-        except (urllib.error.URLError, ConnectionError, TimeoutError):
-            pass
-        time.sleep(0.2)
-    pytest.fail(f"{url} did not answer within {START_TIMEOUT:.0f}s:\n{server.log_tail()}")
-
-
-def _stop(proc: subprocess.Popen[bytes]) -> None:
-    if proc.poll() is None:
-        # The server runs in its own session, so this reaches its workers and nothing else.
-        os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait(timeout=10)
-
 
 @pytest.fixture(scope="module")
 def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
     reason = _skip_reason()
     if reason:
         pytest.skip(reason)
-    assert ESSC.exists(), f"{ESSC} is missing: run `make install`"
     tmp = tmp_path_factory.mktemp("essc-openid-client")
-    port = _free_port()
-    server = LiveServer(
-        issuer=f"http://127.0.0.1:{port}",
-        env=_hermetic_env(tmp, f"http://127.0.0.1:{port}"),
-        tmp=tmp,
-        log=tmp / "server.log",
-    )
-    _essc(server.env, tmp, "init")
-    with server.log.open("wb") as log:
-        proc = subprocess.Popen(
-            [str(ESSC), "serve", "--host", "127.0.0.1", "--port", str(port)],
-            env=server.env,
-            cwd=tmp,
-            stdin=subprocess.DEVNULL,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-    try:
-        _wait_until_ready(proc, server)
-        yield server
-    finally:
-        _stop(proc)
+    port = free_port()
+    env = hermetic_env(tmp, f"http://127.0.0.1:{port}")
+    essc(env, tmp, "init")
+    log = tmp / "server.log"
+    with serving(env, tmp, port, log) as issuer:
+        yield LiveServer(issuer=issuer, env=env, tmp=tmp, log=log)
 
 
 @pytest.fixture(scope="module")
 def rp_env(live_server: LiveServer) -> dict[str, str]:
     """Register both clients and the cardholder; the environment rp_flow.mjs expects."""
     server = live_server
-    redirect_uri = f"http://127.0.0.1:{_free_port()}/cb"
+    redirect_uri = f"http://127.0.0.1:{free_port()}/cb"
     portal = _essc_json(
         server.env, server.tmp,
         "clients", "add",
@@ -243,7 +156,7 @@ def test_openid_client_relying_party(live_server: LiveServer, rp_env: dict[str, 
     if result.returncode != 0 or not lines:
         pytest.fail(
             f"rp_flow.mjs exited {result.returncode}\nstderr:\n{result.stderr}\n"
-            f"stdout:\n{result.stdout}\nserver log (tail):\n{live_server.log_tail()}"
+            f"stdout:\n{result.stdout}\nserver log (tail):\n{log_tail(live_server.log)}"
         )
     summary = json.loads(lines[-1])
 
