@@ -12,6 +12,7 @@ import os
 import shutil
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -56,23 +57,35 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
-@pytest.fixture(scope="session")
-def pg_database() -> Iterator[str]:
+@contextmanager
+def keyed_pg_database(prefix: str, template: str | None = None) -> Iterator[tuple[str, str]]:
+    """A new PostgreSQL database (name, url): migrated and keyed, or cloned from ``template``;
+    dropped afterwards."""
     if not PG_URL.startswith("postgresql"):
         pytest.skip("ESSC_DATABASE_URL is not a PostgreSQL URL")
-    name = f"essc_test_{uuid.uuid4().hex[:12]}"
+    name = f"{prefix}_{uuid.uuid4().hex[:12]}"
     admin = create_engine(PG_URL, isolation_level="AUTOCOMMIT")
+    clone = f' TEMPLATE "{template}"' if template else ""
     with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
+        conn.execute(text(f'CREATE DATABASE "{name}"{clone}'))
     url = PG_URL.rsplit("/", 1)[0] + f"/{name}"
-    provider = Provider(test_settings(url))
-    upgrade(provider.db)
-    provider.open_keyring(create=True)
-    provider.db.dispose()
-    yield url
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
+    if template is None:
+        provider = Provider(test_settings(url))
+        upgrade(provider.db)
+        provider.open_keyring(create=True)
+        provider.db.dispose()
+    try:
+        yield name, url
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def pg_database() -> Iterator[str]:
+    with keyed_pg_database("essc_test") as (_, url):
+        yield url
 
 
 def _truncate(url: str) -> None:

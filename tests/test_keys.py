@@ -8,7 +8,6 @@ import hashlib
 import hmac
 import json
 import shutil
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -16,9 +15,7 @@ from typing import Any
 import jwt
 import pytest
 from cryptography.hazmat.primitives import serialization
-from sqlalchemy import create_engine
 from sqlalchemy import select
-from sqlalchemy import text
 
 from idp.migrate import upgrade
 from idp.provider import Provider
@@ -38,7 +35,7 @@ from keys.store import ACTIVE
 from keys.store import PENDING
 from keys.store import RETIRED
 from tests.conftest import BACKENDS
-from tests.conftest import PG_URL
+from tests.conftest import keyed_pg_database
 from tests.conftest import test_settings as settings_for
 from tests.support import FakeClock
 
@@ -64,21 +61,8 @@ RFC7638_THUMBPRINT = "NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs"
 @pytest.fixture(scope="session")
 def pg_ring_template() -> Iterator[str]:
     """A migrated, keyed PostgreSQL database that each test clones (CREATE DATABASE TEMPLATE)."""
-    if not PG_URL.startswith("postgresql"):
-        pytest.skip("ESSC_DATABASE_URL is not a PostgreSQL URL")
-    name = f"essc_keys_tpl_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(PG_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    url = PG_URL.rsplit("/", 1)[0] + f"/{name}"
-    provider = Provider(settings_for(url))
-    upgrade(provider.db)
-    provider.open_keyring(create=True)
-    provider.db.dispose()
-    yield name
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
+    with keyed_pg_database("essc_keys_tpl") as (name, _):
+        yield name
 
 
 @pytest.fixture(params=BACKENDS)
@@ -89,14 +73,8 @@ def ring_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
         yield f"sqlite:///{target}"
         return
     template: str = request.getfixturevalue("pg_ring_template")
-    name = f"essc_keys_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(PG_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}" TEMPLATE "{template}"'))
-    yield PG_URL.rsplit("/", 1)[0] + f"/{name}"
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
+    with keyed_pg_database("essc_keys", template) as (_, url):
+        yield url
 
 
 @pytest.fixture
