@@ -139,3 +139,40 @@ _status_command("approve", "A pending channel becomes active: it can get tokens.
 _status_command("reject", "A pending channel is refused for good.")
 _status_command("suspend", "An active channel (and its second-tier channels) stops at once.")
 _status_command("resume", "A suspended channel becomes active again.")
+
+
+@channels.command("notification-key")
+@click.argument("client_id")
+@click.option(
+    "--from-file",
+    "key_file",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="A file holding the channel's 32-character WeChat Pay APIv3 key.",
+)
+@click.option("--remove", is_flag=True, help="Forget the key: resources go out unencrypted.")
+@click.option("--actor", default="operator", show_default=True, help="Who did it.")
+def notification_key(client_id: str, key_file: Path | None, remove: bool, actor: str) -> None:
+    """Store a wechatpay-v3 channel's APIv3 key for encrypted notification resources.
+
+    The key is read from a file (never from the command line, where it would reach the shell
+    history), stored encrypted, and never printed.
+    """
+    from idp.audit import record_event
+    from idp.channel_notification_key import NotificationKeyError
+    from idp.channel_notification_key import set_key
+    from idp.cli import _provider
+
+    if remove == (key_file is not None):
+        raise click.ClickException("give exactly one of --from-file or --remove")
+    key = None if key_file is None else key_file.read_bytes().rstrip(b"\r\n")
+    p = _provider()
+    try:
+        with p.db.transaction() as s:
+            set_key(s, p.keyring, client_id, key)
+            event = "channel.notification_key_removed" if remove else "channel.notification_key_set"
+            record_event(s, event, at=p.now(), actor=actor, client_id=client_id)
+    except NotificationKeyError as exc:
+        raise click.ClickException(str(exc)) from None
+    finally:
+        p.db.dispose()
+    _emit({"client_id": client_id, "notification_key": "removed" if remove else "set"})

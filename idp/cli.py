@@ -65,12 +65,14 @@ def init() -> None:
     upgrade(p.db)
     try:
         ring = p.open_keyring(create=True)
+        created = ring.ensure_notification_keys()
     except WrongPassphrase as exc:
         raise click.ClickException(str(exc)) from None
     _emit(
         {
             "database": p.db.engine.url.render_as_string(hide_password=True),
             "keys": ring.signing.public_keys(),
+            "notification_keys_created": created,
         }
     )
 
@@ -279,6 +281,18 @@ def keys_rotate(alg: str | None) -> None:
 def keys_export_jwks() -> None:
     """The public JWK Set, as served at /jwks.json."""
     _emit(_provider().keyring.jwks())
+
+
+@keys.command("notification-cert")
+@click.option(
+    "--scheme",
+    required=True,
+    type=click.Choice(["wechatpay-v3", "alipay-v3", "alipay-rsa2", "unionpay"]),
+)
+def keys_notification_cert(scheme: str) -> None:
+    """The public key (and its serial) a channel registers to verify our notifications."""
+    serial, pem = _provider().keyring.notification_public_pem(scheme)
+    _emit({"scheme": scheme, "serial": serial, "public_key_pem": pem})
 
 
 @main.command("purge")

@@ -1,8 +1,10 @@
 """The key ring: a small safe surface over the raw key operations.
 
 ``KeyRing.open(store, passphrase)`` gives ``sign``/``verify``/``jwks``/``rotate`` for JWT
-signing keys and ``encrypt_field``/``decrypt_field``/``keyed_hash`` for data keys. Nothing
-outside this package sees private key bytes; ``essc keys export-jwks`` exports public keys only.
+signing keys, ``encrypt_field``/``decrypt_field``/``keyed_hash`` for data keys, and
+``notification_signer``/``notification_public_pem`` for the platform's RSA keys of the channels'
+native schemes. Nothing outside this package sees private key bytes; ``essc keys export-jwks``
+and ``essc keys notification-cert`` export public keys only.
 """
 
 from __future__ import annotations
@@ -15,6 +17,9 @@ from typing import Any
 from keys.algorithms import SIGNING_ALGS
 from keys.data import DataKeys
 from keys.data import UndecryptableField
+from keys.notification import NOTIFICATION_SCHEMES
+from keys.notification import NotificationKey
+from keys.notification import NotificationKeys
 from keys.ring import InvalidSignature
 from keys.ring import KeyRingError
 from keys.ring import Rotation
@@ -25,11 +30,13 @@ from keys.wrapping import Wrapper
 from keys.wrapping import WrongPassphrase
 
 __all__ = [
+    "NOTIFICATION_SCHEMES",
     "SIGNING_ALGS",
     "InvalidSignature",
     "KeyRing",
     "KeyRingError",
     "KeyStore",
+    "NotificationKey",
     "Rotation",
     "UndecryptableField",
     "WrongPassphrase",
@@ -39,9 +46,12 @@ __all__ = [
 class KeyRing:
     """Signing keys and data keys opened with the operator's passphrase."""
 
-    def __init__(self, signing: SigningKeys, data: DataKeys) -> None:
+    def __init__(
+        self, signing: SigningKeys, data: DataKeys, notification: NotificationKeys
+    ) -> None:
         self.signing = signing
         self.data = data
+        self.notification = notification
 
     @classmethod
     def open(
@@ -77,7 +87,7 @@ class KeyRing:
             data.ensure()
             signing.ensure()
         signing.reload()
-        return cls(signing, data)
+        return cls(signing, data, NotificationKeys(store, wrapper, clock))
 
     # Thin delegates, so callers write ``keyring.sign(...)``.
     def sign(self, claims: dict[str, Any], *, alg: str = "ES256", typ: str = "JWT") -> str:
@@ -100,3 +110,21 @@ class KeyRing:
 
     def keyed_hash(self, purpose: str, value: str) -> str:
         return self.data.keyed_hash(purpose, value)
+
+    def ensure_notification_keys(self) -> list[str]:
+        """Create the missing native-scheme notification keys (``essc init``); which were new."""
+        return self.notification.ensure()
+
+    def notification_signer(self, scheme: str) -> NotificationKey:
+        """``(serial, sign)`` for one of ``NOTIFICATION_SCHEMES``: SHA256withRSA, RSA 2048."""
+        found = self.notification.signer(scheme)
+        if found is None:
+            raise KeyRingError(f"no notification key for {scheme}; run `essc init`")
+        return found
+
+    def notification_public_pem(self, scheme: str) -> tuple[str, str]:
+        """``(serial, public key PEM)`` channels register to verify our notifications."""
+        found = self.notification.public(scheme)
+        if found is None:
+            raise KeyRingError(f"no notification key for {scheme}; run `essc init`")
+        return found

@@ -61,6 +61,8 @@ class DataKeys:
         active: str | None = None
         root: bytes | None = None
         for stored in self._store.data_keys():
+            if stored.purpose not in (FIELD, HMAC_ROOT):
+                continue  # other keys stored as data keys (keys.notification) load themselves
             material = self._wrapper.unwrap(stored.kid, stored.wrapped)
             if stored.purpose == FIELD:
                 field_keys[stored.kid] = AESGCM(material)

@@ -82,7 +82,14 @@ def test_init_is_idempotent(tmp_path: Path) -> None:
         for alg in ("ES256", "EdDSA", "PS256", "RS256")
         for state in ("active", "pending")
     }
-    assert cli.ok("init")["keys"] == first["keys"]
+    assert first["notification_keys_created"] == [
+        "wechatpay-v3",
+        "alipay-rsa2",
+        "alipay-v3",
+        "unionpay",
+    ]
+    again = cli.ok("init")
+    assert again["keys"] == first["keys"] and again["notification_keys_created"] == []
 
 
 def test_keys_list(essc: Essc) -> None:
@@ -274,3 +281,42 @@ def test_missing_option_is_a_usage_error(essc: Essc) -> None:
     result = essc.run("cardholders", "add", "--name", "张三")
     assert result.exit_code == 2 and "Missing option" in result.stderr
     assert "Traceback" not in result.output
+
+
+@pytest.mark.parametrize("scheme", ["wechatpay-v3", "alipay-v3", "alipay-rsa2", "unionpay"])
+def test_keys_notification_cert_prints_the_public_key_only(essc: Essc, scheme: str) -> None:
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    cert = essc.ok("keys", "notification-cert", "--scheme", scheme)
+    assert set(cert) == {"scheme", "serial", "public_key_pem"} and cert["scheme"] == scheme
+    assert "PRIVATE" not in cert["public_key_pem"]
+    public = serialization.load_pem_public_key(cert["public_key_pem"].encode())
+    assert isinstance(public, rsa.RSAPublicKey) and public.key_size == 2048
+    assert essc.ok("keys", "notification-cert", "--scheme", scheme) == cert
+    if scheme == "unionpay":
+        assert cert["serial"].isdigit()  # a UnionPay certId is decimal
+
+
+def test_keys_notification_cert_refuses_an_unknown_scheme(essc: Essc) -> None:
+    assert essc.run("keys", "notification-cert", "--scheme", "rsa").exit_code == 2
+
+
+def test_channels_notification_key_is_stored_and_never_printed(essc: Essc, tmp_path: Path) -> None:
+    client_id = essc.ok(*PORTAL_ARGS)["client_id"]
+    key = "TEST-ONLY-apiv3-key-0123456789ab"
+    path = tmp_path / "apiv3.key"
+    path.write_text(key + "\n")
+    result = essc.run("channels", "notification-key", client_id, "--from-file", str(path))
+    assert result.exit_code == 0 and key not in result.output
+    assert json.loads(result.stdout) == {"client_id": client_id, "notification_key": "set"}
+    assert essc.ok("channels", "notification-key", client_id, "--remove") == {
+        "client_id": client_id,
+        "notification_key": "removed",
+    }
+    path.write_text("too short")
+    assert "32 bytes" in essc.fails(
+        "channels", "notification-key", client_id, "--from-file", str(path)
+    )
+    assert "no channel" in essc.fails("channels", "notification-key", "nobody", "--remove")
+    assert "exactly one" in essc.fails("channels", "notification-key", client_id)

@@ -462,3 +462,45 @@ def test_keyed_hashes_survive_field_key_rotation(ring: KeyRing) -> None:
     before = ring.keyed_hash("id-number-index", "11010519491231002X")
     ring.data.rotate_field_key()
     assert ring.keyed_hash("id-number-index", "11010519491231002X") == before
+
+
+# -- the platform's notification keys for the channels' native schemes --------------------------
+
+
+def test_notification_keys_are_created_once_and_sign_sha256_with_rsa(
+    ring: KeyRing, db: Database, clock: FakeClock
+) -> None:
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.asymmetric import padding
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    from keys import NOTIFICATION_SCHEMES
+
+    with pytest.raises(KeyRingError, match="essc init"):
+        ring.notification_signer("wechatpay-v3")
+    assert ring.ensure_notification_keys() == list(NOTIFICATION_SCHEMES)
+    assert ring.ensure_notification_keys() == []
+    for scheme in NOTIFICATION_SCHEMES:
+        serial, sign = ring.notification_signer(scheme)
+        assert (serial, sign(b"m")) != ("", b"")
+        pem_serial, pem = ring.notification_public_pem(scheme)
+        public = serialization.load_pem_public_key(pem.encode())
+        assert pem_serial == serial and isinstance(public, rsa.RSAPublicKey)
+        assert public.key_size == 2048
+        public.verify(sign(b"message"), b"message", padding.PKCS1v15(), hashes.SHA256())
+        # another process opening the same ring signs with the same key under the same serial
+        assert open_ring(db, clock).notification_public_pem(scheme) == (serial, pem)
+    serials = {ring.notification_signer(s).serial for s in NOTIFICATION_SCHEMES}
+    assert len(serials) == len(NOTIFICATION_SCHEMES)
+    with pytest.raises(ValueError):
+        ring.notification_signer("hmac-sha256")
+
+
+def test_notification_keys_need_the_passphrase(ring: KeyRing, db: Database) -> None:
+    ring.ensure_notification_keys()
+    with db.read() as s:
+        row = s.scalars(select(DataKeyRow).where(DataKeyRow.purpose == "rsa:unionpay")).one()
+        with pytest.raises(ValueError):
+            serialization.load_der_private_key(row.wrapped, password=None)
+    # field encryption and keyed hashes are unaffected by the extra data keys
+    assert ring.decrypt_field(ring.encrypt_field("x", context="c"), context="c") == "x"

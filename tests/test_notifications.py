@@ -19,6 +19,7 @@ import jwt
 import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
+from sqlalchemy import select
 
 from channels.signing import ChannelRequest
 from channels.signing import KeyRing
@@ -32,6 +33,7 @@ from channels.signing import WechatPayV3
 from channels.signing import rsa_sha256
 from channels.signing.alipay import gateway_sign_content
 from channels.signing.alipay import v3_response_content
+from idp.channel_notification_key import set_key
 from idp.notifications import Backoff
 from idp.notifications import Deliverer
 from idp.notifications import Outcome
@@ -42,11 +44,16 @@ from idp.notifications import Transport
 from idp.notifications.claims import listing
 from idp.notifications.claims import next_due
 from idp.notifications.claims import requeue
+from idp.notifications.platform_keys import RingHeldKey
+from idp.notifications.platform_keys import own_keys
 from idp.notifications.signers import canonical_json
+from idp.notifications.wiring import stored_resource_key
 from idp.outbox import enqueue
 from idp.provider import Provider
 from idp.store.channels import ChannelRow
 from idp.store.ecards import OutboxMessage
+from idp.store.security import DataKeyRow
+from keys import UndecryptableField
 from tests.notification_receiver import Receiver
 from tests.notification_receiver import serving
 from tests.support import FakeClock
@@ -54,12 +61,6 @@ from tests.support import register
 
 VECTORS = Path(__file__).resolve().parent / "vectors" / "channels"
 API_V3_KEY = b"TEST-ONLY-apiv3-key-0123456789ab"
-SERIALS = {
-    "wechatpay-v3": "TESTESSC0001",
-    "alipay-rsa2": None,
-    "alipay-v3": "TESTESSCSN01",
-    "unionpay-rsa": "69629715588",
-}
 KIND = {"wechatpay-v3": "wechat", "alipay-rsa2": "alipay", "alipay-v3": "alipay"}
 EVENTS = ("ecard.issued", "card.suspended", "card.resumed", "card.cancelled")
 
@@ -70,7 +71,6 @@ def _load(name: str) -> rsa.RSAPrivateKey:
     return key
 
 
-ESSC_KEY = _load("TEST-ONLY-essc-rsa2048.pem")
 CHANNEL_KEY = _load("TEST-ONLY-channel-rsa2048.pem")
 
 
@@ -100,13 +100,13 @@ def make_deliverer(
     lease_seconds: int = 60,
     platform_keys: bool = True,
 ) -> Deliverer:
-    own = {name: OwnKey("essc-platform", ESSC_KEY, serial) for name, serial in SERIALS.items()}
+    """Signs with the real key ring: its notification keys and the channels' stored APIv3 keys."""
     signers = SignerChoice(
         sign_jwt=provider.sign,
         issuer=provider.issuer,
         clock=clock,
-        own_keys=own if platform_keys else None,
-        resource_key=lambda client_id: API_V3_KEY if client_id.startswith("wechat") else None,
+        own_keys=own_keys(provider.keyring) if platform_keys else None,
+        resource_key=stored_resource_key(provider),
     )
     policy = Policy(
         max_attempts=max_attempts,
@@ -288,16 +288,32 @@ def test_a_lease_that_runs_out_sends_a_duplicate_with_the_same_delivery_id_never
 
 
 def _one_delivery(
-    provider: Provider, clock: FakeClock, transport: RequestsTransport, scheme: str | None
+    provider: Provider,
+    clock: FakeClock,
+    transport: RequestsTransport,
+    scheme: str | None,
+    api_v3_key: bytes | None = None,
 ) -> tuple[str, str, Any]:
+    provider.keyring.ensure_notification_keys()  # what `essc init` does
     with serving(Receiver()) as receiver:
         client_id = add_channel(provider, receiver.url, scheme)
+        if api_v3_key is not None:  # what `essc channels notification-key` does
+            with provider.db.transaction() as s:
+                set_key(s, provider.keyring, client_id, api_v3_key)
         [delivery_id] = enqueue_cards(provider, client_id, cards=1, events=EVENTS[1:2])["card-0"]
         run_until_done(make_deliverer(provider, transport, clock), provider, clock)
     return client_id, delivery_id, receiver.last(delivery_id)
 
 
 PAYLOAD = {"event": "card.suspended", "name": "张三", "sign_no": "sn-card-0"}
+
+
+def platform_key(provider: Provider, scheme: str) -> tuple[str, rsa.RSAPublicKey]:
+    """What a channel registers for us: ``essc keys notification-cert --scheme <scheme>``."""
+    serial, pem = provider.keyring.notification_public_pem(scheme)
+    public = serialization.load_pem_public_key(pem.encode())
+    assert isinstance(public, rsa.RSAPublicKey) and public.key_size == 2048
+    return serial, public
 
 
 def test_jws_notifications_are_security_event_tokens_verifiable_with_the_jwks(
@@ -328,14 +344,16 @@ def test_jws_notifications_are_security_event_tokens_verifiable_with_the_jwks(
 def test_wechatpay_notifications_verify_and_decrypt(
     provider: Provider, clock: FakeClock, transport: RequestsTransport
 ) -> None:
-    _, delivery_id, got = _one_delivery(provider, clock, transport, "wechatpay-v3")
+    _, delivery_id, got = _one_delivery(provider, clock, transport, "wechatpay-v3", API_V3_KEY)
+    serial, public = platform_key(provider, "wechatpay-v3")
     channel_side = WechatPayV3(
         own=OwnKey("1900000001", CHANNEL_KEY, "CHANNELSERIAL"),
         peers=KeyRing(()),
         guard=ReplayGuard(clock, Nonces()),
-        platform_peers=KeyRing([KnownKey("essc", ESSC_KEY.public_key(), SERIALS["wechatpay-v3"])]),
+        platform_peers=KeyRing([KnownKey("essc", public, serial)]),
     )
     channel_side.verify_callback(got.headers, got.body)
+    assert got.headers["Wechatpay-Serial"] == serial
     document = json.loads(got.body)
     assert document["id"] == delivery_id and document["resource_type"] == "encrypt-resource"
     assert document["resource"]["associated_data"] == delivery_id
@@ -346,6 +364,22 @@ def test_wechatpay_notifications_verify_and_decrypt(
         channel_side.verify_callback({**got.headers, "Wechatpay-Nonce": "fresh"}, tampered)
 
 
+def test_wechatpay_channels_without_an_apiv3_key_get_plain_resources(
+    provider: Provider, clock: FakeClock, transport: RequestsTransport
+) -> None:
+    _, _, got = _one_delivery(provider, clock, transport, "wechatpay-v3")
+    serial, public = platform_key(provider, "wechatpay-v3")
+    channel_side = WechatPayV3(
+        own=OwnKey("1900000001", CHANNEL_KEY, "CHANNELSERIAL"),
+        peers=KeyRing(()),
+        guard=ReplayGuard(clock, Nonces()),
+        platform_peers=KeyRing([KnownKey("essc", public, serial)]),
+    )
+    channel_side.verify_callback(got.headers, got.body)
+    document = json.loads(got.body)
+    assert document["resource_type"] == "plain-resource" and document["resource"] == PAYLOAD
+
+
 def test_alipay_gateway_notifications_verify_with_the_notify_rule(
     provider: Provider, clock: FakeClock, transport: RequestsTransport
 ) -> None:
@@ -353,12 +387,13 @@ def test_alipay_gateway_notifications_verify_with_the_notify_rule(
     params = dict(parse_qsl(got.body.decode(), keep_blank_values=True))
     assert params["notify_id"] == delivery_id and params["app_id"] == client_id
     assert params["sign_type"] == "RSA2" and json.loads(params["biz_content"]) == PAYLOAD
+    _, public = platform_key(provider, "alipay-rsa2")
     signature = rsa_sha256.decode_base64(params["sign"])
     content = gateway_sign_content(params, notification=True).encode()
-    rsa_sha256.verify(ESSC_KEY.public_key(), content, signature)
+    rsa_sha256.verify(public, content, signature)
     changed = gateway_sign_content({**params, "notify_type": "card.resumed"}, notification=True)
     with pytest.raises(SignatureError, match="bad_signature"):
-        rsa_sha256.verify(ESSC_KEY.public_key(), changed.encode(), signature)
+        rsa_sha256.verify(public, changed.encode(), signature)
 
 
 def test_alipay_v3_notifications_verify_like_v3_responses(
@@ -368,8 +403,9 @@ def test_alipay_v3_notifications_verify_like_v3_responses(
     h = {k.lower(): v for k, v in got.headers.items()}
     content = v3_response_content(h["alipay-timestamp"], h["alipay-nonce"], got.body)
     signature = rsa_sha256.decode_base64(h["alipay-signature"])
-    rsa_sha256.verify(ESSC_KEY.public_key(), content, signature)
-    assert h["alipay-sn"] == SERIALS["alipay-v3"]
+    serial, public = platform_key(provider, "alipay-v3")
+    rsa_sha256.verify(public, content, signature)
+    assert h["alipay-sn"] == serial
     assert json.loads(got.body)["notify_id"] == delivery_id
     assert got.body == canonical_json(json.loads(got.body))
 
@@ -379,10 +415,11 @@ def test_unionpay_notifications_verify_with_the_acp_rule(
 ) -> None:
     client_id, delivery_id, got = _one_delivery(provider, clock, transport, "unionpay")
     params = dict(parse_qsl(got.body.decode(), keep_blank_values=True))
-    cert_id = SERIALS["unionpay-rsa"]
+    cert_id, public = platform_key(provider, "unionpay")
+    assert cert_id.isdigit()
     channel_side = UnionPayRsa(
         own=OwnKey(client_id, CHANNEL_KEY, "CHANNELCERT"),
-        peers=KeyRing([KnownKey(client_id, ESSC_KEY.public_key(), cert_id)]),
+        peers=KeyRing([KnownKey(client_id, public, cert_id)]),
         guard=ReplayGuard(clock, Nonces()),
     )
     request = ChannelRequest("POST", "/essc/notify", got.headers, got.body, params)
@@ -391,6 +428,51 @@ def test_unionpay_notifications_verify_with_the_acp_rule(
     with pytest.raises(SignatureError, match="bad_signature"):
         changed = {**params, "notifyType": "card.resumed"}
         channel_side.verify_request(ChannelRequest("POST", "/essc/notify", params=changed))
+
+
+def test_the_platform_keys_stay_in_the_key_ring(provider: Provider) -> None:
+    provider.keyring.ensure_notification_keys()  # the PostgreSQL test database may have them
+    assert provider.keyring.ensure_notification_keys() == []  # `essc init` again: no new keys
+    held = own_keys(provider.keyring)
+    assert set(held) == {"wechatpay-v3", "alipay-rsa2", "alipay-v3", "unionpay-rsa"}
+    key = held["alipay-v3"].private_key
+    assert isinstance(key, RingHeldKey)
+    with pytest.raises(TypeError):
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    with pytest.raises(TypeError):
+        key.private_numbers()
+    with provider.db.read() as s:
+        stored = s.scalars(select(DataKeyRow).where(DataKeyRow.purpose.like("rsa:%"))).all()
+        assert sorted(r.purpose for r in stored) == [
+            "rsa:alipay-rsa2",
+            "rsa:alipay-v3",
+            "rsa:unionpay",
+            "rsa:wechatpay-v3",
+        ]
+        for row in stored:  # wrapped under the KEK, not a bare PKCS#8 key
+            with pytest.raises(ValueError):
+                serialization.load_der_private_key(row.wrapped, password=None)
+
+
+def test_a_channels_apiv3_key_is_stored_encrypted_and_bound_to_the_channel(
+    provider: Provider,
+) -> None:
+    first = add_channel(provider, "http://127.0.0.1:9/unused", "wechatpay-v3")
+    second = add_channel(provider, "http://127.0.0.1:9/unused", "wechatpay-v3")
+    with provider.db.transaction() as s:
+        set_key(s, provider.keyring, first, API_V3_KEY)
+    resource_key = stored_resource_key(provider)
+    assert resource_key(first) == API_V3_KEY and resource_key(second) is None
+    with provider.db.transaction() as s:
+        rows = {r.client_id: r for r in s.scalars(select(ChannelRow))}
+        assert API_V3_KEY not in (rows[first].notification_key_enc or b"")
+        rows[second].notification_key_enc = rows[first].notification_key_enc  # copied across
+    with pytest.raises(UndecryptableField):
+        resource_key(second)
 
 
 # -- two workers against the real PostgreSQL ----------------------------------------------------

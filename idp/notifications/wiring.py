@@ -6,6 +6,8 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
 from channels.signing.keyring import OwnKey
+from idp import channel_notification_key
+from idp.notifications import platform_keys
 from idp.notifications.backoff import Backoff
 from idp.notifications.choose import ResourceKey
 from idp.notifications.choose import SignerChoice
@@ -40,15 +42,18 @@ def build_deliverer(
 ) -> Deliverer:
     """The deliverer ``essc notifications deliver`` runs.
 
-    ``own_keys`` are the platform's RSA keys for the channel-native schemes; until a key store
-    provides them, channels on those schemes fail with ``no platform key for <scheme>``.
+    ``own_keys`` are the platform's RSA keys for the channel-native schemes, by default the key
+    ring's (``essc init`` creates them); a scheme without one fails with ``no platform key for
+    <scheme>``. ``resource_key`` gives a WeChat channel's APIv3 key, by default the one the
+    operator stored (``essc channels notification-key``).
     """
+    keyring = provider.keyring
     choice = SignerChoice(
         sign_jwt=provider.sign,
         issuer=provider.issuer,
         clock=provider.clock,
-        own_keys=own_keys,
-        **({"resource_key": resource_key} if resource_key else {}),
+        own_keys=platform_keys.own_keys(keyring) if own_keys is None else own_keys,
+        resource_key=resource_key or stored_resource_key(provider),
     )
     return Deliverer(
         provider.db,
@@ -57,3 +62,11 @@ def build_deliverer(
         clock=provider.clock,
         policy=policy_for(provider),
     )
+
+
+def stored_resource_key(provider: Provider) -> ResourceKey:
+    def resource_key(client_id: str) -> bytes | None:
+        with provider.db.read() as s:
+            return channel_notification_key.get_key(s, provider.keyring, client_id)
+
+    return resource_key

@@ -7,6 +7,7 @@ from typing import Any
 from sqlalchemy import JSON
 from sqlalchemy import BigInteger
 from sqlalchemy import Boolean
+from sqlalchemy import LargeBinary
 from sqlalchemy import String
 from sqlalchemy.orm import Mapped
 from sqlalchemy.orm import mapped_column
@@ -44,6 +45,9 @@ class ChannelRow(Base):
     api_keys: Mapped[dict[str, str] | None] = mapped_column(JSON)
     #: Where status notifications go, and the scheme they are signed with.
     notification_url: Mapped[str | None] = mapped_column(String(512))
+    #: A wechatpay-v3 channel's APIv3 key for encrypted notification resources, encrypted with
+    #: ``KeyRing.encrypt_field`` (``idp.channel_notification_key``); None: plain resources.
+    notification_key_enc: Mapped[bytes | None] = mapped_column(LargeBinary)
     #: RFC 8705 2.1.2: SHA-256 thumbprint of the client certificate for tls_client_auth.
     tls_client_thumbprint: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[int] = mapped_column(BigInteger)
