@@ -46,15 +46,21 @@ SIGN_NO = re.compile(r"[A-Za-z0-9_\-]{43}")
 
 @dataclass(frozen=True)
 class Channel:
-    """The authenticated caller."""
+    """The authenticated caller.
+
+    A second-tier channel carries its first-tier ``parent``: it holds no power its parent lacks
+    (issue 3, 1), whatever its own kind, even when the parent's grant shrank after registration.
+    """
 
     client_id: str
     kind: ChannelKind
     scopes: frozenset[str]
+    parent: Channel | None = None
 
     @property
     def may_pay(self) -> bool:
-        return self.kind in PAYMENT_KINDS or PAYMENT_SCOPE in self.scopes
+        own = self.kind in PAYMENT_KINDS or PAYMENT_SCOPE in self.scopes
+        return own and (self.parent is None or self.parent.may_pay)
 
 
 @dataclass(frozen=True)
@@ -217,7 +223,8 @@ def _check_level(channel: Channel, level: int, card: SocialSecurityCard) -> None
             403,
             "level-not-allowed",
             "This channel may not issue level 2 e-cards",
-            "Level 2 needs a UnionPay or bank channel, or the essc.payment grant.",
+            "Level 2 needs a UnionPay or bank channel, or the essc.payment grant; "
+            "a second-tier channel also needs its parent to have it.",
         )
     if not card.bank_account_linked:
         raise Problem(

@@ -9,6 +9,7 @@ The table in ``docs/configuration.md`` is this file in prose; keep them together
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from dataclasses import field
@@ -81,6 +82,11 @@ class Settings:
     #: The operator's onboarding public keys, a JWK Set as JSON: software statements
     #: (RFC 7591 2.3) must be signed by one of them. Empty: no channel can self-register.
     onboarding_jwks: str = ""
+    #: RFC 8705 behind a TLS-terminating proxy: the request header in which the proxy forwards
+    #: the verified client certificate as URL-encoded PEM (nginx ``$ssl_client_escaped_cert``).
+    #: Empty (the default): no header is trusted and mutual TLS is off. The proxy must overwrite
+    #: the header on every request, or a caller could send a certificate of its choosing.
+    tls_client_cert_header: str = ""
     #: Seed the demo relying party (``/demo``) and its client.
     demo: bool = False
 
@@ -119,6 +125,13 @@ class Settings:
         if not 0 < self.authorization_code_ttl <= 600:
             raise ConfigurationError("ESSC_AUTHORIZATION_CODE_TTL must be 1..600 seconds")
         _check_onboarding_jwks(self.onboarding_jwks)
+        if self.tls_client_cert_header and (
+            not _HEADER_NAME.fullmatch(self.tls_client_cert_header)
+            or self.tls_client_cert_header.lower() in _RESERVED_HEADERS
+        ):
+            raise ConfigurationError(
+                "ESSC_TLS_CLIENT_CERT_HEADER must be a header name such as X-SSL-Client-Cert"
+            )
         if not self.production:
             return
         if self.secret_key == DEV_SECRET_KEY or len(self.secret_key) < 32:
@@ -135,6 +148,10 @@ class Settings:
             raise ConfigurationError(
                 "production needs an https ESSC_ISSUER (http only on loopback)"
             )
+
+
+_HEADER_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9-]{0,63}")
+_RESERVED_HEADERS = frozenset({"authorization", "content-type", "content-length", "host", "cookie"})
 
 
 def _check_onboarding_jwks(value: str) -> None:

@@ -1,7 +1,8 @@
 """The channel e-card API under ``/api/v1``: issue, query and unbind (issue 3, sections 3 and 6).
 
 Views only translate HTTP: read the body (size-capped), authenticate the channel
-(``idp.channel_auth``), check the media type, parse (``idp.ecard_requests``) and call
+(``idp.channel_auth``: a header, a signed form whose ``biz_content`` is the JSON request, or a
+forwarded client certificate), check the media type, parse (``idp.ecard_requests``) and call
 ``idp.ecards`` inside one transaction. Every refusal is RFC 7807 problem JSON.
 Documented in ``docs/openapi.json`` (served at ``/openapi.json``) and ``docs/ecards.md``.
 """
@@ -9,7 +10,9 @@ Documented in ``docs/openapi.json`` (served at ``/openapi.json``) and ``docs/eca
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from typing import Any
+from urllib.parse import parse_qsl
 
 from flask import Blueprint
 from flask import Response
@@ -31,6 +34,7 @@ from idp.web.http import oauth_json
 from idp.web.http import provider
 
 PREFIX = "/api/v1"
+FORM = "application/x-www-form-urlencoded"
 bp = Blueprint("ecards_api", __name__, url_prefix=PREFIX)
 
 
@@ -82,21 +86,76 @@ def _target() -> str:
     return request.script_root + request.path + (f"?{query}" if query else "")
 
 
-def authenticate(session: Session, p: Provider, body: bytes) -> ecards.Channel:
-    header = request.headers.get("Authorization")
-    if header is None:
-        raise Problem(
-            401, "unauthorized", "The channel is not authenticated", reason="no_credentials"
+@dataclass(frozen=True)
+class Caller:
+    """The authenticated channel and, for a form-signed request, its JSON from ``biz_content``."""
+
+    channel: ecards.Channel
+    document: str | None = None
+
+
+def _form_params(body: bytes) -> dict[str, str] | None:
+    """The fields of a form-signed request: the query of a GET, the form body of a POST.
+
+    Parsed strictly from the raw bytes (UTF-8, no repeated field) because the signature covers
+    exactly these values; anything else is ``malformed``.
+    """
+    if request.method == "GET":
+        raw = request.query_string
+    elif request.mimetype == FORM:
+        raw = body
+    else:
+        return None
+    if not raw:
+        return None
+    try:
+        pairs = parse_qsl(
+            raw.decode("ascii"),
+            keep_blank_values=True,
+            strict_parsing=True,
+            encoding="utf-8",
+            errors="strict",
+            max_num_fields=64,
         )
-    scheme, _, token = header.partition(" ")
-    if scheme.lower() == "bearer":
-        return channel_auth.from_bearer(session, token.strip(), p.access_token_verifier.claims)
-    signed = ChannelRequest(request.method, _target(), dict(request.headers), body)
-    return channel_auth.from_signature(session, signed, clock=p.clock, nonces=_nonces(p))
+    except ValueError:  # also UnicodeError: the form must be percent-encoded UTF-8
+        raise channel_auth.unauthorized("malformed", "The signed form is malformed.") from None
+    params = dict(pairs)
+    if len(params) != len(pairs):
+        raise channel_auth.unauthorized("malformed", "The signed form repeats a field.")
+    return params
 
 
-def _json(body: bytes) -> Any:
-    if request.mimetype != "application/json":
+def authenticate(session: Session, p: Provider, body: bytes) -> Caller:
+    """Authorization header first, then a signed form, then a forwarded client certificate."""
+    header = request.headers.get("Authorization")
+    if header is not None:
+        scheme, _, token = header.partition(" ")
+        if scheme.lower() == "bearer":
+            claims_of = p.access_token_verifier.claims
+            return Caller(channel_auth.from_bearer(session, token.strip(), claims_of))
+        signed = ChannelRequest(request.method, _target(), dict(request.headers), body)
+        return Caller(
+            channel_auth.from_signature(session, signed, clock=p.clock, nonces=_nonces(p))
+        )
+    params = _form_params(body)
+    if params is not None and channel_auth.claimed_form_scheme(params) is not None:
+        signed = ChannelRequest(request.method, _target(), dict(request.headers), body, params)
+        path = request.script_root + request.path
+        channel, document = channel_auth.from_form(
+            session, signed, path, clock=p.clock, nonces=_nonces(p)
+        )
+        return Caller(channel, document)
+    cert_header = p.settings.tls_client_cert_header  # empty: the header is never read
+    forwarded = request.headers.get(cert_header) if cert_header else None
+    if forwarded is not None:
+        return Caller(channel_auth.from_certificate(session, forwarded))
+    raise Problem(401, "unauthorized", "The channel is not authenticated", reason="no_credentials")
+
+
+def _json(caller: Caller, body: bytes) -> Any:
+    if caller.document is not None:
+        body = caller.document.encode("utf-8")
+    elif request.mimetype != "application/json":
         raise Problem(415, "unsupported-media-type", "Send the body as application/json")
     try:
         return json.loads(body.decode("utf-8"))
@@ -124,8 +183,9 @@ def _answer(body: dict[str, Any], status: int = 200, **headers: str) -> Response
 def issue() -> Response:
     p, body = provider(), _raw_body()
     with p.db.transaction() as session:
-        channel = authenticate(session, p, body)
-        issued = ecards.issue_ecard(session, services(p), channel, parse_issue(_json(body)))
+        caller = authenticate(session, p, body)
+        request_ = parse_issue(_json(caller, body))
+        issued = ecards.issue_ecard(session, services(p), caller.channel, request_)
     location = f"{PREFIX}/ecards/{issued.sign_no}"
     return _answer(issued.as_json(), 200 if issued.replayed else 201, Location=location)
 
@@ -134,7 +194,7 @@ def issue() -> Response:
 def status(sign_no: str) -> Response:
     p = provider()
     with p.db.transaction() as session:
-        channel = authenticate(session, p, _raw_body())
+        channel = authenticate(session, p, _raw_body()).channel
         return _answer(ecards.ecard_status(session, channel, sign_no, p.now()))
 
 
@@ -142,6 +202,6 @@ def status(sign_no: str) -> Response:
 def unbind(sign_no: str) -> Response:
     p, body = provider(), _raw_body()
     with p.db.transaction() as session:
-        channel = authenticate(session, p, body)
-        request_ = parse_unbind(_json(body))
-        return _answer(ecards.unbind_ecard(session, services(p), channel, sign_no, request_))
+        caller = authenticate(session, p, body)
+        request_ = parse_unbind(_json(caller, body))
+        return _answer(ecards.unbind_ecard(session, services(p), caller.channel, sign_no, request_))
