@@ -21,7 +21,14 @@ from idp.ecards import SIGN_NO
 
 bp = Blueprint("openapi", __name__)
 
-SECURITY = [{"clientCredentials": ["essc.ecard"]}, {"wechatpayV3": []}, {"alipayV3": []}]
+SECURITY = [
+    {"clientCredentials": ["essc.ecard"]},
+    {"wechatpayV3": []},
+    {"alipayV3": []},
+    {"alipayRsa2Form": []},
+    {"unionpayForm": []},
+    {"mutualTLS": []},
+]
 TIMESTAMP = {"type": "integer", "description": "Unix seconds"}
 
 
@@ -245,6 +252,33 @@ def _security_schemes() -> dict[str, Any]:
         "alipayV3": {
             **header,
             "description": "ALIPAY-SHA256withRSA (docs/channels/signing.md section 3)",
+        },
+        # OpenAPI has no scheme type for a signed form; the signature field stands for it.
+        "alipayRsa2Form": {
+            "type": "apiKey",
+            "in": "query",
+            "name": "sign",
+            "description": (
+                "Alipay gateway RSA2 signed form: the request's fields plus biz_content (the JSON"
+                " body) and essc_path, in the form body for POST or the query for GET"
+                " (docs/ecards.md section 2)"
+            ),
+        },
+        "unionpayForm": {
+            "type": "apiKey",
+            "in": "query",
+            "name": "signature",
+            "description": (
+                "UnionPay certId + SHA256withRSA signed form, with biz_content and essc_path"
+                " (docs/ecards.md section 2)"
+            ),
+        },
+        "mutualTLS": {
+            "type": "mutualTLS",
+            "description": (
+                "RFC 8705 tls_client_auth: the client certificate forwarded by the TLS proxy in"
+                " the header ESSC_TLS_CLIENT_CERT_HEADER names"
+            ),
         },
     }
 
