@@ -99,12 +99,29 @@ def _interaction(authz: AuthorizationRequest, step: str) -> BaseResponse:
 
 
 def _issue(
-    authz: AuthorizationRequest, browser: BrowserSession, interaction_id: str | None
+    authz: AuthorizationRequest,
+    browser: BrowserSession,
+    interaction_id: str | None,
+    *,
+    consent_given: bool = False,
 ) -> BaseResponse:
+    """Complete the interaction, remember a consent just given, and issue the code: one
+    transaction, so a consent is never stored for an interaction that could not finish."""
     p = provider()
     with p.db.transaction() as s:
         if interaction_id is not None and not complete_interaction(s, interaction_id, p.now()):
             return error_page("expired", 400, locale=authz.ui_locale)
+        if consent_given:
+            remember_consent(s, browser.person_id, authz.client_id, authz.scopes, p.now())
+            record_event(
+                s,
+                "consent.given",
+                at=p.now(),
+                person_id=browser.person_id,
+                client_id=authz.client_id,
+                request_id=g.request_id,
+                scopes=list(authz.scopes),
+            )
         code = issue_code(
             s, p.token_hash, authz, browser, now=p.now(), ttl=p.settings.authorization_code_ttl
         )
@@ -262,15 +279,4 @@ def consent(interaction_id: str) -> BaseResponse:
                 request_id=g.request_id,
             )
         return respond_error(authz, AccessDenied("the user denied the request"))
-    with p.db.transaction() as s:
-        remember_consent(s, browser.person_id, authz.client_id, authz.scopes, p.now())
-        record_event(
-            s,
-            "consent.given",
-            at=p.now(),
-            person_id=browser.person_id,
-            client_id=authz.client_id,
-            request_id=g.request_id,
-            scopes=list(authz.scopes),
-        )
-    return _issue(authz, browser, interaction_id)
+    return _issue(authz, browser, interaction_id, consent_given=True)
