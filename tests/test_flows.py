@@ -274,3 +274,21 @@ def test_jwks_endpoint_follows_rotation(provider: Any, web: Any) -> None:
     kids = {k["kid"] for k in after.json["keys"]}
     assert rotation.pending in kids and rotation.pending not in before
     assert all("d" not in k for k in after.json["keys"]), "public keys only"
+
+
+def test_revoking_a_refresh_token_stops_its_access_tokens_everywhere(
+    web: Any, cardholder: Any, portal: Any
+) -> None:
+    """docs/api.md "Revocation and introspection": the grant goes, and its access tokens with it."""
+    code, verifier = obtain_code(web, portal)
+    tokens = exchange(web, portal, code, verifier).json
+    bearer = {"Authorization": f"Bearer {tokens['access_token']}"}
+    assert web.get("/userinfo", headers=bearer).status_code == 200
+    auth = basic(portal.client_id, portal.client_secret)
+    assert (
+        web.post("/revoke", data={"token": tokens["refresh_token"]}, headers=auth).status_code
+        == 200
+    )
+    assert web.get("/userinfo", headers=bearer).status_code == 401
+    again = web.post("/revoke", data={"token": tokens["refresh_token"]}, headers=auth)
+    assert again.status_code == 200

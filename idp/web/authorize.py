@@ -68,10 +68,16 @@ def _needs_login(authz: AuthorizationRequest, browser: BrowserSession | None) ->
     p = provider()
     if browser is None or "login" in authz.prompt:
         return True
-    if authz.max_age is not None and p.now() - browser.auth_time > authz.max_age:
+    if authz.max_age is not None and _too_old(p.now() - browser.auth_time, authz.max_age):
         return True
     with p.db.read() as s:
         return not SqlTokenStore(s, now=p.now()).person_may_sign_in(browser.person_id)
+
+
+def _too_old(elapsed: float, max_age: int) -> bool:
+    """OIDC Core 3.1.2.1: re-authenticate when more than ``max_age`` seconds have passed;
+    ``max_age=0`` is equivalent to ``prompt=login``, even within the second of the sign-in."""
+    return max_age == 0 or elapsed > max_age
 
 
 def _after_login(
