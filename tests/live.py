@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import shutil
@@ -109,19 +110,30 @@ def _stop(proc: subprocess.Popen[bytes]) -> None:
 def run_doc_examples(doc: str, blocks: int, instance: Path) -> str:
     """Run the ``sh`` blocks of ``docs/DOC`` exactly as written, in one shell; their stdout.
 
-    The documents start a server in the background in their first block; the script stops it.
+    The documents start a server in the background in their first block. The script runs in a
+    process group of its own that is killed afterwards, so a failing or hanging example never
+    leaves that server holding its port for the next run.
     """
     found = re.findall(r"```sh\n(.*?)```", (ROOT / "docs" / doc).read_text(), re.S)
     assert len(found) == blocks, f"docs/{doc} has {len(found)} sh blocks, expected {blocks}"
     shutil.rmtree(instance, ignore_errors=True)
-    script = "set -e\n" + "\n".join(found) + "\nkill %1\n"
+    script = "set -e\n" + "\n".join(found) + "\n"
     env = {k: v for k, v in os.environ.items() if not k.startswith("ESSC_") or k == "ESSC_ENV"}
     env["PATH"] = f"{ESSC.parent}:{env.get('PATH', '')}"
+    proc = subprocess.Popen(
+        ["bash", "-c", script],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+        start_new_session=True,
+    )
     try:
-        done = subprocess.run(
-            ["bash", "-c", script], capture_output=True, text=True, timeout=120, env=env
-        )
+        stdout, stderr = proc.communicate(timeout=120)
     finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=10)
         shutil.rmtree(instance, ignore_errors=True)
-    assert done.returncode == 0, done.stderr[-2000:]
-    return done.stdout
+    assert proc.returncode == 0, stderr[-2000:]
+    return stdout
