@@ -213,8 +213,11 @@ def clients_add(**options: Any) -> None:
         )
     except InvalidClientMetadata as exc:
         raise click.ClickException(f"{exc.error}: {exc.description}") from None
-    with p.db.transaction() as s:
-        row, secret = add_client(s, metadata, p.secret_hash, now=p.now(), native=native)
+    try:
+        with p.db.transaction() as s:
+            row, secret = add_client(s, metadata, p.secret_hash, now=p.now(), native=native)
+    finally:
+        p.db.dispose()  # no pooled connection outlives the command
     out = {
         "client_id": row.client_id,
         "kind": row.kind,
