@@ -149,6 +149,11 @@ def _check_redirect_uri(uri: str, allow_http_loopback: bool) -> None:
     )
 
 
+def check_https_uri(uri: str, field: str, allow_http_loopback: bool) -> None:
+    """``invalid_client_metadata`` unless ``uri`` is an https URI (http on loopback if allowed)."""
+    _check_https_uri(uri, field, allow_http_loopback)
+
+
 def _check_https_uri(uri: str, field: str, allow_http_loopback: bool) -> None:
     try:
         _check_redirect_uri(uri, allow_http_loopback)

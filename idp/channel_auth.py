@@ -9,7 +9,9 @@ Every way in gives one ``Channel`` (issue 3 section 2):
   ``Authorization`` headers over the raw request, or the form-signed Alipay gateway ``RSA2`` and
   UnionPay 5.1.0 schemes over form fields (``from_form``). The merchant or app id the signature
   claims (``mchid``, ``app_id``, ``merId``) is the channel's ``client_id``; the scheme must be the
-  one on its ``ChannelRow.api_auth_scheme``; keys come from its ``api_keys`` ({serial: PEM}).
+  one on its ``ChannelRow.api_auth_scheme``; keys come from its ``api_keys`` ({serial: PEM}, the
+  serial ``""`` for an Alipay key registered without one, public-key mode), serials compared as
+  numbers (``channels.signing.canonical_serial``).
 - a client certificate (RFC 8705) forwarded by the TLS proxy, matched by x5t#S256 against
   ``ChannelRow.tls_client_thumbprint`` (``from_certificate``).
 
@@ -196,18 +198,22 @@ def from_certificate(session: Session, forwarded: str) -> Channel:
 
 
 def _peer_keys(row: ChannelRow) -> KeyRing:
-    """The channel's registered public keys; an unusable registration trusts nothing."""
+    """The channel's registered public keys; an unusable registration trusts nothing.
+
+    The stored serial ``""`` is a key without one (Alipay public-key mode): a request that
+    names no ``app_cert_sn`` is checked against it.
+    """
     keys = []
     for serial, pem in (row.api_keys or {}).items():
         try:
             public = serialization.load_pem_public_key(pem.encode("ascii"))
             if isinstance(public, rsa.RSAPublicKey):
-                keys.append(KnownKey(row.client_id, public, serial))
+                keys.append(KnownKey(row.client_id, public, serial or None))
         except (ValueError, TypeError, UnicodeEncodeError):
             continue  # a bad key is skipped: its serial becomes unknown_key
     try:
-        return KeyRing(keys)
-    except ValueError:
+        return KeyRing(keys, numeric_serials=True)
+    except ValueError:  # a malformed or doubled serial (never from registration)
         return KeyRing(())
 
 

@@ -60,7 +60,8 @@ def children(session: Session, client_id: str) -> list[str]:
 
 
 def describe(session: Session, row: ChannelRow) -> dict[str, Any]:
-    """What the operator sees: no secrets, no hashes."""
+    """What the operator sees: no secrets, no hashes; the key serials to check before approval
+    (``""`` is an Alipay key registered without one)."""
     statement = row.software_statement or {}
     return {
         "client_id": row.client_id,
@@ -73,6 +74,9 @@ def describe(session: Session, row: ChannelRow) -> dict[str, Any]:
         "scope": " ".join(row.scopes),
         "grant_types": row.grant_types,
         "redirect_uris": row.redirect_uris,
+        "api_signature_scheme": row.api_auth_scheme,
+        "api_key_serials": sorted(row.api_keys or {}),
+        "notification_url": row.notification_url,
         "created_at": row.created_at,
     }
 

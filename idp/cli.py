@@ -162,13 +162,27 @@ def clients() -> None:
 @click.option("--subject-type", type=click.Choice(["pairwise", "public"]), default="pairwise")
 @click.option("--id-token-alg", default="ES256", show_default=True)
 @click.option("--no-refresh-rotation", is_flag=True, help="Keep refresh tokens (FAPI 2.0 clients).")
+@click.option(
+    "--api-signature-scheme",
+    help="The channel's native scheme: wechatpay-v3, alipay-v3, alipay-rsa2, unionpay-rsa.",
+)
+@click.option(
+    "--api-key",
+    "api_keys",
+    multiple=True,
+    metavar="[SERIAL=]FILE",
+    help="A PEM public key or certificate of the channel, with its serial (repeatable).",
+)
+@click.option("--notification-url", help="Where status notifications are POSTed.")
 def clients_add(**options: Any) -> None:
     """Register a client; prints one JSON object with client_id (and client_secret)."""
+    from channels.api_keys import native_api
     from channels.registration import InvalidClientMetadata
     from channels.registration import validate_metadata
     from idp.clients import add_client
 
     p = _provider()
+    keys = [_api_key(value) for value in options["api_keys"]]
     try:
         jwks = json.loads(Path(options["jwks_file"]).read_text()) if options["jwks_file"] else None
     except ValueError:  # JSONDecodeError, UnicodeDecodeError
@@ -189,10 +203,21 @@ def clients_add(**options: Any) -> None:
             rotate_refresh_tokens=not options["no_refresh_rotation"],
             allow_http_loopback=not p.settings.production,
         )
+        native = native_api(
+            options["api_signature_scheme"],
+            keys,
+            options["notification_url"],
+            kind=metadata.kind,
+            now=p.now(),
+            allow_http_loopback=not p.settings.production,
+        )
     except InvalidClientMetadata as exc:
         raise click.ClickException(f"{exc.error}: {exc.description}") from None
-    with p.db.transaction() as s:
-        row, secret = add_client(s, metadata, p.secret_hash, now=p.now())
+    try:
+        with p.db.transaction() as s:
+            row, secret = add_client(s, metadata, p.secret_hash, now=p.now(), native=native)
+    finally:
+        p.db.dispose()  # no pooled connection outlives the command
     out = {
         "client_id": row.client_id,
         "kind": row.kind,
@@ -200,10 +225,27 @@ def clients_add(**options: Any) -> None:
         "grant_types": row.grant_types,
         "scope": " ".join(row.scopes),
         "redirect_uris": row.redirect_uris,
+        **native.metadata(),
     }
     if secret:
         out["client_secret"] = secret
     _emit(out)
+
+
+def _api_key(value: str) -> Any:
+    """``[SERIAL=]FILE``: the file holds a PEM certificate or public key (``channels.api_keys``)."""
+    from channels.api_keys import KeyInput
+
+    serial, separator, path = value.partition("=")
+    if not separator:
+        serial, path = "", value
+    try:
+        text = Path(path).read_text(encoding="ascii")
+    except (OSError, UnicodeDecodeError):
+        raise click.ClickException("--api-key: cannot read a PEM file at that path") from None
+    if "-----BEGIN CERTIFICATE-----" in text:
+        return KeyInput(serial or None, certificate=text)
+    return KeyInput(serial or None, public_key=text)
 
 
 main.add_command(channels_group)

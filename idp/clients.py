@@ -7,6 +7,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from channels.api_keys import NativeApi
 from channels.client import Client
 from channels.kinds import ChannelKind
 from channels.registration import ClientMetadata
@@ -56,8 +57,13 @@ def add_client(
     *,
     now: int,
     status: str = "active",
+    native: NativeApi | None = None,
 ) -> tuple[ChannelRow, str | None]:
-    """Store a channel; returns the row and the client secret (shown once, stored hashed)."""
+    """Store a channel; returns the row and the client secret (shown once, stored hashed).
+
+    ``native`` (checked by ``channels.api_keys``) sets its signature scheme, keys and
+    notification URL in the same insert.
+    """
     secret = new_secret() if metadata.token_endpoint_auth_method in SECRET_METHODS else None
     row = ChannelRow(
         client_id=f"{metadata.kind.value}-{secrets.token_hex(8)}",
@@ -78,5 +84,15 @@ def add_client(
         created_at=now,
         updated_at=now,
     )
+    if native is not None:
+        set_native(row, native)
     session.add(row)
     return row, secret
+
+
+def set_native(row: ChannelRow, native: NativeApi) -> None:
+    """Store what ``channels.api_keys`` accepted; a channel without a native scheme keeps its own
+    ``api_auth_scheme`` (``tls_client_auth``, say)."""
+    if native.scheme is not None:
+        row.api_auth_scheme, row.api_keys = native.scheme, dict(native.keys)
+    row.notification_url = native.notification_url

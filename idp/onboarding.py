@@ -15,6 +15,8 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from channels import api_keys
+from channels.api_keys import NativeApi
 from channels.registration import ClientMetadata
 from channels.registration import InvalidClientMetadata
 from channels.rfc7591 import client_metadata
@@ -32,6 +34,7 @@ from idp.channel_status import PENDING
 from idp.channel_status import children
 from idp.clients import add_client
 from idp.clients import client_from_row
+from idp.clients import set_native
 from idp.oauth.tokens import new_secret
 from idp.provider import Provider
 from idp.store.channels import ChannelRow
@@ -71,8 +74,9 @@ class Onboarding:
             statement = self._verifier.verify(body.get("software_statement"))
             with self._p.db.transaction() as s:
                 metadata = self._metadata(body, statement, self._parent(s, statement, True))
+                native = self._native(body, metadata)
                 self._spend(s, statement)
-                return self._create(s, metadata, statement)
+                return self._create(s, metadata, native, statement)
         except (InvalidClientMetadata, StatementError) as exc:
             raise oauth_error(exc) from None
 
@@ -99,6 +103,15 @@ class Onboarding:
             allow_http_loopback=not self._p.settings.production,
         )
 
+    def _native(self, body: dict[str, Any], metadata: ClientMetadata) -> NativeApi:
+        """The ``essc_api_*`` and ``essc_notification_url`` members (``channels.api_keys``)."""
+        return api_keys.from_body(
+            body,
+            kind=metadata.kind,
+            now=self._p.now(),
+            allow_http_loopback=not self._p.settings.production,
+        )
+
     def _spend(self, s: Session, statement: SoftwareStatement) -> None:
         """Single use: the primary key refuses a second insert (RFC 7591 2.3, ``jti``)."""
         s.add(ExpiringKey(key=f"software-statement:{statement.jti}", expires_at=statement.exp))
@@ -110,16 +123,29 @@ class Onboarding:
             ) from None
 
     def _create(
-        self, s: Session, metadata: ClientMetadata, statement: SoftwareStatement
+        self,
+        s: Session,
+        metadata: ClientMetadata,
+        native: NativeApi,
+        statement: SoftwareStatement,
     ) -> dict[str, Any]:
         now = self._p.now()
-        row, secret = add_client(s, metadata, self._p.secret_hash, now=now, status=PENDING)
+        row, secret = add_client(
+            s, metadata, self._p.secret_hash, now=now, status=PENDING, native=native
+        )
         token = new_secret()
         row.parent_client_id = statement.parent_client_id
         row.registration_token_hash = self._p.token_hash(token)
         row.software_statement = {"jwt": statement.jwt, "claims": statement.claims}
         s.flush()
-        self._audit(s, "channel.registered", row, software_id=statement.software_id)
+        self._audit(
+            s,
+            "channel.registered",
+            row,
+            software_id=statement.software_id,
+            api_signature_scheme=native.scheme,
+            api_key_serials=sorted(native.keys),
+        )
         body = self.information(row)
         body["registration_access_token"] = token
         if secret is not None:
@@ -145,7 +171,9 @@ class Onboarding:
                 stored = row.software_statement or {}
                 statement = statement_from_claims(stored["jwt"], stored["claims"])
                 metadata = self._metadata(body, statement, self._parent(s, statement, False))
+                native = self._native(body, metadata)
                 self._apply(row, metadata)
+                self._apply_native(s, row, native)
                 self._audit(s, "channel.updated", row)
                 answer = self.information(row)
         except (InvalidClientMetadata, StatementError) as exc:
@@ -211,6 +239,33 @@ class Onboarding:
         row.id_token_signed_response_alg = metadata.id_token_signed_response_alg
         row.updated_at = self._p.now()
 
+    def _apply_native(self, s: Session, row: ChannelRow, native: NativeApi) -> None:
+        """The scheme is how the channel authenticates, so it cannot change (as
+        ``token_endpoint_auth_method``); a new key set is a rotation, audited, in force at once.
+
+        No overlap is kept for keys left out: the channel chooses its own by sending old and
+        new together first, and leaving a key out is how a leaked key is revoked.
+        """
+        current = api_keys.from_row(row.api_auth_scheme, row.api_keys, row.notification_url)
+        if native.scheme != current.scheme:
+            raise InvalidClientMetadata(
+                "invalid_client_metadata", "essc_api_signature_scheme cannot change"
+            )
+        if dict(native.keys) != dict(current.keys):
+            self._audit(
+                s,
+                "channel.api_keys_rotated",
+                row,
+                added=sorted(native.keys.keys() - current.keys.keys()),
+                removed=sorted(current.keys.keys() - native.keys.keys()),
+                replaced=sorted(
+                    k
+                    for k in native.keys.keys() & current.keys.keys()
+                    if native.keys[k] != current.keys[k]
+                ),
+            )
+        set_native(row, native)
+
     # -- shared ----------------------------------------------------------------------------
     def information(self, row: ChannelRow) -> dict[str, Any]:
         """RFC 7591 3.2.1 client information response, plus RFC 7592 3 and essc_* fields."""
@@ -237,6 +292,8 @@ class Onboarding:
                 body[name] = value
         if row.parent_client_id:
             body["essc_parent_client_id"] = row.parent_client_id
+        native = api_keys.from_row(row.api_auth_scheme, row.api_keys, row.notification_url)
+        body.update(native.metadata())
         return body
 
     def _audit(self, s: Session, event: str, row: ChannelRow, **detail: Any) -> None:

@@ -17,6 +17,7 @@ from channels.signing.freshness import ReplayGuard
 from channels.signing.keyring import KeyRing
 from channels.signing.keyring import KnownKey
 from channels.signing.keyring import OwnKey
+from channels.signing.keyring import canonical_serial
 from channels.signing.scheme import ChannelRequest
 from channels.signing.scheme import NonceStore
 from channels.signing.scheme import Notification
@@ -58,5 +59,6 @@ __all__ = [
     "UnionPayRsa",
     "Verified",
     "WechatPayV3",
+    "canonical_serial",
     "pick",
 ]
