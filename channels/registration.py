@@ -181,11 +181,11 @@ def _check_jwks(jwks: dict[str, Any]) -> None:
     keys = jwks.get("keys") if isinstance(jwks, dict) else None
     if not isinstance(keys, list) or not keys or len(keys) > MAX_JWKS_KEYS:
         raise InvalidClientMetadata("invalid_client_metadata", "jwks must hold 1 to 10 keys")
-    kids = [key.get("kid") for key in keys if isinstance(key, dict) and "kid" in key]
-    if len(set(kids)) != len(kids):
-        raise InvalidClientMetadata("invalid_client_metadata", "jwks repeats a kid")
     for key in keys:
         check_jwk(key)
+    kids = [key["kid"] for key in keys if "kid" in key]
+    if len(set(kids)) != len(kids):
+        raise InvalidClientMetadata("invalid_client_metadata", "jwks repeats a kid")
 
 
 def check_jwk(key: object) -> None:
