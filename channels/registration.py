@@ -5,9 +5,13 @@ Pure: returns a ``ClientMetadata`` or raises ``InvalidClientMetadata`` naming th
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
+
+import jwt
+from cryptography.hazmat.primitives.asymmetric import rsa
 
 from channels.client import AUTH_METHODS
 from channels.client import GRANT_TYPES
@@ -18,6 +22,20 @@ from channels.kinds import ChannelKind
 SIGNING_ALGS = ("ES256", "EdDSA", "PS256", "RS256")
 MAX_REDIRECT_URIS = 20
 MAX_URI_LENGTH = 512
+MAX_JWKS_KEYS = 10
+MIN_RSA_BITS = 2048
+#: The ``private_key_jwt`` algorithms (``idp.oauth.client_auth.ASSERTION_ALGS``) by key type and
+#: curve (RFC 7518 3.1, RFC 8037 3.1); the first is the one a key without ``alg`` is used with.
+JWK_ALGS: dict[str, dict[str, tuple[str, ...]]] = {
+    "EC": {"P-256": ("ES256",)},
+    "RSA": {"": ("RS256", "PS256")},
+    "OKP": {"Ed25519": ("EdDSA",)},
+}
+PRIVATE_JWK_MEMBERS = ("d", "p", "q", "dp", "dq", "qi", "oth", "k")
+JWK_STRING_MEMBERS = ("kty", "crv", "x", "y", "n", "e", "use", "alg", "kid")
+JWK_BINARY_MEMBERS = ("x", "y", "n", "e")
+#: RFC 7515 2: base64url without padding; a modulus of 8192 bits is 1366 characters.
+_B64URL = re.compile(r"[A-Za-z0-9_-]{1,1400}")
 
 
 class InvalidClientMetadata(ValueError):
@@ -164,16 +182,64 @@ def _check_https_uri(uri: str, field: str, allow_http_loopback: bool) -> None:
 
 
 def _check_jwks(jwks: dict[str, Any]) -> None:
+    """RFC 7517 5: 1 to 10 public signing keys, each parsed as the key it claims to be."""
     keys = jwks.get("keys") if isinstance(jwks, dict) else None
-    if not isinstance(keys, list) or not keys or len(keys) > 10:
+    if not isinstance(keys, list) or not keys or len(keys) > MAX_JWKS_KEYS:
         raise InvalidClientMetadata("invalid_client_metadata", "jwks must hold 1 to 10 keys")
     for key in keys:
-        if not isinstance(key, dict) or key.get("kty") not in ("EC", "RSA", "OKP"):
-            raise InvalidClientMetadata("invalid_client_metadata", "jwks has an unsupported key")
-        if any(private in key for private in ("d", "p", "q", "dp", "dq", "qi", "k")):
-            raise InvalidClientMetadata(
-                "invalid_client_metadata", "jwks must hold public keys only"
-            )
+        check_jwk(key)
+    kids = [key["kid"] for key in keys if "kid" in key]
+    if len(set(kids)) != len(kids):
+        raise InvalidClientMetadata("invalid_client_metadata", "jwks repeats a kid")
+
+
+def check_jwk(key: object) -> None:
+    """One client signing key (RFC 7517 4, RFC 7518 6, RFC 8037 2), refused unless usable.
+
+    Every member has its RFC type; ``use`` is ``sig`` and ``key_ops`` only ``verify``; ``alg``,
+    when given, is one ``private_key_jwt`` accepts and fits the key type and curve; coordinates
+    are strict base64url of the curve's size and the point is on the curve (pyca/cryptography
+    checks it when PyJWT builds the key); RSA moduli have at least 2048 bits.
+    """
+    if not isinstance(key, dict) or key.get("kty") not in JWK_ALGS:
+        raise _bad_jwk("jwks has an unsupported key")
+    if any(private in key for private in PRIVATE_JWK_MEMBERS):
+        raise _bad_jwk("jwks must hold public keys only")
+    if any(not isinstance(key.get(name, ""), str) for name in JWK_STRING_MEMBERS):
+        raise _bad_jwk("a jwks member has the wrong type")
+    if any(not _B64URL.fullmatch(key.get(name, "A")) for name in JWK_BINARY_MEMBERS):
+        raise _bad_jwk("a jwks member is not base64url")
+    if key.get("use", "sig") != "sig" or not _verify_only(key.get("key_ops", ["verify"])):
+        raise _bad_jwk("jwks keys must be signature keys")
+    if len(key.get("kid", "")) > 128 or not _printable_ascii(key.get("kid", "")):
+        raise _bad_jwk("a jwks kid is malformed")
+    allowed = JWK_ALGS[key["kty"]].get(key.get("crv", ""), ())
+    alg = key.get("alg", allowed[0] if allowed else "")
+    if alg not in allowed:
+        raise _bad_jwk("a jwks key's alg or crv is not supported")
+    try:
+        parsed = jwt.PyJWK(key, algorithm=alg).key
+    except (
+        jwt.PyJWTError,
+        ValueError,
+        TypeError,
+        KeyError,
+    ):  # off the curve, wrong size, bad exponent
+        raise _bad_jwk("a jwks key is not a valid public key") from None
+    if isinstance(parsed, rsa.RSAPublicKey) and parsed.key_size < MIN_RSA_BITS:
+        raise _bad_jwk("a jwks RSA key is shorter than 2048 bits")
+
+
+def _bad_jwk(description: str) -> InvalidClientMetadata:
+    return InvalidClientMetadata("invalid_client_metadata", description)
+
+
+def _verify_only(ops: object) -> bool:
+    return isinstance(ops, list) and ops == ["verify"]
+
+
+def _printable_ascii(value: str) -> bool:
+    return all(0x20 <= ord(c) <= 0x7E for c in value)
 
 
 def _sector_identifier(explicit: str | None, uris: tuple[str, ...], subject_type: str) -> str:

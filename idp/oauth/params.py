@@ -3,7 +3,9 @@
 RFC 6749 3.1/3.2: parameters MUST NOT appear more than once, and a parameter sent without a
 value is treated as omitted. Authlib raises an uncaught ``ValueError`` (HTTP 500) when a
 ``"``/``\\`` or non-ASCII character reaches an error description, so values are also held to
-visible ASCII here, with per-parameter length caps.
+visible ASCII here, with per-parameter length caps. ``state`` is the exception: RFC 6749
+Appendix A.5 makes it ``1*VSCHAR`` (%x20-7E, quote and backslash included) and the client must
+get it back unchanged, so it is never put in a description, only in the response fields.
 """
 
 from __future__ import annotations
@@ -14,6 +16,8 @@ from collections.abc import Mapping
 from idp.errors import InvalidRequest
 
 DEFAULT_MAX = 512
+#: RFC 6749 Appendix A: parameters whose syntax is ``1*VSCHAR``, every visible ASCII character.
+VSCHAR_PARAMETERS = frozenset({"state"})
 #: Longer caps where the spec allows long values; everything else gets ``DEFAULT_MAX``.
 MAX_LENGTHS = {
     "client_assertion": 8192,
@@ -42,13 +46,18 @@ def single_values(items: Iterable[tuple[str, str]]) -> dict[str, str]:
         limit = MAX_LENGTHS.get(name, DEFAULT_MAX)
         if len(value) > limit:
             raise InvalidRequest("a parameter is too long", detail=f"{name[:40]!r} too long")
-        if not _visible_ascii(value):
+        if not (_vschar(value) if name in VSCHAR_PARAMETERS else _visible_ascii(value)):
             raise InvalidRequest(
                 "a parameter has characters outside visible ASCII",
                 detail=f"bad characters in {name[:40]!r}",
             )
         values[name] = value
     return values
+
+
+def _vschar(value: str) -> bool:
+    """RFC 6749 Appendix A: VSCHAR = %x20-7E."""
+    return all(0x20 <= ord(c) <= 0x7E for c in value)
 
 
 def _visible_ascii(value: str) -> bool:

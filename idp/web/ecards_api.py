@@ -9,7 +9,6 @@ Documented in ``docs/openapi.json`` (served at ``/openapi.json``) and ``docs/eca
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qsl
@@ -30,8 +29,10 @@ from idp.ecard_requests import parse_unbind
 from idp.errors import Problem
 from idp.provider import Provider
 from idp.store.expiring import expiring_set
+from idp.web.http import MalformedJson
 from idp.web.http import oauth_json
 from idp.web.http import provider
+from idp.web.http import read_json
 
 PREFIX = "/api/v1"
 FORM = "application/x-www-form-urlencoded"
@@ -158,9 +159,9 @@ def _json(caller: Caller, body: bytes) -> Any:
     elif request.mimetype != "application/json":
         raise Problem(415, "unsupported-media-type", "Send the body as application/json")
     try:
-        return json.loads(body.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError):
-        raise Problem(400, "malformed-json", "The request body is not JSON") from None
+        return read_json(body)
+    except MalformedJson as exc:
+        raise Problem(400, "malformed-json", "The request body is not JSON", exc.reason) from None
 
 
 @bp.errorhandler(Problem)

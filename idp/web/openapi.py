@@ -14,9 +14,14 @@ from flask import Blueprint
 from flask import Response
 
 from idp.ecard_requests import CHANNEL_SUBJECT
+from idp.ecard_requests import ID_NUMBER_SHAPE
 from idp.ecard_requests import IDEMPOTENCY_KEY
 from idp.ecard_requests import MAX_NAME
+from idp.ecard_requests import PIN
 from idp.ecard_requests import REAL_NAME_LEVELS
+from idp.ecard_requests import REGION_CODE
+from idp.ecard_requests import TIMESTAMP_RANGE
+from idp.ecards import FACE_MAX_AGE
 from idp.ecards import SIGN_NO
 
 bp = Blueprint("openapi", __name__)
@@ -30,6 +35,44 @@ SECURITY = [
     {"mutualTLS": []},
 ]
 TIMESTAMP = {"type": "integer", "description": "Unix seconds"}
+#: A timestamp in a request: the range the parser accepts.
+REQUEST_TIMESTAMP = {
+    "type": "integer",
+    "minimum": TIMESTAMP_RANGE.start,
+    "maximum": TIMESTAMP_RANGE.stop - 1,
+    "description": "Unix seconds",
+}
+FACE_CHECK = {
+    **REQUEST_TIMESTAMP,
+    "description": (
+        f"Unix seconds of the channel's face check. It must also be at most {FACE_MAX_AGE}"
+        " seconds old and not in the future, which a schema cannot express: otherwise 422"
+        " stale-face-check."
+    ),
+}
+#: Printable text: no C0/C1 control characters and not blank. The parser also refuses other
+#: unprintable characters (Unicode categories Z and C but the space), after NFC, which
+#: OpenAPI's regular expressions cannot name portably: 422 with field ``name``.
+_CONTROL = r"\u0000-\u001f\u007f-\u009f"
+NAME = {
+    "type": "string",
+    "minLength": 1,
+    "maxLength": MAX_NAME,
+    "pattern": f"^[^{_CONTROL}]*[^\\s{_CONTROL}][^{_CONTROL}]*$",
+    "description": (
+        "The cardholder's name as on the card: 1 to 64 printable characters (after Unicode NFC"
+        " and trimming; other unprintable characters are refused with 422, field name)."
+    ),
+}
+ID_NUMBER = {
+    "type": "string",
+    "pattern": f"^{ID_NUMBER_SHAPE.pattern}$",
+    "description": (
+        "GB 11643 citizen ID number. The schema checks its shape; a date that does not exist,"
+        " a birth date in the future and a wrong ISO 7064 MOD 11-2 check character cannot be"
+        " expressed in a schema and are refused with 422 invalid-id-number."
+    ),
+}
 
 
 def _ref(name: str) -> dict[str, str]:
@@ -47,6 +90,11 @@ def _json(schema: str, description: str) -> dict[str, Any]:
     return {"description": description, "content": {"application/json": {"schema": _ref(schema)}}}
 
 
+MALFORMED_JSON = _problem(
+    "malformed-json: not I-JSON (RFC 7493): not UTF-8, a syntax error, a repeated member name,"
+    " NaN or Infinity, a number beyond IEEE 754 double range or an integer beyond 2**53-1, a"
+    " string with a lone surrogate, a noncharacter or NUL, or nesting deeper than 16"
+)
 PROBLEMS = {
     "401": _problem("Not authenticated: missing, invalid or expired token, or signature refused"),
     "403": _problem("Authenticated, but the channel lacks the essc.ecard scope or a permission"),
@@ -68,12 +116,18 @@ def _issue() -> dict[str, Any]:
         "responses": {
             "201": _json("IssuedECard", "Issued; Location names the e-card"),
             "200": _json("IssuedECard", "A retry with the same idempotency key and body"),
-            "400": _problem("The body is not JSON"),
+            "400": MALFORMED_JSON,
             **PROBLEMS,
             "409": _problem("Card not usable, key reused with another body, or no bank account"),
             "413": _problem("The body is too large"),
             "415": _problem("The body is not application/json"),
-            "422": _problem("Invalid field, invalid ID number, stale face check, or mismatch"),
+            "422": _problem(
+                "A schema-valid body is refused only for what the schema cannot express: the ID"
+                " number's date or check character (invalid-id-number), a stale face check"
+                " (stale-face-check), an unprintable name, or no cardholder with these"
+                " details (cardholder-mismatch); a schema-invalid body gets invalid-request"
+                " naming the field"
+            ),
         },
     }
 
@@ -101,12 +155,16 @@ def _unbind() -> dict[str, Any]:
         "requestBody": {"required": True, **_json("UnbindRequest", "The factor")},
         "responses": {
             "200": _json("UnbindResult", "Unbound"),
-            "400": _problem("The body is not JSON"),
+            "400": MALFORMED_JSON,
             **PROBLEMS,
             "404": _problem("No such e-card for this channel"),
             "409": _problem("The e-card is not active"),
+            "413": _problem("The body is too large"),
             "415": _problem("The body is not application/json"),
-            "422": _problem("Invalid factor or stale face check"),
+            "422": _problem(
+                "Invalid factor; or, for a schema-valid body, a face check older than the limit"
+                " or in the future (stale-face-check), which the schema cannot express"
+            ),
             "423": _problem("Too many wrong PINs; the PIN is locked"),
         },
     }
@@ -121,7 +179,7 @@ def _schemas() -> dict[str, Any]:
             "required": ["real_name_level", "face_verified_at"],
             "properties": {
                 "real_name_level": {"type": "integer", "enum": list(REAL_NAME_LEVELS)},
-                "face_verified_at": TIMESTAMP,
+                "face_verified_at": FACE_CHECK,
             },
         },
         "IssueRequest": {
@@ -137,9 +195,9 @@ def _schemas() -> dict[str, Any]:
                 "idempotency_key",
             ],
             "properties": {
-                "name": {"type": "string", "minLength": 1, "maxLength": MAX_NAME},
-                "id_number": {"type": "string", "pattern": "^[0-9]{17}[0-9Xx]$"},
-                "region_code": {"type": "string", "pattern": "^[0-9]{6}$"},
+                "name": NAME,
+                "id_number": ID_NUMBER,
+                "region_code": {"type": "string", "pattern": f"^{REGION_CODE.pattern}$"},
                 "channel_subject": {"type": "string", "pattern": f"^{CHANNEL_SUBJECT.pattern}$"},
                 "evidence": _ref("Evidence"),
                 "level": {"type": "integer", "enum": [1, 2]},
@@ -197,14 +255,14 @@ def _schemas() -> dict[str, Any]:
                     "required": ["factor", "pin"],
                     "properties": {
                         "factor": {"const": "pin"},
-                        "pin": {"type": "string", "pattern": "^[0-9]{6}$"},
+                        "pin": {"type": "string", "pattern": f"^{PIN.pattern}$"},
                     },
                 },
                 {
                     "type": "object",
                     "additionalProperties": False,
                     "required": ["factor", "face_verified_at"],
-                    "properties": {"factor": {"const": "face"}, "face_verified_at": TIMESTAMP},
+                    "properties": {"factor": {"const": "face"}, "face_verified_at": FACE_CHECK},
                 },
             ]
         },

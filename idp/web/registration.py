@@ -7,7 +7,6 @@ challenges (401/403) through the app's ``OAuthError`` handler.
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from flask import Blueprint
@@ -19,25 +18,24 @@ from idp.errors import InvalidClientMetadata
 from idp.errors import InvalidToken
 from idp.errors import MissingBearerToken
 from idp.onboarding import Onboarding
+from idp.web.http import MalformedJson
 from idp.web.http import oauth_json
 from idp.web.http import provider
+from idp.web.http import read_json
 
 bp = Blueprint("registration", __name__)
 MAX_TOKEN_LENGTH = 256
 
 
-def _reject_constant(name: str) -> Any:
-    raise ValueError(name)
-
-
 def json_body() -> dict[str, Any]:
-    """RFC 7591 3.1: an ``application/json`` object; anything else is invalid metadata."""
+    """RFC 7591 3.1: an ``application/json`` object (strict I-JSON, ``read_json``); anything
+    else is invalid metadata."""
     if request.mimetype != "application/json":
         raise InvalidClientMetadata("the body must be application/json")
     try:
-        body = json.loads(request.get_data(cache=False), parse_constant=_reject_constant)
-    except (ValueError, RecursionError):
-        raise InvalidClientMetadata("the body is not valid JSON") from None
+        body = read_json(request.get_data(cache=False))
+    except MalformedJson as exc:
+        raise InvalidClientMetadata("the body is not valid JSON", detail=exc.reason) from None
     if not isinstance(body, dict):
         raise InvalidClientMetadata("the body must be a JSON object")
     return body

@@ -26,6 +26,8 @@ from tests.support import authorize_params
 from tests.support import pkce_pair
 
 CB = "https://rp.example/cb"
+#: RFC 6749 Appendix A: VSCHAR = %x20-7E, every one of them.
+VSCHARS = "".join(chr(c) for c in range(0x20, 0x7F))
 LONG = "a" * 2100
 
 PAGE = ("page", None)
@@ -76,8 +78,18 @@ REDIRECTED = [
     ("scope-oversized", {"scope": "openid " + LONG}, "invalid_request", ST),
     ("scope-duplicated", {"scope": ["openid", "openid"]}, "invalid_request", ST),
     ("state-han", {"state": HAN}, "invalid_request", None),
-    ("state-quote", {"state": QUOTE}, "invalid_request", None),
-    ("state-backslash", {"state": BACKSLASH}, "invalid_request", None),
+    # RFC 6749 A.5: state is 1*VSCHAR, so a quote or backslash is legal and comes back as sent.
+    ("state-quote", {"state": QUOTE, "response_type": "token"}, "unsupported_response_type", QUOTE),
+    (
+        "state-backslash",
+        {"state": BACKSLASH, "response_type": "token"},
+        "unsupported_response_type",
+        BACKSLASH,
+    ),
+    ("state-every-vschar", {"state": VSCHARS, "prompt": "none"}, "login_required", VSCHARS),
+    ("state-quote-bad-scope", {"state": QUOTE, "scope": "openid " + HAN}, "invalid_request", QUOTE),
+    ("state-del", {"state": "a\x7fb"}, "invalid_request", None),
+    ("state-nul", {"state": NUL}, "invalid_request", None),
     ("state-control", {"state": "a\nb"}, "invalid_request", None),
     ("state-oversized", {"state": LONG}, "invalid_request", None),
     ("state-duplicated", {"state": ["a", "b"]}, "invalid_request", None),
@@ -123,6 +135,7 @@ def _items(base: dict[str, str], changes: dict[str, Any]) -> list[tuple[str, str
 
 
 def _echo(changes: dict[str, Any]) -> tuple[str, ...]:
+    # A state is echoed in its own field by design; it must not appear in the description.
     return tuple(v for v in changes.values() if isinstance(v, str) and v != "@twice")
 
 
