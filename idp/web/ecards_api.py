@@ -23,13 +23,16 @@ from sqlalchemy.orm import Session
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from channels.signing import ChannelRequest
+from channels.signing import OwnKey
 from idp import channel_auth
 from idp import ecards
 from idp.ecard_requests import parse_issue
 from idp.ecard_requests import parse_unbind
 from idp.errors import Problem
+from idp.notifications.platform_keys import own_keys
 from idp.provider import Provider
 from idp.store.expiring import expiring_set
+from idp.web import channel_responses
 from idp.web.http import oauth_json
 from idp.web.http import provider
 
@@ -94,20 +97,8 @@ class Caller:
     document: str | None = None
 
 
-def _form_params(body: bytes) -> dict[str, str] | None:
-    """The fields of a form-signed request: the query of a GET, the form body of a POST.
-
-    Parsed strictly from the raw bytes (UTF-8, no repeated field) because the signature covers
-    exactly these values; anything else is ``malformed``.
-    """
-    if request.method == "GET":
-        raw = request.query_string
-    elif request.mimetype == FORM:
-        raw = body
-    else:
-        return None
-    if not raw:
-        return None
+def _parse_form(raw: bytes) -> dict[str, str]:
+    """Strict ``application/x-www-form-urlencoded``: percent-encoded UTF-8, each field once."""
     try:
         pairs = parse_qsl(
             raw.decode("ascii"),
@@ -123,6 +114,26 @@ def _form_params(body: bytes) -> dict[str, str] | None:
     if len(params) != len(pairs):
         raise channel_auth.unauthorized("malformed", "The signed form repeats a field.")
     return params
+
+
+def _form_params(body: bytes) -> dict[str, str] | None:
+    """The fields of a form-signed request: the query of a GET; query and form body of a POST.
+
+    Parsed strictly from the raw bytes because the signature covers exactly these values. A
+    POST's fields may be split between the query and the body as Alipay's gateway accepts them
+    (alipay-sdk ``exec`` sends ``app_id``, ``sign``, ``timestamp``... in the URL and the
+    business fields in the body); the signature covers the union, and a field in both places is
+    ``malformed``, never one copy chosen over the other.
+    """
+    query = _parse_form(request.query_string) if request.query_string else {}
+    if request.method == "GET":
+        return query or None
+    if request.mimetype != FORM:
+        return None
+    form = _parse_form(body) if body else {}
+    if query.keys() & form.keys():
+        raise channel_auth.unauthorized("malformed", "A field is both in the query and the body.")
+    return {**query, **form} or None
 
 
 def authenticate(session: Session, p: Provider, body: bytes) -> Caller:
@@ -173,6 +184,27 @@ def on_problem(problem: Problem) -> Response:
     if problem.status == 401:
         response.headers["WWW-Authenticate"] = 'Bearer realm="essc-idp"'
     return response
+
+
+def _own_keys(p: Provider) -> dict[str, OwnKey]:
+    found: dict[str, OwnKey] | None = current_app.extensions.get("essc.platform_keys")
+    if found is None:
+        found = current_app.extensions["essc.platform_keys"] = own_keys(p.keyring)
+    return found
+
+
+@bp.after_request
+def sign_response(response: Response) -> Response:
+    """Every answer, problems included, signed in the caller's native scheme (if it has one)."""
+    p = provider()
+    return channel_responses.sign_response(
+        response,
+        request.headers.get("Authorization"),
+        _own_keys(p),
+        clock=p.clock,
+        nonces=_nonces(p),
+        request_id=g.get("request_id", ""),
+    )
 
 
 def _answer(body: dict[str, Any], status: int = 200, **headers: str) -> Response:
