@@ -347,3 +347,44 @@ def add_channel_row(provider: Any, client_id: str, **columns: Any) -> None:
         for name, value in columns.items():
             setattr(row, name, value)
     provider.clients.forget(client_id)
+
+
+# -- the Alipay gateway's query/body split (issue 8, alipay-sdk ``exec``) --------------------
+
+#: What alipay-sdk ``formatUrl`` puts in the URL; everything else goes in the form body.
+GATEWAY_URL_FIELDS = ("app_id", "method", "charset", "sign_type", "sign", "timestamp", "version")
+
+
+def _split(fields: dict[str, str]) -> tuple[str, str]:
+    query = {k: v for k, v in fields.items() if k in GATEWAY_URL_FIELDS or k == "app_cert_sn"}
+    return urlencode(query), urlencode({k: v for k, v in fields.items() if k not in query})
+
+
+def test_alipay_gateway_split_between_query_and_body_is_accepted(
+    provider: Any, web: Any, cardholder: Any
+) -> None:
+    channel = form_channel(provider, "alipay-rsa2")
+    sign = form_signer(provider, channel.client_id, "alipay-rsa2")
+    query, body = _split(sign(URL, issue_body(provider, "alipay")))
+    response = web.post(f"{URL}?{query}", data=body, content_type=FORM)
+    assert response.status_code == 201, response.get_data(as_text=True)
+
+
+@pytest.mark.parametrize("case", ["field in both", "body changed", "query changed"])
+def test_alipay_gateway_split_refusals_write_nothing(
+    provider: Any, web: Any, cardholder: Any, case: str
+) -> None:
+    channel = form_channel(provider, "alipay-rsa2")
+    sign = form_signer(provider, channel.client_id, "alipay-rsa2")
+    query, body = _split(sign(URL, issue_body(provider, "alipay")))
+    reason = "bad_signature"
+    if case == "field in both":
+        body, reason = body + "&" + query.split("&")[0], "malformed"
+    elif case == "body changed":
+        body = body.replace("0001", "0002")
+    else:
+        query = query.replace("version=1.0", "version=1.1")
+    before = counts(provider)
+    response = web.post(f"{URL}?{query}", data=body, content_type=FORM)
+    assert assert_problem(response, 401, "unauthorized")["reason"] == reason
+    assert counts(provider) == before
