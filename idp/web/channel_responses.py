@@ -8,7 +8,7 @@ default (wechatpayv3 ``Core.request``, alipay-sdk ``#curl``). essc-idp signs eve
 answer, success or problem, whose request carried one of these ``Authorization`` headers, with
 the platform key of that scheme (the notification key, ``essc keys notification-cert``). The
 scheme comes from the header's form, not from a verified signature, so a refusal (401) is signed
-too. Spec: ``docs/channels/signing.md`` section 9.
+too. Spec: ``docs/channels/signing.md`` section 8.
 """
 
 from __future__ import annotations
