@@ -5,8 +5,9 @@
   2xx response itself (``Core.request`` raises "failed to verify the signature"), through a live
   loopback server because it speaks only HTTP; its ``callback()`` verifies and decrypts a
   delivered notification.
-- python-alipay-sdk signs a gateway form with ``sign_data``; both Alipay SDKs verify delivered
-  ``alipay-rsa2`` notifications with their own notify verification.
+- python-alipay-sdk signs a gateway form with ``sign_data`` and verifies essc-idp's signed gateway
+  answers (``server_api``, ``_verify_and_return_sync_response``); both Alipay SDKs verify
+  delivered ``alipay-rsa2`` notifications with their own notify verification.
 
 The Node SDKs (wechatpay-node-v3, alipay-sdk) are in ``tests/e2e/test_vendor_sdks_node.py``.
 """
@@ -23,6 +24,7 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 import pytest
+import requests
 import rsa as python_rsa  # alipay-sdk-python verifies with the "rsa" package
 from cryptography.hazmat.primitives import serialization
 from werkzeug.serving import make_server
@@ -45,6 +47,7 @@ wechatpayv3 = pytest.importorskip("wechatpayv3", reason="pip install -e '.[test]
 from alipay import AliPay  # noqa: E402 - python-alipay-sdk; see the Makefile about alipay/
 from alipay.aop.api.util.SignatureUtils import get_sign_content  # noqa: E402
 from alipay.aop.api.util.SignatureUtils import verify_with_rsa  # noqa: E402
+from alipay.exceptions import AliPayValidationError  # noqa: E402
 from wechatpayv3 import WeChatPay  # noqa: E402
 from wechatpayv3 import WeChatPayType  # noqa: E402
 from wechatpayv3.type import RequestType  # noqa: E402
@@ -161,8 +164,8 @@ def _china_now(provider: Provider) -> str:
     )
 
 
-def test_python_alipay_sdk_signed_forms_are_accepted(
-    provider: Provider, web: Any, cardholder: Any
+def test_python_alipay_sdk_signs_forms_and_verifies_gateway_answers(
+    provider: Provider, live: str, cardholder: Any
 ) -> None:
     channel = add_channel(
         provider,
@@ -170,22 +173,45 @@ def test_python_alipay_sdk_signed_forms_are_accepted(
         api_auth_scheme="alipay-rsa2",
         api_keys={MCH_SERIAL: public_pem(channel_key())},
     )
+    _, platform_pem = provider.keyring.notification_public_pem("alipay-rsa2")
     sdk = AliPay(
         appid=channel.client_id,
         app_private_key_string=_pkcs8(channel_key()),
-        alipay_public_key_string=_stranger_pem(),  # not used to sign requests
+        alipay_public_key_string=platform_pem,
     )
     body = sdk.build_body(
-        "essc.ecard",
+        "essc.ecard.issue",
         biz_content=issue_body(provider, "alipay"),
         essc_path=URL,
         app_cert_sn=MCH_SERIAL,
         timestamp=_china_now(provider),  # the SDK's default is the host's local time
     )
-    response = web.post(
-        URL, data=sdk.sign_data(body), content_type="application/x-www-form-urlencoded"
-    )
-    assert response.status_code == 201, response.get_data(as_text=True)
+    # server_api only sends GET, and issuing is a POST: sign_data's form, posted as is, and the
+    # answer checked by the function server_api ends in.
+    raw = requests.post(
+        live + URL,
+        data=sdk.sign_data(body),
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+        timeout=10,
+    ).text
+    issued = sdk._verify_and_return_sync_response(raw, "essc_ecard_issue_response")
+    assert issued["code"] == "10000" and issued["status"] == "active", raw
+    with pytest.raises(AliPayValidationError):
+        sdk._verify_and_return_sync_response(
+            raw.replace('"active"', '"revokd"'), "essc_ecard_issue_response"
+        )
+    # server_api: the whole form in the query of a GET, its own verification of the answer.
+    for sign_no, code in ((issued["sign_no"], "10000"), ("no-such-card", "40004")):
+        path = f"{URL}/{sign_no}"
+        sdk._gateway = live + path  # the SDK hard-codes openapi.alipay.com; nothing else changes
+        answer = sdk.server_api(
+            "essc.ecard.query",
+            essc_path=path,
+            app_cert_sn=MCH_SERIAL,
+            timestamp=_china_now(provider),
+        )
+        assert answer["code"] == code, answer
+    assert answer["sub_code"] == "ESSC.ECARD_NOT_FOUND"
 
 
 def test_both_python_alipay_sdks_verify_gateway_notifications(

@@ -3,7 +3,8 @@
 Views only translate HTTP: read the body (size-capped), authenticate the channel
 (``idp.channel_auth``: a header, a signed form whose ``biz_content`` is the JSON request, or a
 forwarded client certificate), check the media type, parse (``idp.ecard_requests``) and call
-``idp.ecards`` inside one transaction. Every refusal is RFC 7807 problem JSON.
+``idp.ecards`` inside one transaction. Every refusal is RFC 7807 problem JSON, except to an
+Alipay gateway-form caller, which gets Alipay's signed envelope (``idp.web.alipay_gateway``).
 Documented in ``docs/openapi.json`` (served at ``/openapi.json``) and ``docs/ecards.md``.
 """
 
@@ -32,6 +33,7 @@ from idp.errors import Problem
 from idp.notifications.platform_keys import own_keys
 from idp.provider import Provider
 from idp.store.expiring import expiring_set
+from idp.web import alipay_gateway
 from idp.web import channel_responses
 from idp.web.http import oauth_json
 from idp.web.http import provider
@@ -149,12 +151,19 @@ def authenticate(session: Session, p: Provider, body: bytes) -> Caller:
             channel_auth.from_signature(session, signed, clock=p.clock, nonces=_nonces(p))
         )
     params = _form_params(body)
-    if params is not None and channel_auth.claimed_form_scheme(params) is not None:
+    claimed = channel_auth.claimed_form_scheme(params) if params is not None else None
+    if params is not None and claimed is not None:
+        gateway = claimed[0] == "alipay-rsa2"
+        if gateway:  # from here on, even a refusal is answered in Alipay's gateway envelope
+            g.alipay_gateway = alipay_gateway.call_of(params)
         signed = ChannelRequest(request.method, _target(), dict(request.headers), body, params)
         path = request.script_root + request.path
         channel, document = channel_auth.from_form(
             session, signed, path, clock=p.clock, nonces=_nonces(p)
         )
+        wrong_method = alipay_gateway.wrong_method(request.endpoint, params) if gateway else None
+        if wrong_method is not None:
+            raise wrong_method
         return Caller(channel, document)
     cert_header = p.settings.tls_client_cert_header  # empty: the header is never read
     forwarded = request.headers.get(cert_header) if cert_header else None
@@ -195,8 +204,15 @@ def _own_keys(p: Provider) -> dict[str, OwnKey]:
 
 @bp.after_request
 def sign_response(response: Response) -> Response:
-    """Every answer, problems included, signed in the caller's native scheme (if it has one)."""
+    """Every answer, problems included, signed in the caller's native scheme (if it has one).
+
+    An ``alipay-rsa2`` form caller gets Alipay's signed gateway envelope instead.
+    """
     p = provider()
+    call: alipay_gateway.GatewayCall | None = g.get("alipay_gateway")
+    if call is not None:
+        own = _own_keys(p).get("alipay-rsa2")
+        return alipay_gateway.wrap(response, call, own, g.get("request_id", ""))
     return channel_responses.sign_response(
         response,
         request.headers.get("Authorization"),

@@ -6,7 +6,9 @@ wechatpay-node-v3 2.2.1 and Alipay's official alipay-sdk 4.14.0 (``tests/js/vend
 - alipay-sdk ``curl`` (Open API v3) in certificate mode and in public-key mode: the SDK signs
   and verifies ``alipay-signature`` on every 2xx answer itself, and throws otherwise.
 - alipay-sdk ``exec`` (the gateway form, common parameters in the URL query and business ones in
-  the body) is accepted, and ``checkNotifySign`` accepts a delivered ``alipay-rsa2`` notification.
+  the body) resolves with the e-card from essc-idp's signed gateway envelope (``validateSign``
+  on), resolves with the gateway ``code`` for a refusal, and throws on an answer changed in
+  transit; ``checkNotifySign`` accepts a delivered ``alipay-rsa2`` notification.
 
 The server is the app on loopback over the test's database, so channels are registered with the
 database fixtures as the other channel tests do.
@@ -219,7 +221,7 @@ def test_alipay_sdk_v3_public_key_mode(provider: Provider, live: str, cardholder
     _assert_v3_calls(run_node("alipay-key", payload))
 
 
-def test_alipay_sdk_exec_query_and_body_split_and_notify_check(
+def test_alipay_sdk_exec_gets_signed_gateway_answers_and_checks_notifications(
     provider: Provider, live: str, cardholder: Any, clock: FakeClock, transport: RequestsTransport
 ) -> None:
     app_cert_sn = alipay_cert_sn(1001)
@@ -230,22 +232,36 @@ def test_alipay_sdk_exec_query_and_body_split_and_notify_check(
         api_keys={app_cert_sn: public_pem(channel_key())},
     )
     _, _, got = _one_delivery(provider, clock, transport, "alipay-rsa2")
+    issue = issue_body(provider, "alipay")
+    bad_id = {**issue, "id_number": "110105194912310021", "idempotency_key": "req-bad-id-0001"}
     result = run_node(
         "alipay-exec",
         {
             "app_id": channel.client_id,
             "app_private_pem": _pkcs8(channel_key()),
+            "base": live,
             "gateway": live + URL,
             "path": URL,
-            "issue": issue_body(provider, "alipay"),
+            "issue": issue,
+            "bad_id": bad_id,
             "notification": dict(parse_qsl(got.body.decode())),
             **_alipay_certs(provider, "alipay-rsa2"),
         },
     )
     assert result["appCertSn"] == app_cert_sn
-    # exec expects the gateway's own answer (HTTP 200, an "essc_ecard_response" member), so it
-    # reports our 201 as an error; the answer itself shows the request was signed and accepted.
+    # exec resolves with the essc_ecard_issue_response value after verifying its sign.
     issued = result["issued"]
-    assert "HTTP 请求错误, status: 201" in issued.get("error", ""), result
-    assert json.loads(issued["raw"])["status"] == "active"
+    assert "ok" in issued, result
+    assert issued["ok"]["code"] == "10000" and issued["ok"]["status"] == "active"
+    assert issued["ok"]["signNo"] and issued["ok"]["traceId"]  # camelcase, as the SDK returns
+    assert result["unchecked"]["ok"]["signNo"] == issued["ok"]["signNo"]  # an idempotent retry
+    # A business refusal resolves too: the SDK reports it by code, never by HTTP status.
+    bad = result["badId"]["ok"]
+    assert (bad["code"], bad["subCode"], bad["field"]) == (
+        "40002",
+        "isv.invalid-id-number",
+        "id_number",
+    )
+    # One changed byte on the way: the SDK's own check refuses the answer.
+    assert "验签失败" in result["tampered"].get("error", ""), result
     assert result["notified"] is True and result["forged"] is False

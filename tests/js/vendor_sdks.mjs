@@ -2,6 +2,7 @@
 // wechatpay-node-v3 (WeChat Pay API v3) and alipay-sdk (Alipay's official Node SDK).
 // Run by tests/e2e/test_vendor_sdks_node.py: MODE and the inputs come from the environment,
 // one JSON line goes to stdout; a refusal by an SDK check is reported, never swallowed.
+import { createServer } from 'node:http';
 import { createRequire } from 'node:module';
 import { AlipaySdk } from 'alipay-sdk';
 
@@ -84,13 +85,45 @@ async function alipayV3(sdk) {
   print({ appCertSn: sdk.config.appCertSn ?? null, issued, status });
 }
 
-// The gateway form: exec puts the common parameters in the URL and the business ones in the body.
+// A relay in front of essc-idp that changes one byte of each answer, as a forger on the path would.
+async function tamperingRelay(base) {
+  const server = createServer(async (req, res) => {
+    const chunks = [];
+    for await (const chunk of req) chunks.push(chunk);
+    const upstream = await fetch(base + req.url, {
+      method: req.method, body: chunks.length ? Buffer.concat(chunks) : undefined,
+      headers: { 'content-type': req.headers['content-type'] ?? 'application/octet-stream' },
+    });
+    const text = (await upstream.text()).replace('"active"', '"revokd"');
+    res.writeHead(upstream.status, { 'content-type': 'application/json;charset=utf-8' });
+    res.end(text);
+  });
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return { server, base: `http://127.0.0.1:${server.address().port}` };
+}
+
+// The gateway form: exec puts the common parameters in the URL and the business ones in the body,
+// reads "<method>_response" out of the HTTP 200 envelope and, with validateSign, checks its sign.
 async function alipayExec() {
   const sdk = certificateMode();
-  const issued = await failure(sdk.exec('essc.ecard', { bizContent: input.issue, essc_path: input.path }));
+  const exec = (params, options) => failure(sdk.exec('essc.ecard.issue',
+    { bizContent: params, essc_path: input.path }, options));
+  // The same issuance again is an idempotent retry; its fields in another order make it a new
+  // signature (a byte-identical form would be a replay) for the same request.
+  const rotated = (k) => {
+    const entries = Object.entries(input.issue);
+    return Object.fromEntries([...entries.slice(k), ...entries.slice(0, k)]);
+  };
+  const issued = await exec(rotated(0), { validateSign: true });
+  const unchecked = await exec(rotated(1)); // alipay-sdk 4.14.0's default: validateSign off
+  const badId = await exec(input.bad_id, { validateSign: true });
+  const relay = await tamperingRelay(input.base);
+  sdk.config.gateway = relay.base + input.path;
+  const tampered = await exec(rotated(2), { validateSign: true });
+  relay.server.close();
   const notified = sdk.checkNotifySign(input.notification);
   const forged = sdk.checkNotifySign({ ...input.notification, notify_type: 'card.resumed' });
-  print({ appCertSn: sdk.config.appCertSn, issued, notified, forged });
+  print({ appCertSn: sdk.config.appCertSn, issued, unchecked, badId, tampered, notified, forged });
 }
 
 const modes = {
