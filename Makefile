@@ -11,6 +11,8 @@ $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e '.[test]'
+	# python-alipay-sdk and alipay-sdk-python both ship alipay/__init__.py; the first one's must win
+	$(BIN)/pip install --quiet --no-deps --force-reinstall python-alipay-sdk==3.4.0
 	touch $(STAMP)
 
 install: $(STAMP)

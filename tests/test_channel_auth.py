@@ -71,7 +71,7 @@ def form_signer(provider: Any, client_id: str, scheme: str) -> Sign:
         if document is not None:
             fields["biz_content"] = json.dumps(document, ensure_ascii=False, separators=(",", ":"))
         if isinstance(scheme_, AlipayRsa2):
-            fields.update(method="essc.ecard", charset="utf-8", version="1.0")
+            fields.update(method=gateway_method(path), charset="utf-8", version="1.0")
             return scheme_.sign_request(fields)
         assert isinstance(scheme_, UnionPayRsa)
         return scheme_.sign_params({**fields, "merId": client_id, "encoding": "UTF-8"})
@@ -79,8 +79,42 @@ def form_signer(provider: Any, client_id: str, scheme: str) -> Sign:
     return sign
 
 
+def gateway_method(path: str) -> str:
+    """The Alipay form's ``method`` for an e-card API path (``docs/ecards.md`` section 2)."""
+    if path.endswith("/unbind"):
+        return "essc.ecard.unbind"
+    return "essc.ecard.issue" if path == URL else "essc.ecard.query"
+
+
 def post_form(web: Any, path: str, fields: dict[str, str]) -> Any:
     return web.post(path, data=urlencode(fields), content_type=FORM)
+
+
+def enveloped(response: Any) -> dict[str, Any] | None:
+    """The ``*_response`` value of an Alipay gateway answer, or None for a plain answer."""
+    body = response.get_json(silent=True) or {}
+    found = [value for key, value in body.items() if key.endswith("_response")]
+    return found[0] if found else None
+
+
+def accepted(response: Any, status: int) -> dict[str, Any]:
+    """The answer of a successful call, plain (with its status) or in the gateway envelope."""
+    value = enveloped(response)
+    if value is None:
+        assert response.status_code == status, response.get_data(as_text=True)
+        return dict(response.json)
+    assert response.status_code == 200 and value["code"] == "10000", value
+    return value
+
+
+def refused(response: Any, status: int, slug: str) -> dict[str, Any]:
+    """The problem of a refusal, plain RFC 7807 or inside the gateway envelope."""
+    value = enveloped(response)
+    if value is None:
+        return assert_problem(response, status, slug)
+    assert response.status_code == 200 and value["code"] != "10000", value
+    assert value["status"] == status and value["type"].endswith("/problems/" + slug), value
+    return value
 
 
 @pytest.mark.parametrize("scheme", FORM_SCHEMES)
@@ -90,15 +124,13 @@ def test_form_signed_issue_query_and_unbind(
     channel = form_channel(provider, scheme)
     sign = form_signer(provider, channel.client_id, scheme)
     kind = FORM_SCHEMES[scheme][0]
-    issued = post_form(web, URL, sign(URL, issue_body(provider, kind)))
-    assert issued.status_code == 201, issued.get_data(as_text=True)
-    path = issued.headers["Location"]
-    status = web.get(f"{path}?{urlencode(sign(path))}")
-    assert status.status_code == 200 and status.json["status"] == "active"
+    issued = accepted(post_form(web, URL, sign(URL, issue_body(provider, kind))), 201)
+    path = f"{URL}/{issued['sign_no']}"
+    assert accepted(web.get(f"{path}?{urlencode(sign(path))}"), 200)["status"] == "active"
     unbind = post_form(
         web, path + "/unbind", sign(path + "/unbind", {"factor": "pin", "pin": CARD["pin"]})
     )
-    assert unbind.status_code == 200 and unbind.json["status"] == "unbound"
+    assert accepted(unbind, 200)["status"] == "unbound"
 
 
 def _tampered(fields: dict[str, str]) -> dict[str, str]:
@@ -131,7 +163,7 @@ def test_form_signed_refusals_write_nothing(
         response = web.post(URL, data=urlencode(fields) + "&essc_path=x", content_type=FORM)
     else:
         response = post_form(web, URL, fields)
-    assert assert_problem(response, 401, "unauthorized")["reason"] == reason
+    assert refused(response, 401, "unauthorized")["reason"] == reason
     assert counts(provider) == before
 
 
@@ -142,14 +174,14 @@ def test_form_signed_replay_and_misdirection(
     channel = form_channel(provider, scheme)
     sign = form_signer(provider, channel.client_id, scheme)
     fields = sign(URL, issue_body(provider, FORM_SCHEMES[scheme][0]))
-    assert post_form(web, URL, fields).status_code == 201
+    accepted(post_form(web, URL, fields), 201)
     before = counts(provider)
     again = post_form(web, URL, fields)
-    assert assert_problem(again, 401, "unauthorized")["reason"] == "replayed_nonce"
+    assert refused(again, 401, "unauthorized")["reason"] == "replayed_nonce"
     # A correct signature sent to another path than the one it names.
     unbind = {"factor": "pin", "pin": CARD["pin"]}
     moved = post_form(web, URL + "/x/unbind", sign(URL, unbind))
-    assert assert_problem(moved, 401, "unauthorized")["reason"] == "wrong_path"
+    assert refused(moved, 401, "unauthorized")["reason"] == "wrong_path"
     assert counts(provider) == before
 
 
@@ -157,11 +189,11 @@ def test_form_scheme_must_be_the_registered_one(provider: Any, web: Any, cardhol
     alipay = form_channel(provider, "alipay-rsa2")
     as_unionpay = form_signer(provider, alipay.client_id, "unionpay-rsa")
     response = post_form(web, URL, as_unionpay(URL, issue_body(provider, "alipay")))
-    assert assert_problem(response, 401, "unauthorized")["reason"] == "wrong_scheme"
+    assert refused(response, 401, "unauthorized")["reason"] == "wrong_scheme"
     bearer_only = add_channel(provider, "alipay")
     unregistered = form_signer(provider, bearer_only.client_id, "alipay-rsa2")
     response = post_form(web, URL, unregistered(URL, issue_body(provider, "alipay")))
-    assert assert_problem(response, 401, "unauthorized")["reason"] == "wrong_scheme"
+    assert refused(response, 401, "unauthorized")["reason"] == "wrong_scheme"
 
 
 def test_form_without_signature_or_json_is_refused(
@@ -170,11 +202,11 @@ def test_form_without_signature_or_json_is_refused(
     channel = form_channel(provider, "alipay-rsa2")
     sign = form_signer(provider, channel.client_id, "alipay-rsa2")
     unsigned = post_form(web, URL, {"biz_content": "{}", "essc_path": URL})
-    assert assert_problem(unsigned, 401, "unauthorized")["reason"] == "no_credentials"
+    assert refused(unsigned, 401, "unauthorized")["reason"] == "no_credentials"
     not_json = post_form(web, URL, sign(URL))  # signed, but no biz_content
-    assert_problem(not_json, 400, "malformed-json")
+    refused(not_json, 400, "malformed-json")
     not_utf8 = web.post(URL, data="sign=%FF&sign_type=RSA2", content_type=FORM)
-    assert assert_problem(not_utf8, 401, "unauthorized")["reason"] == "malformed"
+    assert refused(not_utf8, 401, "unauthorized")["reason"] == "malformed"
 
 
 # -- mutual TLS (RFC 8705) -------------------------------------------------------------------
@@ -347,3 +379,44 @@ def add_channel_row(provider: Any, client_id: str, **columns: Any) -> None:
         for name, value in columns.items():
             setattr(row, name, value)
     provider.clients.forget(client_id)
+
+
+# -- the Alipay gateway's query/body split (issue 8, alipay-sdk ``exec``) --------------------
+
+#: What alipay-sdk ``formatUrl`` puts in the URL; everything else goes in the form body.
+GATEWAY_URL_FIELDS = ("app_id", "method", "charset", "sign_type", "sign", "timestamp", "version")
+
+
+def _split(fields: dict[str, str]) -> tuple[str, str]:
+    query = {k: v for k, v in fields.items() if k in GATEWAY_URL_FIELDS or k == "app_cert_sn"}
+    return urlencode(query), urlencode({k: v for k, v in fields.items() if k not in query})
+
+
+def test_alipay_gateway_split_between_query_and_body_is_accepted(
+    provider: Any, web: Any, cardholder: Any
+) -> None:
+    channel = form_channel(provider, "alipay-rsa2")
+    sign = form_signer(provider, channel.client_id, "alipay-rsa2")
+    query, body = _split(sign(URL, issue_body(provider, "alipay")))
+    response = web.post(f"{URL}?{query}", data=body, content_type=FORM)
+    accepted(response, 201)
+
+
+@pytest.mark.parametrize("case", ["field in both", "body changed", "query changed"])
+def test_alipay_gateway_split_refusals_write_nothing(
+    provider: Any, web: Any, cardholder: Any, case: str
+) -> None:
+    channel = form_channel(provider, "alipay-rsa2")
+    sign = form_signer(provider, channel.client_id, "alipay-rsa2")
+    query, body = _split(sign(URL, issue_body(provider, "alipay")))
+    reason = "bad_signature"
+    if case == "field in both":
+        body, reason = body + "&" + query.split("&")[0], "malformed"
+    elif case == "body changed":
+        body = body.replace("0001", "0002")
+    else:
+        query = query.replace("version=1.0", "version=1.1")
+    before = counts(provider)
+    response = web.post(f"{URL}?{query}", data=body, content_type=FORM)
+    assert refused(response, 401, "unauthorized")["reason"] == reason
+    assert counts(provider) == before

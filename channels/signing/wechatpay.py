@@ -35,6 +35,9 @@ AUTH_SCHEME = "WECHATPAY2-SHA256-RSA2048"
 AUTH_FIELDS = frozenset({"mchid", "nonce_str", "timestamp", "serial_no", "signature"})
 CALLBACK_HEADERS = ("Wechatpay-Timestamp", "Wechatpay-Nonce", "Wechatpay-Signature")
 SERIAL_HEADER = "Wechatpay-Serial"
+#: wechatpay4_1: WeChat Pay names the algorithm on every response and callback; the SDKs refuse
+#: a message without it (wechatpayv3 ``_verify_signature``: "does not support this algorithm").
+SIGNATURE_TYPE_HEADER = "Wechatpay-Signature-Type"
 AEAD_ALGORITHM = "AEAD_AES_256_GCM"
 _PAIR = re.compile(r'([a-z_]+)="([^"]+)"')
 _SECONDS = re.compile(r"[0-9]{1,11}")
@@ -131,8 +134,9 @@ class WechatPayV3:
         """wechatpay4_1: a response or callback signed by a platform key named by serial."""
         stamp, nonce, sign = (header_value(headers, name) or "" for name in CALLBACK_HEADERS)
         serial = header_value(headers, SERIAL_HEADER) or ""
+        signature_type = header_value(headers, SIGNATURE_TYPE_HEADER)
         _check_stamp_and_nonce(stamp, nonce)
-        if not sign or not serial:
+        if not sign or not serial or signature_type not in (None, AUTH_SCHEME):
             raise SignatureError("malformed")
         signature = rsa_sha256.decode_base64(sign)
         key = self._platform_peers.find_serial(serial)
@@ -153,7 +157,10 @@ class WechatPayV3:
         )
 
     def sign_notification(self, notification: Notification) -> Notification:
-        """Sign a callback body the way WeChat Pay signs its own (wechatpay4_1)."""
+        """Sign a callback or response body the way WeChat Pay signs its own (wechatpay4_1).
+
+        All five ``Wechatpay-*`` headers WeChat Pay sends, ``Wechatpay-Signature-Type`` included.
+        """
         stamp, nonce = str(int(self._guard.clock())), self._new_nonce()
         message = callback_message(stamp, nonce, notification.body)
         headers = {
@@ -162,6 +169,7 @@ class WechatPayV3:
             "Wechatpay-Nonce": nonce,
             "Wechatpay-Signature": rsa_sha256.sign(self._own.private_key, message),
             SERIAL_HEADER: self._serial,
+            SIGNATURE_TYPE_HEADER: AUTH_SCHEME,
         }
         return Notification(notification.body, notification.params, headers)
 

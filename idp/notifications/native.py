@@ -46,8 +46,9 @@ def _signed_form(scheme: SignatureScheme, params: dict[str, str]) -> Outgoing:
 class WechatPaySigner:
     """wechatpay4_1/4_2: the callback envelope; ``resource`` encrypted when a cipher is set.
 
-    The encrypted resource's ``associated_data`` is the delivery id, so a resource cannot be
-    moved into another notification's envelope without failing the GCM tag.
+    Headers: the five ``Wechatpay-*`` ones (``Wechatpay-Signature-Type`` included, which the SDKs
+    require) and ``Request-ID``. The encrypted resource's ``associated_data`` is the delivery id,
+    so a resource cannot be moved into another notification's envelope without failing the tag.
     """
 
     scheme = "wechatpay-v3"
@@ -76,7 +77,9 @@ class WechatPaySigner:
             "summary": envelope.event,
             "resource": resource,
         }
-        return _signed_json(self._scheme, document)
+        signed = _signed_json(self._scheme, document)
+        # WeChat Pay names every message it sends with a ``Request-ID``; ours is the delivery id.
+        return Outgoing(signed.body, {**signed.headers, "Request-ID": envelope.delivery_id})
 
 
 class AlipayNotifySigner:

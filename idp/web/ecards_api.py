@@ -3,7 +3,8 @@
 Views only translate HTTP: read the body (size-capped), authenticate the channel
 (``idp.channel_auth``: a header, a signed form whose ``biz_content`` is the JSON request, or a
 forwarded client certificate), check the media type, parse (``idp.ecard_requests``) and call
-``idp.ecards`` inside one transaction. Every refusal is RFC 7807 problem JSON.
+``idp.ecards`` inside one transaction. Every refusal is RFC 7807 problem JSON, except to an
+Alipay gateway-form caller, which gets Alipay's signed envelope (``idp.web.alipay_gateway``).
 Documented in ``docs/openapi.json`` (served at ``/openapi.json``) and ``docs/ecards.md``.
 """
 
@@ -22,13 +23,17 @@ from sqlalchemy.orm import Session
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from channels.signing import ChannelRequest
+from channels.signing import OwnKey
 from idp import channel_auth
 from idp import ecards
 from idp.ecard_requests import parse_issue
 from idp.ecard_requests import parse_unbind
 from idp.errors import Problem
+from idp.notifications.platform_keys import own_keys
 from idp.provider import Provider
 from idp.store.expiring import expiring_set
+from idp.web import alipay_gateway
+from idp.web import channel_responses
 from idp.web.http import MalformedJson
 from idp.web.http import oauth_json
 from idp.web.http import provider
@@ -95,20 +100,8 @@ class Caller:
     document: str | None = None
 
 
-def _form_params(body: bytes) -> dict[str, str] | None:
-    """The fields of a form-signed request: the query of a GET, the form body of a POST.
-
-    Parsed strictly from the raw bytes (UTF-8, no repeated field) because the signature covers
-    exactly these values; anything else is ``malformed``.
-    """
-    if request.method == "GET":
-        raw = request.query_string
-    elif request.mimetype == FORM:
-        raw = body
-    else:
-        return None
-    if not raw:
-        return None
+def _parse_form(raw: bytes) -> dict[str, str]:
+    """Strict ``application/x-www-form-urlencoded``: percent-encoded UTF-8, each field once."""
     try:
         pairs = parse_qsl(
             raw.decode("ascii"),
@@ -126,6 +119,26 @@ def _form_params(body: bytes) -> dict[str, str] | None:
     return params
 
 
+def _form_params(body: bytes) -> dict[str, str] | None:
+    """The fields of a form-signed request: the query of a GET; query and form body of a POST.
+
+    Parsed strictly from the raw bytes because the signature covers exactly these values. A
+    POST's fields may be split between the query and the body as Alipay's gateway accepts them
+    (alipay-sdk ``exec`` sends ``app_id``, ``sign``, ``timestamp``... in the URL and the
+    business fields in the body); the signature covers the union, and a field in both places is
+    ``malformed``, never one copy chosen over the other.
+    """
+    query = _parse_form(request.query_string) if request.query_string else {}
+    if request.method == "GET":
+        return query or None
+    if request.mimetype != FORM:
+        return None
+    form = _parse_form(body) if body else {}
+    if query.keys() & form.keys():
+        raise channel_auth.unauthorized("malformed", "A field is both in the query and the body.")
+    return {**query, **form} or None
+
+
 def authenticate(session: Session, p: Provider, body: bytes) -> Caller:
     """Authorization header first, then a signed form, then a forwarded client certificate."""
     header = request.headers.get("Authorization")
@@ -139,12 +152,19 @@ def authenticate(session: Session, p: Provider, body: bytes) -> Caller:
             channel_auth.from_signature(session, signed, clock=p.clock, nonces=_nonces(p))
         )
     params = _form_params(body)
-    if params is not None and channel_auth.claimed_form_scheme(params) is not None:
+    claimed = channel_auth.claimed_form_scheme(params) if params is not None else None
+    if params is not None and claimed is not None:
+        gateway = claimed[0] == "alipay-rsa2"
+        if gateway:  # from here on, even a refusal is answered in Alipay's gateway envelope
+            g.alipay_gateway = alipay_gateway.call_of(params)
         signed = ChannelRequest(request.method, _target(), dict(request.headers), body, params)
         path = request.script_root + request.path
         channel, document = channel_auth.from_form(
             session, signed, path, clock=p.clock, nonces=_nonces(p)
         )
+        wrong_method = alipay_gateway.wrong_method(request.endpoint, params) if gateway else None
+        if wrong_method is not None:
+            raise wrong_method
         return Caller(channel, document)
     cert_header = p.settings.tls_client_cert_header  # empty: the header is never read
     forwarded = request.headers.get(cert_header) if cert_header else None
@@ -174,6 +194,34 @@ def on_problem(problem: Problem) -> Response:
     if problem.status == 401:
         response.headers["WWW-Authenticate"] = 'Bearer realm="essc-idp"'
     return response
+
+
+def _own_keys(p: Provider) -> dict[str, OwnKey]:
+    found: dict[str, OwnKey] | None = current_app.extensions.get("essc.platform_keys")
+    if found is None:
+        found = current_app.extensions["essc.platform_keys"] = own_keys(p.keyring)
+    return found
+
+
+@bp.after_request
+def sign_response(response: Response) -> Response:
+    """Every answer, problems included, signed in the caller's native scheme (if it has one).
+
+    An ``alipay-rsa2`` form caller gets Alipay's signed gateway envelope instead.
+    """
+    p = provider()
+    call: alipay_gateway.GatewayCall | None = g.get("alipay_gateway")
+    if call is not None:
+        own = _own_keys(p).get("alipay-rsa2")
+        return alipay_gateway.wrap(response, call, own, g.get("request_id", ""))
+    return channel_responses.sign_response(
+        response,
+        request.headers.get("Authorization"),
+        _own_keys(p),
+        clock=p.clock,
+        nonces=_nonces(p),
+        request_id=g.get("request_id", ""),
+    )
 
 
 def _answer(body: dict[str, Any], status: int = 200, **headers: str) -> Response:

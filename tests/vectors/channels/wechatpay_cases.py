@@ -240,6 +240,8 @@ def _callbacks(keys: dict[str, rsa.RSAPrivateKey]) -> list[dict[str, Any]]:
     lower = {key.lower(): value for key, value in ok["headers"].items()}
     no_signature = {k: v for k, v in ok["headers"].items() if k != "Wechatpay-Signature"}
     bad_stamp = {**ok["headers"], "Wechatpay-Timestamp": "soon"}
+    other_type = {**ok["headers"], "Wechatpay-Signature-Type": "WECHATPAY2-SM2-WITH-SM3"}
+    no_type = {k: v for k, v in ok["headers"].items() if k != "Wechatpay-Signature-Type"}
     return [
         case("signed callback", T, ok, "ok"),
         case("empty body", T, signed(""), "ok"),
@@ -260,6 +262,8 @@ def _callbacks(keys: dict[str, rsa.RSAPrivateKey]) -> list[dict[str, Any]]:
         ),
         case("Wechatpay-Signature missing", T, {**ok, "headers": no_signature}, "malformed"),
         case("Wechatpay-Timestamp not a number", T, {**ok, "headers": bad_stamp}, "malformed"),
+        case("another Wechatpay-Signature-Type", T, {**ok, "headers": other_type}, "malformed"),
+        case("no Wechatpay-Signature-Type (older senders)", T, {**ok, "headers": no_type}, "ok"),
     ]
 
 
