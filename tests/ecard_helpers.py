@@ -120,3 +120,39 @@ def counts(provider: Any) -> dict[str, int]:
             )
             or 0,
         }
+
+
+def assert_problem(response: Any, status: int, slug: str) -> dict[str, Any]:
+    assert response.status_code == status, response.get_data(as_text=True)
+    assert response.mimetype == "application/problem+json"
+    body: dict[str, Any] = response.json
+    assert body["type"].endswith(f"/problems/{slug}") and body["status"] == status
+    assert body["request_id"]
+    return body
+
+
+def enveloped(response: Any) -> dict[str, Any] | None:
+    """The ``*_response`` value of an Alipay gateway answer, or None for a plain answer."""
+    body = response.get_json(silent=True) or {}
+    found = [value for key, value in body.items() if key.endswith("_response")]
+    return found[0] if found else None
+
+
+def accepted(response: Any, status: int) -> dict[str, Any]:
+    """The answer of a successful call, plain (with its status) or in the gateway envelope."""
+    value = enveloped(response)
+    if value is None:
+        assert response.status_code == status, response.get_data(as_text=True)
+        return dict(response.json)
+    assert response.status_code == 200 and value["code"] == "10000", value
+    return value
+
+
+def refused(response: Any, status: int, slug: str) -> dict[str, Any]:
+    """The problem of a refusal, plain RFC 7807 or inside the gateway envelope."""
+    value = enveloped(response)
+    if value is None:
+        return assert_problem(response, status, slug)
+    assert response.status_code == 200 and value["code"] != "10000", value
+    assert value["status"] == status and value["type"].endswith("/problems/" + slug), value
+    return value

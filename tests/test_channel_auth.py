@@ -29,15 +29,17 @@ from idp.rfc8705_mtls import x5t_s256
 from idp.settings import ConfigurationError
 from idp.settings import Settings
 from tests.channels.conftest import MemoryNonceStore
+from tests.ecard_helpers import accepted
 from tests.ecard_helpers import add_channel
+from tests.ecard_helpers import assert_problem
 from tests.ecard_helpers import bearer
 from tests.ecard_helpers import channel_key
 from tests.ecard_helpers import counts
 from tests.ecard_helpers import issue_body
 from tests.ecard_helpers import public_pem
+from tests.ecard_helpers import refused
 from tests.ecard_helpers import set_card
 from tests.support import CARD
-from tests.test_ecards_api import assert_problem
 
 SERIAL = "5157F09EFDC096DE15EBE81A47057A7232F1B8E1"
 URL = "/api/v1/ecards"
@@ -88,33 +90,6 @@ def gateway_method(path: str) -> str:
 
 def post_form(web: Any, path: str, fields: dict[str, str]) -> Any:
     return web.post(path, data=urlencode(fields), content_type=FORM)
-
-
-def enveloped(response: Any) -> dict[str, Any] | None:
-    """The ``*_response`` value of an Alipay gateway answer, or None for a plain answer."""
-    body = response.get_json(silent=True) or {}
-    found = [value for key, value in body.items() if key.endswith("_response")]
-    return found[0] if found else None
-
-
-def accepted(response: Any, status: int) -> dict[str, Any]:
-    """The answer of a successful call, plain (with its status) or in the gateway envelope."""
-    value = enveloped(response)
-    if value is None:
-        assert response.status_code == status, response.get_data(as_text=True)
-        return dict(response.json)
-    assert response.status_code == 200 and value["code"] == "10000", value
-    return value
-
-
-def refused(response: Any, status: int, slug: str) -> dict[str, Any]:
-    """The problem of a refusal, plain RFC 7807 or inside the gateway envelope."""
-    value = enveloped(response)
-    if value is None:
-        return assert_problem(response, status, slug)
-    assert response.status_code == 200 and value["code"] != "10000", value
-    assert value["status"] == status and value["type"].endswith("/problems/" + slug), value
-    return value
 
 
 @pytest.mark.parametrize("scheme", FORM_SCHEMES)

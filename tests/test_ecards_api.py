@@ -20,6 +20,7 @@ from idp.store.security import AuditEvent
 from tests.channels.conftest import MemoryNonceStore
 from tests.ecard_helpers import FAMILIES
 from tests.ecard_helpers import add_channel
+from tests.ecard_helpers import assert_problem
 from tests.ecard_helpers import bearer
 from tests.ecard_helpers import channel_key
 from tests.ecard_helpers import counts
@@ -49,15 +50,6 @@ def signer(provider: Any, client_id: str, scheme: str, serial: str = SERIAL) -> 
 def signed_post(web: Any, sign: Any, path: str, body: bytes, **headers: str) -> Any:
     headers = {"Authorization": sign.authorization("POST", path, body), **headers}
     return web.post(path, data=body, content_type="application/json", headers=headers)
-
-
-def assert_problem(response: Any, status: int, slug: str) -> dict[str, Any]:
-    assert response.status_code == status, response.get_data(as_text=True)
-    assert response.mimetype == "application/problem+json"
-    body: dict[str, Any] = response.json
-    assert body["type"].endswith(f"/problems/{slug}") and body["status"] == status
-    assert body["request_id"]
-    return body
 
 
 @pytest.mark.parametrize("family", FAMILIES)
