@@ -56,7 +56,14 @@ class RedactingFilter(logging.Filter):
 
 _FILTER = RedactingFilter()
 #: The product's logger and the servers' loggers the product's processes write through.
-LOGGERS = ("essc.idp", "werkzeug", "gunicorn.error", "gunicorn.access", "_granian")
+LOGGERS = (
+    "essc.idp",
+    "werkzeug",
+    "gunicorn.error",
+    "gunicorn.access",
+    "_granian",
+    "granian.access",
+)
 
 
 def redact_product_logs() -> None:
