@@ -35,6 +35,7 @@ from sqlalchemy import text
 
 from idp.gb11643 import check_character
 from idp.gb11643 import mask_id_number
+from idp.web.edge import HSTS
 from tests.conftest import PG_URL
 from tests.live import essc
 from tests.live import free_port
@@ -360,3 +361,30 @@ def _dump_tables(database_url: str) -> str:
     finally:
         engine.dispose()
     return "\n".join(parts)
+
+
+@pytest.mark.live
+@pytest.mark.parametrize("server", ["granian", "gunicorn"])
+def test_hsts_on_every_response_of_a_production_https_server(server: str, tmp_path: Path) -> None:
+    """Pages, the back channel, the product's errors and Gunicorn's own refusals all carry
+    HSTS; only Granian's parser-level refusals (an empty 414/431, see docs/operations.md)
+    cannot."""
+    port = free_port()
+    env = hermetic_env(tmp_path, "https://idp.example.gov.cn")
+    env.update(ESSC_SECRET_KEY=secrets.token_urlsafe(48), ESSC_KEY_PASSPHRASE="p" * 24)
+    essc(env, tmp_path, "init")
+    with serving(env, tmp_path, port, tmp_path / "server.log", *SERVERS[server]) as base:
+        calls = {
+            "discovery": ("GET", "/.well-known/openid-configuration", {}),
+            "back channel": ("POST", "/token", {"data": {"grant_type": "client_credentials"}}),
+            "error page": ("GET", "/authorize", {}),
+            "404": ("GET", "/no/such/path", {}),
+            "405": ("DELETE", "/userinfo", {}),
+            "414 (product)": ("GET", "/userinfo?x=" + "a" * 8100, {}),
+            "431 (product)": ("GET", "/jwks.json", {"headers": {"X-Big": "b" * 9000}}),
+        }
+        if server == "gunicorn":
+            calls["414 (Gunicorn's own)"] = ("GET", "/userinfo?x=" + "a" * 20_000, {})
+        for label, (method, path, kwargs) in calls.items():
+            response = requests.request(method, base + path, timeout=30, **kwargs)
+            assert response.headers.get("Strict-Transport-Security") == HSTS, (label, server)
