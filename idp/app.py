@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import logging
-import re
-import uuid
 from pathlib import Path
 
 from flask import Flask
@@ -17,6 +15,8 @@ from flask.sessions import SecureCookieSession
 from flask.sessions import SecureCookieSessionInterface
 from werkzeug.exceptions import HTTPException
 from werkzeug.exceptions import RequestEntityTooLarge
+from werkzeug.exceptions import RequestHeaderFieldsTooLarge
+from werkzeug.exceptions import RequestURITooLarge
 from werkzeug.wrappers import Response as BaseResponse
 
 from idp.errors import InvalidRequest
@@ -26,9 +26,13 @@ from idp.errors import ServerError
 from idp.provider import Provider
 from idp.settings import Settings
 from idp.web.backchannel import BackChannel
+from idp.web.edge import REJECTED_KEY
+from idp.web.edge import REQUEST_ID_KEY
+from idp.web.edge import Edge
+from idp.web.edge import request_id
+from idp.web.logs import redact_product_logs
 
 log = logging.getLogger("essc.idp")
-_REQUEST_ID = re.compile(r"[A-Za-z0-9\-]{8,36}")
 #: Paths that answer browsers with pages; everything else answers JSON.
 _BROWSER_PATHS = ("/authorize", "/interaction/", "/demo")
 
@@ -74,8 +78,16 @@ def create_app(settings: Settings | None = None, *, provider: Provider | None = 
     app.session_interface = BrowserOnlySessions()
     app.extensions["essc"] = provider
     _register_blueprints(app, settings)
-    # Token, introspection and revocation bypass Flask's request machinery (idp.web.backchannel).
-    app.wsgi_app = BackChannel(provider, app.wsgi_app)  # type: ignore[method-assign]
+    # Token, introspection and revocation bypass Flask's request machinery (idp.web.backchannel);
+    # the edge in front of both gives every response its request id, size limits and HSTS.
+    pages = app.wsgi_app
+    app.wsgi_app = Edge(  # type: ignore[method-assign]
+        BackChannel(provider, pages),
+        pages,
+        hsts=settings.production and settings.issuer.startswith("https://"),
+        trusted_request_id_header=settings.proxy_request_id_header,
+    )
+    redact_product_logs()
     _register_hooks(app)
     _register_errors(app)
     return app
@@ -98,15 +110,28 @@ def _register_blueprints(app: Flask, settings: Settings) -> None:
 
 
 def _register_hooks(app: Flask) -> None:
+    trusted = app.extensions["essc"].settings.proxy_request_id_header
+
     @app.before_request
     def assign_request_id() -> None:
-        incoming = request.headers.get("X-Request-Id", "")
-        g.request_id = incoming if _REQUEST_ID.fullmatch(incoming) else str(uuid.uuid4())
+        # Set by idp.web.edge; computed here too for a WSGI caller that skips the edge.
+        found = request.environ.get(REQUEST_ID_KEY)
+        g.request_id = found if isinstance(found, str) else request_id(request.environ, trusted)
+        rejected = request.environ.get(REJECTED_KEY)
+        if rejected == 414:
+            raise RequestURITooLarge()
+        if rejected == 431:
+            raise RequestHeaderFieldsTooLarge()
 
     @app.after_request
     def security_headers(response: Response) -> Response:
         response.headers["X-Request-Id"] = g.get("request_id", "")
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        # Pages and API answers carry personal data or tokens: nothing is cached unless a view
+        # chose a policy (discovery and the JWKS do; static files get Flask's).
+        if "Cache-Control" not in response.headers:
+            response.headers["Cache-Control"] = "no-store"
+            response.headers.setdefault("Pragma", "no-cache")
         if response.mimetype == "text/html":
             response.headers.setdefault(
                 "Content-Security-Policy",

@@ -87,6 +87,55 @@ def demo() -> None:
     click.echo(seeded)
 
 
+#: Request logs name the path only (idp.web.logs): the query carries login_hint, code, tokens.
+GRANIAN_ACCESS_FORMAT = '%(addr)s - "%(method)s %(path)s %(protocol)s" %(status)d %(dt_ms).3fms'
+GUNICORN_ACCESS_FORMAT = '%(h)s - %(t)s "%(m)s %(U)s %(H)s" %(s)s %(b)s %(M)sms %({x-request-id}o)s'
+
+
+def production_argv(bindir: Path, server: str, host: str, port: int, workers: int) -> list[str]:
+    """The production server's command line: path-only access logs, and limits above the
+    product's own (idp.web.edge) so the product answers 414 and 431 in its own JSON."""
+    if server == "granian":
+        return [
+            str(bindir / "granian"),
+            "--interface",
+            "wsgi",
+            "--host",
+            host,
+            "--port",
+            str(port),
+            "--workers",
+            str(workers),
+            "--blocking-threads",
+            "1",
+            "--no-ws",
+            "--access-log",
+            "--access-log-fmt",
+            GRANIAN_ACCESS_FORMAT,
+            "idp.wsgi:app",
+        ]
+    return [
+        str(bindir / "gunicorn"),
+        "--workers",
+        str(workers),
+        "--bind",
+        f"{host}:{port}",
+        "--worker-class",
+        "idp.web.gunicorn_worker.JsonErrorWorker",
+        "--limit-request-line",
+        "8190",  # Gunicorn's maximum; the product's limit is 8000 bytes of target
+        "--limit-request-fields",
+        "200",
+        "--limit-request-field_size",
+        "16384",
+        "--access-logfile",
+        "-",
+        "--access-logformat",
+        GUNICORN_ACCESS_FORMAT,
+        "idp.wsgi:app",
+    ]
+
+
 @main.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=5000, show_default=True, type=int)
@@ -100,36 +149,10 @@ def serve(host: str, port: int, production: bool, workers: int, server: str) -> 
     if production:
         os.environ["ESSC_ENV"] = "production"
         _provider()  # fail closed before forking workers
-        bindir = Path(sys.executable).parent
-        if server == "granian":
-            argv = [
-                str(bindir / "granian"),
-                "--interface",
-                "wsgi",
-                "--host",
-                host,
-                "--port",
-                str(port),
-                "--workers",
-                str(workers),
-                "--blocking-threads",
-                "1",
-                "--no-ws",
-                "idp.wsgi:app",
-            ]
-        else:
-            argv = [
-                str(bindir / "gunicorn"),
-                "--workers",
-                str(workers),
-                "--bind",
-                f"{host}:{port}",
-                "--access-logfile",
-                "-",
-                "idp.wsgi:app",
-            ]
+        argv = production_argv(Path(sys.executable).parent, server, host, port, workers)
         os.execv(argv[0], argv)
     from idp.app import create_app
+    from idp.web.devserver import DevRequestHandler
 
     os.environ.setdefault("ESSC_ISSUER", f"http://{host}:{port}")
     settings = Settings.from_env()
@@ -141,7 +164,8 @@ def serve(host: str, port: int, production: bool, workers: int, server: str) -> 
     click.echo(f"essc-idp on http://{host}:{port}  (issuer {settings.issuer})")
     if demo_enabled:
         click.echo(f"demo portal: {settings.issuer}/demo")
-    app.run(host=host, port=port, threaded=True)
+    handler = type("Handler", (DevRequestHandler,), {"issuer": settings.issuer})
+    app.run(host=host, port=port, threaded=True, request_handler=handler)
 
 
 @main.group()

@@ -87,6 +87,11 @@ class Settings:
     #: Empty (the default): no header is trusted and mutual TLS is off. The proxy must overwrite
     #: the header on every request, or a caller could send a certificate of its choosing.
     tls_client_cert_header: str = ""
+    #: The request header in which a trusted proxy in front passes its request id (such as
+    #: ``X-Request-Id``), taken if it is 8 to 36 letters, digits and hyphens. Empty (the
+    #: default): every request gets the server's own id and an id a caller sends is ignored.
+    #: The proxy must overwrite the header on every request, or callers choose their ids.
+    proxy_request_id_header: str = ""
     #: Seed the demo relying party (``/demo``) and its client.
     demo: bool = False
 
@@ -131,6 +136,13 @@ class Settings:
         ):
             raise ConfigurationError(
                 "ESSC_TLS_CLIENT_CERT_HEADER must be a header name such as X-SSL-Client-Cert"
+            )
+        if self.proxy_request_id_header and (
+            not _HEADER_NAME.fullmatch(self.proxy_request_id_header)
+            or self.proxy_request_id_header.lower() in _RESERVED_HEADERS
+        ):
+            raise ConfigurationError(
+                "ESSC_PROXY_REQUEST_ID_HEADER must be a header name such as X-Request-Id"
             )
         if not self.production:
             return

@@ -7,11 +7,15 @@ import secrets
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
+from dataclasses import replace
 
 from sqlalchemy import select
 from sqlalchemy import update
 from sqlalchemy.orm import Session
 
+from idp.gb11643 import InvalidIdNumber
+from idp.gb11643 import mask_id_number
+from idp.gb11643 import normalize_id_number
 from idp.oauth.authorize import AuthorizationRequest
 from idp.oauth.tokens import new_secret
 from idp.store.grants import AuthorizationCode
@@ -19,6 +23,7 @@ from idp.store.grants import BrowserSession
 from idp.store.grants import Consent
 from idp.store.grants import Grant
 from idp.store.grants import Interaction
+from idp.store.people import Person
 
 #: Authentication context classes (OIDC Core 2 ``acr``) and methods (RFC 8176 ``amr``).
 ACR_PIN = "urn:essc:acr:card-pin"
@@ -64,13 +69,54 @@ def end_session(session: Session, cookie_hash: str, now: int) -> None:
     )
 
 
+#: The blind index purpose of ID numbers (idp.cardholders.find_by_credential uses the same).
+ID_NUMBER_INDEX = "id-number-index"
+#: What the sign-in form takes: card numbers (6 to 20 letters and digits) or 18-character ID
+#: numbers (GB 11643). Any other hint (a phone number, an e-mail address) is not kept at all.
+_CREDENTIAL = re.compile(r"[A-Za-z0-9]{6,20}")
+
+
+def stored_hint(
+    request: AuthorizationRequest, index: Callable[[str, str], str]
+) -> AuthorizationRequest:
+    """The request as an interaction may store it: an ID-number ``login_hint`` (GB 11643) is
+    replaced by its masked form plus its keyed blind index, so no table holds the number in
+    clear; a card-number hint stays; any other hint is dropped (OIDC Core 3.1.2.1 makes the
+    hint advisory). ``index`` is the key ring's ``keyed_hash``."""
+    hint = (request.login_hint or "").strip().upper()
+    if not _CREDENTIAL.fullmatch(hint):
+        return replace(request, login_hint=None, login_hint_index=None)
+    if len(hint) != 18:  # a card number; find_by_credential reads 18 characters as an ID
+        return replace(request, login_hint=hint, login_hint_index=None)
+    try:
+        number = normalize_id_number(hint)
+    except InvalidIdNumber:  # shaped like an ID number: still personal data, and useless
+        return replace(request, login_hint=None, login_hint_index=None)
+    return replace(
+        request, login_hint=mask_id_number(number), login_hint_index=index(ID_NUMBER_INDEX, number)
+    )
+
+
+def hinted_person(session: Session, request: AuthorizationRequest) -> Person | None:
+    """The cardholder an ID-number hint named, found by its blind index."""
+    if request.login_hint_index is None:
+        return None
+    return session.scalar(select(Person).where(Person.id_number_index == request.login_hint_index))
+
+
 def create_interaction(
-    session: Session, request: AuthorizationRequest, *, browser_hash: str, now: int, ttl: int
+    session: Session,
+    request: AuthorizationRequest,
+    *,
+    browser_hash: str,
+    now: int,
+    ttl: int,
+    hint_index: Callable[[str, str], str],
 ) -> Interaction:
     row = Interaction(
         id=secrets.token_urlsafe(24),
         client_id=request.client_id,
-        request=request.to_json(),
+        request=stored_hint(request, hint_index).to_json(),
         browser_hash=browser_hash,
         created_at=now,
         expires_at=now + ttl,

@@ -56,12 +56,13 @@ def essc(env: dict[str, str], cwd: Path, *args: str) -> str:
 
 
 @contextmanager
-def serving(env: dict[str, str], cwd: Path, port: int, log: Path) -> Iterator[str]:
-    """``essc serve --port PORT`` until the block ends; yields the issuer once it answers."""
+def serving(env: dict[str, str], cwd: Path, port: int, log: Path, *extra: str) -> Iterator[str]:
+    """``essc serve --port PORT [EXTRA…]`` until the block ends; yields the issuer once it
+    answers. Its stdout and stderr go to ``log``."""
     issuer = f"http://127.0.0.1:{port}"
     with log.open("wb") as out:
         proc = subprocess.Popen(
-            [str(ESSC), "serve", "--host", "127.0.0.1", "--port", str(port)],
+            [str(ESSC), "serve", "--host", "127.0.0.1", "--port", str(port), *extra],
             env=env,
             cwd=cwd,
             stdin=subprocess.DEVNULL,

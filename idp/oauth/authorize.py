@@ -81,6 +81,9 @@ class AuthorizationRequest:
     max_age: int | None = None
     login_hint: str | None = None
     ui_locale: str = "zh-CN"
+    #: Set only on a stored interaction whose hint was an ID number: then ``login_hint`` holds
+    #: the masked number and this the blind index, never the number (idp.signin.stored_hint).
+    login_hint_index: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)

@@ -8,6 +8,7 @@ from flask import g
 from flask import redirect
 from flask import render_template
 from flask import request
+from sqlalchemy.orm import Session
 from werkzeug.wrappers import Response as BaseResponse
 
 from idp.audit import record_event
@@ -27,11 +28,13 @@ from idp.signin import complete_interaction
 from idp.signin import consent_covers
 from idp.signin import create_interaction
 from idp.signin import find_interaction
+from idp.signin import hinted_person
 from idp.signin import issue_code
 from idp.signin import remember_consent
 from idp.signin import start_session
 from idp.store.grants import BrowserSession
 from idp.store.grants import Interaction
+from idp.store.people import Person
 from idp.store.token_store import SqlTokenStore
 from idp.web.browser import browser_hash
 from idp.web.browser import csrf_ok
@@ -99,7 +102,12 @@ def _interaction(authz: AuthorizationRequest, step: str) -> BaseResponse:
     p = provider()
     with p.db.transaction() as s:
         row = create_interaction(
-            s, authz, browser_hash=browser_hash(), now=p.now(), ttl=p.settings.interaction_ttl
+            s,
+            authz,
+            browser_hash=browser_hash(),
+            now=p.now(),
+            ttl=p.settings.interaction_ttl,
+            hint_index=p.keyring.keyed_hash,
         )
     return redirect(f"/interaction/{row.id}/{step}", 303)
 
@@ -193,7 +201,7 @@ def signin(interaction_id: str) -> BaseResponse:
     pin = request.form.get("pin", "")[:16]
     p = provider()
     with p.db.transaction() as s:
-        person = find_by_credential(s, p.keyring, credential) if credential else None
+        person = _signing_in(s, authz, credential)
         result = check_pin(
             person,
             pin,
@@ -228,6 +236,14 @@ def signin(interaction_id: str) -> BaseResponse:
     response = _after_login(authz, new.row, interaction_id)
     set_session_cookie(response, new.cookie)
     return response
+
+
+def _signing_in(s: Session, authz: AuthorizationRequest, credential: str) -> Person | None:
+    """The cardholder the form names: the prefilled masked ID number stands for the hint's
+    blind index (idp.signin.stored_hint); anything typed is a card or ID number."""
+    if authz.login_hint_index is not None and credential.strip().upper() == authz.login_hint:
+        return hinted_person(s, authz)
+    return find_by_credential(s, provider().keyring, credential) if credential else None
 
 
 def _signin_page(

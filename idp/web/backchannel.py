@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import logging
-import re
 import uuid
 from collections.abc import Callable
 from collections.abc import Iterable
@@ -30,6 +29,7 @@ from idp.errors import ServerError
 from idp.oauth.params import single_values
 from idp.provider import Provider
 from idp.store.token_store import SqlTokenStore
+from idp.web.edge import REQUEST_ID_KEY
 
 log = logging.getLogger("essc.idp")
 
@@ -54,7 +54,6 @@ PARAMETERS = frozenset(
         "token_type_hint",
     }
 )
-_REQUEST_ID = re.compile(r"[A-Za-z0-9\-]{8,36}")
 _dumps = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
 _BASE_HEADERS = [
     ("Content-Type", "application/json"),
@@ -90,8 +89,8 @@ class BackChannel:
         handler = self._routes.get(environ.get("PATH_INFO", ""))
         if handler is None:
             return self._fallback(environ, start_response)
-        incoming = environ.get("HTTP_X_REQUEST_ID", "")
-        request_id = incoming if _REQUEST_ID.fullmatch(incoming) else str(uuid.uuid4())
+        # idp.web.edge assigned it: the server's own, or a configured trusted proxy's.
+        request_id = environ.get(REQUEST_ID_KEY) or str(uuid.uuid4())
         path = environ["PATH_INFO"]
         try:
             params = self._form(environ)
