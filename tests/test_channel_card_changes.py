@@ -200,6 +200,8 @@ def test_a_lapsed_suspension_reads_as_normal(
     web.post(card_path(sign_no, "suspend"), json=PIN, headers=headers)
     clock.advance(provider.settings.suspension_seconds + 1)
     headers = bearer(web, channel)  # the first token expired long ago
+    queried = web.get(f"/api/v1/ecards/{sign_no}", headers=headers).json
+    assert queried["card"]["status"] == "normal"  # the status query reads the lapse too
     resumed = web.post(card_path(sign_no, "resume"), json=PIN, headers=headers)
     assert resumed.json["changed"] is False and resumed.json["card"]["status"] == "normal"
     suspended = web.post(card_path(sign_no, "suspend"), json=PIN, headers=headers)
