@@ -264,3 +264,22 @@ def test_simultaneous_channel_and_operator_suspensions_serialize(
     changed += [a for a in answers if isinstance(a, cards.CardChange)]
     assert len(changed) == 1 and len(history(provider)) == 1
     assert len(notices(provider, "card.suspended")) == 2
+
+
+def test_hostile_requests_are_problems(provider: Any, web: Any, cardholder: Any) -> None:
+    _, headers, sign_no = issued(provider, web, "wechat")
+    path = card_path(sign_no, "suspend")
+    assert_problem(web.get(path, headers=headers), 405, "http-error")
+    for junk in ("%00" * 43, "%ED%B3%BF" + "a" * 42, "x" * 500, CARD["card_number"]):
+        refused = web.post(card_path(junk, "suspend"), json=PIN, headers=headers)
+        assert_problem(refused, 404, "ecard-not-found")
+    as_form = web.post(path, data={"factor": "pin", "pin": CARD["pin"]}, headers=headers)
+    assert_problem(as_form, 415, "unsupported-media-type")
+    huge = b'{"factor": "pin", "pin": "' + b"1" * (provider.settings.max_request_bytes + 1) + b'"}'
+    oversized = web.post(path, data=huge, headers=headers, content_type="application/json")
+    assert_problem(oversized, 413, "body-too-large")
+    duplicated = b'{"factor": "face", "factor": "pin", "pin": "802413"}'
+    answered = web.post(path, data=duplicated, headers=headers, content_type="application/json")
+    assert answered.status_code in (200, 422)  # the JSON parser's choice; never a 500
+    unauthenticated = web.post(path, json=PIN)
+    assert_problem(unauthenticated, 401, "unauthorized")
