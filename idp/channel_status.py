@@ -54,6 +54,14 @@ def usable(session: Session, row: ChannelRow | None) -> bool:
     return row is not None and effective_status(session, row) == ACTIVE
 
 
+def client_usable(session: Session, client_id: str) -> bool:
+    """Read from the database in the caller's transaction, never from the client registry's
+    cache: a suspension committed by the CLI in another process counts at the next request."""
+    if not 0 < len(client_id) <= 64:
+        return False
+    return usable(session, session.get(ChannelRow, client_id))
+
+
 def children(session: Session, client_id: str) -> list[str]:
     query = select(ChannelRow.client_id).where(ChannelRow.parent_client_id == client_id)
     return list(session.scalars(query.order_by(ChannelRow.client_id)))

@@ -160,3 +160,14 @@ def parse_unbind(body: Any) -> UnbindRequest:
     if factor == "face" and "pin" not in fields:
         return UnbindRequest("face", face_verified_at=_timestamp(fields, "face_verified_at"))
     raise invalid("factor", "must be pin (with pin) or face (with face_verified_at)")
+
+
+#: The proof that the cardholder is present, shared by unbinding and the card changes a channel
+#: asks for on the cardholder's behalf (``idp.channel_card_changes``).
+PresenceProof = UnbindRequest
+
+
+def parse_card_change(body: Any) -> PresenceProof:
+    """The POST /api/v1/ecards/{sign_no}/card/suspend and .../card/resume body: the same
+    factor as for unbinding, ``pin`` (with ``pin``) or ``face`` (with ``face_verified_at``)."""
+    return parse_unbind(body)

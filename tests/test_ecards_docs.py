@@ -18,5 +18,7 @@ def test_the_curl_examples_work_as_written() -> None:
         pytest.skip("curl is not installed")
     out = run_doc_examples("ecards.md", 3, INSTANCE)
     assert '"status":"active"' in out and '"production_stage":"collected"' in out
+    assert '"action":"suspend","changed":true,"card":{"status":"suspended"' in out
+    assert '"action":"resume","changed":true,"card":{"status":"normal"' in out
     assert '"status":"unbound"' in out
     assert '"status":422' in out and "invalid-id-number" in out

@@ -60,7 +60,10 @@ class AccessTokenVerifier:
         return claims
 
     def grant_of(self, claims: dict[str, Any], store: TokenStore) -> GrantRecord | None:
-        """The live grant behind a cardholder token; ``InvalidToken`` if it was revoked."""
+        """The live grant behind a cardholder token; ``InvalidToken`` if it was revoked or its
+        channel is no longer usable (suspended, deleted, or a second tier whose parent is)."""
+        if not store.client_usable(str(claims.get("client_id", ""))):
+            raise InvalidToken("the access token is invalid", detail="channel not active")
         gid = claims.get("gid")
         if gid is None:
             return None

@@ -2,6 +2,8 @@
 
 A client learns about its own tokens only: any other token, like an unknown, expired or revoked
 one, is simply ``{"active": false}`` (2.2), so introspection is no oracle for other clients.
+A token of a channel that is suspended or deleted (or whose first-tier parent is) is inactive
+at once: the channel's status is read in the request's transaction, not from the client cache.
 """
 
 from __future__ import annotations
@@ -75,6 +77,7 @@ class Introspection:
             or record.used
             or record.expires_at <= now
             or not store.person_may_sign_in(record.grant.person_id)
+            or not store.client_usable(record.client_id)
         ):
             return INACTIVE
         return {

@@ -69,3 +69,7 @@ class TokenStore(Protocol):
     def person_may_sign_in(self, person_id: str) -> bool:
         """The cardholder has a card in ``normal`` status (a lapsed suspension counts)."""
         ...
+
+    def client_usable(self, client_id: str) -> bool:
+        """The channel is active now, and so is its first-tier parent (read, never cached)."""
+        ...

@@ -7,6 +7,7 @@ from sqlalchemy import select
 from sqlalchemy import update
 from sqlalchemy.orm import Session
 
+from idp.channel_status import client_usable
 from idp.oauth.storage import CodeRecord
 from idp.oauth.storage import GrantRecord
 from idp.oauth.storage import RefreshRecord
@@ -138,3 +139,6 @@ class SqlTokenStore:
                 )
             )
         )
+
+    def client_usable(self, client_id: str) -> bool:
+        return client_usable(self._s, client_id)

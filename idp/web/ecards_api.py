@@ -1,4 +1,5 @@
-"""The channel e-card API under ``/api/v1``: issue, query and unbind (issue 3, sections 3 and 6).
+"""The channel e-card API under ``/api/v1``: issue, query and unbind (issue 3, sections 3 and 6),
+and suspend or resume the card behind an e-card on the cardholder's behalf (issue 6).
 
 Views only translate HTTP: read the body (size-capped), authenticate the channel
 (``idp.channel_auth``: a header, a signed form whose ``biz_content`` is the JSON request, or a
@@ -25,7 +26,9 @@ from werkzeug.exceptions import RequestEntityTooLarge
 from channels.signing import ChannelRequest
 from channels.signing import OwnKey
 from idp import channel_auth
+from idp import channel_card_changes
 from idp import ecards
+from idp.ecard_requests import parse_card_change
 from idp.ecard_requests import parse_issue
 from idp.ecard_requests import parse_unbind
 from idp.errors import Problem
@@ -254,3 +257,32 @@ def unbind(sign_no: str) -> Response:
         caller = authenticate(session, p, body)
         request_ = parse_unbind(_json(caller, body))
         return _answer(ecards.unbind_ecard(session, services(p), caller.channel, sign_no, request_))
+
+
+def _change_card(sign_no: str, action: str) -> Response:
+    p, body = provider(), _raw_body()
+    with p.db.transaction() as session:
+        caller = authenticate(session, p, body)
+        proof = parse_card_change(_json(caller, body))
+        change = channel_card_changes.change_card(
+            session,
+            services(p),
+            caller.channel,
+            sign_no,
+            action,
+            proof,
+            suspension_seconds=p.settings.suspension_seconds,
+        )
+        return _answer(change.as_json())
+
+
+@bp.post("/ecards/<sign_no>/card/suspend")
+def suspend_card(sign_no: str) -> Response:
+    """临时挂失 of the card behind this e-card, confirmed by the cardholder's PIN or face."""
+    return _change_card(sign_no, "suspend")
+
+
+@bp.post("/ecards/<sign_no>/card/resume")
+def resume_card(sign_no: str) -> Response:
+    """解挂 of the card behind this e-card, confirmed by the cardholder's PIN or face."""
+    return _change_card(sign_no, "resume")

@@ -170,6 +170,65 @@ def _unbind() -> dict[str, Any]:
     }
 
 
+def _change_card(action: str) -> dict[str, Any]:
+    words = {
+        "suspend": ("suspendCard", "Suspend (临时挂失)"),
+        "resume": ("resumeCard", "Resume (解挂)"),
+    }
+    operation_id, verb = words[action]
+    return {
+        "operationId": operation_id,
+        "summary": f"{verb} the card behind this e-card for its holder, with a PIN or face factor",
+        "description": (
+            "Idempotent by state: a suspension of a suspended card (or a resume of a normal one)"
+            " answers the current state with changed=false and writes no event. Every channel"
+            " holding an active e-card for the card is notified (docs/card-lifecycle.md)."
+        ),
+        "security": SECURITY,
+        "parameters": [SIGN_NO_PARAM],
+        "requestBody": {"required": True, **_json("CardChangeRequest", "The factor")},
+        "responses": {
+            "200": _json("CardChangeResult", "The card's state after the request"),
+            "400": _problem("The body is not JSON"),
+            **PROBLEMS,
+            "404": _problem("No such e-card for this channel"),
+            "409": _problem("The e-card is not active, or the card is cancelled or replaced"),
+            "413": _problem("The body is too large"),
+            "415": _problem("The body is not application/json"),
+            "422": _problem("Invalid factor or stale face check"),
+            "423": _problem("Too many wrong PINs; the PIN is locked"),
+        },
+    }
+
+
+def _card_change_schemas() -> dict[str, Any]:
+    string = {"type": "string"}
+    return {
+        "CardChangeRequest": _ref("UnbindRequest"),
+        "CardChangeResult": {
+            "type": "object",
+            "required": ["sign_no", "action", "changed", "card"],
+            "properties": {
+                "sign_no": string,
+                "action": {"type": "string", "enum": ["suspend", "resume"]},
+                "changed": {"type": "boolean", "description": "false: it was already so"},
+                "card": {
+                    "type": "object",
+                    "properties": {
+                        "status": {
+                            "type": "string",
+                            "enum": ["normal", "suspended", "cancelled", "replaced"],
+                        },
+                        "card_number_masked": string,
+                        "region_code": string,
+                        "suspended_until": {"type": ["integer", "null"]},
+                    },
+                },
+            },
+        },
+    }
+
+
 def _schemas() -> dict[str, Any]:
     string = {"type": "string"}
     return {
@@ -353,8 +412,13 @@ def document() -> dict[str, Any]:
             "/api/v1/ecards": {"post": _issue()},
             "/api/v1/ecards/{sign_no}": {"get": _status()},
             "/api/v1/ecards/{sign_no}/unbind": {"post": _unbind()},
+            "/api/v1/ecards/{sign_no}/card/suspend": {"post": _change_card("suspend")},
+            "/api/v1/ecards/{sign_no}/card/resume": {"post": _change_card("resume")},
         },
-        "components": {"schemas": _schemas(), "securitySchemes": _security_schemes()},
+        "components": {
+            "schemas": {**_schemas(), **_card_change_schemas()},
+            "securitySchemes": _security_schemes(),
+        },
     }
 
 

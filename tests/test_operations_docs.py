@@ -1,0 +1,51 @@
+"""docs/operations.md "Registering a government portal": the `essc clients add` for a code-flow
+portal and the authorization code flow after it run exactly as written against a live server."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from tests.live import ESSC
+from tests.live import ROOT
+
+INSTANCE = Path("/tmp/essc-portal-demo")  # the path the section names
+SECTION = "## Registering a government portal (authorization code flow)"
+
+
+def section_blocks(doc: str, heading: str) -> list[str]:
+    """The ``sh`` blocks between ``heading`` and the next second-level heading."""
+    text = (ROOT / "docs" / doc).read_text(encoding="utf-8")
+    start = text.index(heading) + len(heading)
+    end = text.find("\n## ", start)
+    return re.findall(r"```sh\n(.*?)```", text[start : end if end >= 0 else None], re.S)
+
+
+@pytest.mark.live
+def test_the_portal_registration_and_code_flow_work_as_written() -> None:
+    if shutil.which("curl") is None:
+        pytest.skip("curl is not installed")
+    blocks = section_blocks("operations.md", SECTION)
+    assert len(blocks) == 3
+    shutil.rmtree(INSTANCE, ignore_errors=True)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ESSC_")}
+    env["PATH"] = f"{ESSC.parent}:{env.get('PATH', '')}"
+    script = "set -e\n" + "\n".join(blocks) + "\nkill %1\n"
+    try:
+        done = subprocess.run(
+            ["bash", "-c", script], capture_output=True, text=True, timeout=120, env=env
+        )
+    finally:
+        shutil.rmtree(INSTANCE, ignore_errors=True)
+    assert done.returncode == 0, done.stderr[-2000:]
+    out = done.stdout
+    assert '"grant_types": ["authorization_code", "refresh_token"]' in out
+    assert re.search(
+        r"^https://portal\.example\.gov\.cn/callback\?code=[^&]+&state=st-1&iss=", out, re.M
+    )
+    assert '"name":"张三"' in out and '"essc_card_number":"A0*****01"' in out
