@@ -11,8 +11,7 @@ from flask import request
 from werkzeug.wrappers import Response as BaseResponse
 
 from idp.audit import record_event
-from idp.cardholders import check_pin
-from idp.cardholders import find_by_credential
+from idp.cardholders import sign_in_with_pin
 from idp.errors import AccessDenied
 from idp.errors import ConsentRequired
 from idp.errors import LoginRequired
@@ -187,9 +186,10 @@ def signin(interaction_id: str) -> BaseResponse:
     pin = request.form.get("pin", "")[:16]
     p = provider()
     with p.db.transaction() as s:
-        person = find_by_credential(s, p.keyring, credential) if credential else None
-        result = check_pin(
-            person,
+        person, result = sign_in_with_pin(
+            s,
+            p.keyring,
+            credential,
             pin,
             p.pin_hasher,
             now=p.now(),
