@@ -5,7 +5,14 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 
+from sqlalchemy import and_
+from sqlalchemy import case
+from sqlalchemy import delete
+from sqlalchemy import or_
 from sqlalchemy import select
+from sqlalchemy import update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from idp.gb11643 import InvalidIdNumber
@@ -15,6 +22,7 @@ from idp.gb11643 import normalize_id_number
 from idp.pin import PinHasher
 from idp.pin import check_pin_rules
 from idp.store.people import Person
+from idp.store.people import PinAttempts
 from idp.store.people import SocialSecurityCard
 from keys import KeyRing
 
@@ -117,6 +125,7 @@ def find_by_credential(session: Session, keyring: KeyRing, credential: str) -> P
 
 
 def check_pin(
+    session: Session,
     person: Person | None,
     pin: str,
     hasher: PinHasher,
@@ -124,24 +133,140 @@ def check_pin(
     now: int,
     max_failures: int,
     lockout_seconds: int,
+    unknown_key: str | None = None,
 ) -> PinCheck:
-    """Verify with lockout: ``max_failures`` wrong PINs lock the card for ``lockout_seconds``.
+    """Verify with lockout: ``max_failures`` PIN checks lock the PIN for ``lockout_seconds``
+    unless one of them is right.
 
-    An unknown credential still costs one argon2 verification, so timing tells nothing.
+    A check is *admitted* before argon2 runs, by one conditional ``UPDATE ... RETURNING`` that
+    counts it (``admit_pin_check``); once ``max_failures`` are admitted the same statement sets
+    the lock, so however many attempts arrive at once, at most ``max_failures`` are verified per
+    lock window. A right PIN resets the count. The counting write belongs to the caller's
+    transaction, which must commit it on a wrong PIN too.
+
+    ``person`` None: the credential names no cardholder. Its attempts are counted under
+    ``unknown_key`` (``unknown_credential_key``) and it costs one argon2 verification, so its
+    answers and their timing are those of a real card with a wrong PIN. No key: not counted.
     """
-    if person is None:
+    if person is None and unknown_key is None:
         hasher.verify(None, pin)
         return PinCheck(ok=False, locked=False)
-    if person.pin_locked_until and person.pin_locked_until > now:
+    admitted = admit_pin_check(
+        session,
+        person.id if person is not None else None,
+        unknown_key,
+        now=now,
+        max_failures=max_failures,
+        lockout_seconds=lockout_seconds,
+    )
+    if admitted is None:
         return PinCheck(ok=False, locked=True)
-    if hasher.verify(person.pin_hash, pin):
-        person.pin_failures, person.pin_locked_until = 0, None
+    if person is not None and hasher.verify(person.pin_hash, pin):
+        session.execute(
+            update(Person)
+            .where(Person.id == person.id)
+            .values(pin_failures=0, pin_locked_until=None)
+            .execution_options(synchronize_session=False)
+        )
         return PinCheck(ok=True, locked=False)
-    person.pin_failures = (person.pin_failures or 0) + 1
-    if person.pin_failures >= max_failures:
-        person.pin_failures, person.pin_locked_until = 0, now + lockout_seconds
-        return PinCheck(ok=False, locked=True)
-    return PinCheck(ok=False, locked=False)
+    if person is None:
+        hasher.verify(None, pin)
+    return PinCheck(ok=False, locked=admitted >= max_failures)
+
+
+def admit_pin_check(
+    session: Session,
+    person_id: str | None,
+    unknown_key: str | None,
+    *,
+    now: int,
+    max_failures: int,
+    lockout_seconds: int,
+) -> int | None:
+    """Count one PIN check and return the count, or None while the PIN is locked.
+
+    One statement, so concurrent checks cannot lose a count: PostgreSQL serialises the updates
+    of one row and re-evaluates the ``WHERE`` on the row a concurrent one committed; SQLite has
+    one writer. A lock whose time has passed starts a new window at 1.
+    """
+    model = Person if person_id is not None else PinAttempts
+    failures = Person.pin_failures if person_id is not None else PinAttempts.failures
+    until = Person.pin_locked_until if person_id is not None else PinAttempts.locked_until
+    count = case((and_(until.is_not(None), until <= now), 1), else_=failures + 1)
+    lock = case((count >= max_failures, now + lockout_seconds), else_=None)
+    open_window = or_(until.is_(None), until <= now)
+    if person_id is not None:
+        return session.scalar(
+            update(Person)
+            .where(Person.id == person_id, open_window)
+            .values(pin_failures=count, pin_locked_until=lock)
+            .returning(Person.pin_failures)
+            .execution_options(synchronize_session=False)
+        )
+    assert unknown_key is not None
+    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    first = max_failures <= 1
+    statement = (
+        insert(model)
+        .values(
+            key_hash=unknown_key,
+            failures=1,
+            locked_until=now + lockout_seconds if first else None,
+            updated_at=now,
+        )
+        .on_conflict_do_update(
+            index_elements=[PinAttempts.key_hash],
+            set_={"failures": count, "locked_until": lock, "updated_at": now},
+            where=open_window,
+        )
+        .returning(PinAttempts.failures)
+    )
+    return session.scalar(statement)
+
+
+def unknown_credential_key(keyring: KeyRing, credential: str) -> str:
+    """The lockout key of a credential that names no cardholder: a keyed hash of it as typed
+    (trimmed, upper case; characters UTF-8 cannot carry escaped), so no number is stored."""
+    value = credential.strip().upper().encode("utf-8", "backslashreplace").decode("utf-8")
+    return keyring.keyed_hash("card-number-index", f"pin-attempts:{value}")
+
+
+def sign_in_with_pin(
+    session: Session,
+    keyring: KeyRing,
+    person: Person | None,
+    credential: str,
+    pin: str,
+    hasher: PinHasher,
+    *,
+    now: int,
+    max_failures: int,
+    lockout_seconds: int,
+) -> PinCheck:
+    """The sign-in form's check of ``person``, the cardholder the typed ``credential`` names
+    (None: nobody), with lockout; an unknown credential is locked out exactly as a known one.
+    A blank credential is never counted (it names nothing, and counting it would lock every
+    blank form)."""
+    typed = credential.strip()
+    unknown = unknown_credential_key(keyring, credential) if person is None and typed else None
+    return check_pin(
+        session,
+        person,
+        pin,
+        hasher,
+        now=now,
+        max_failures=max_failures,
+        lockout_seconds=lockout_seconds,
+        unknown_key=unknown,
+    )
+
+
+def purge_pin_attempts(session: Session, now: int) -> int:
+    """Forget unknown-credential counters whose lock has passed (``essc purge``): the next
+    attempt would start a new window at 1 anyway, as a card's does. A count still below the
+    limit is kept, as a card's is."""
+    result = session.execute(delete(PinAttempts).where(PinAttempts.locked_until <= now))
+    return int(getattr(result, "rowcount", 0) or 0)
 
 
 def primary_card(session: Session, person_id: str) -> SocialSecurityCard | None:

@@ -363,11 +363,16 @@ def keys_notification_cert(scheme: str) -> None:
 
 @main.command("purge")
 def purge() -> None:
-    """Delete expired replay-cache and deny-list entries (run from cron)."""
+    """Delete expired replay-cache and deny-list entries, and unknown-credential PIN lockouts
+    that have passed (run from cron)."""
+    from idp.cardholders import purge_pin_attempts
     from idp.store.expiring import SqlExpiringSet
 
     p = _provider()
-    _emit({"purged": SqlExpiringSet(p.db, "", time.time).purge()})
+    purged = SqlExpiringSet(p.db, "", time.time).purge()
+    with p.db.transaction() as s:
+        lockouts = purge_pin_attempts(s, p.now())
+    _emit({"purged": purged, "pin_lockouts_purged": lockouts})
 
 
 @main.group()

@@ -30,6 +30,7 @@ from idp.gb11643 import mask_card_number
 from idp.outbox import enqueue
 from idp.pin import PinHasher
 from idp.store.ecards import ECard
+from idp.store.locks import lock_row
 from idp.store.people import Person
 from idp.store.people import SocialSecurityCard
 from idp.store.people import status_at
@@ -127,16 +128,20 @@ def issue_ecard(
     index = services.keyring.keyed_hash("id-number-index", request.id_number)
     replay = _replay(session, channel, request, index)
     if replay is not None:
-        return _result(services, *replay, request, supersedes=None, replayed=True)
+        return _result(services, *replay, request, replayed=True)
     _check_face_time(request.evidence.face_verified_at, now)
     person = _match_cardholder(session, request, index)
     card = _usable_card(session, person, request, now)
+    # Concurrent issuances for one cardholder queue on the card's lock: the first inserts,
+    # each later one finds its e-card here and answers the same (docs/ecards.md 3).
+    replay = _replay(session, channel, request, index)
+    if replay is not None:
+        return _result(services, *replay, request, replayed=True)
     _check_level(channel, request.level, card)
     old = _supersede(session, person.id, channel.client_id, now)
-    row = _insert(session, channel, request, person, card, now)
-    _record_issue(session, services, channel, row, card, old, now)
-    superseded = old.sign_no if old else None
-    return _result(services, row, card, request, supersedes=superseded, replayed=False)
+    row = _insert(session, channel, request, person, card, old, now)
+    _record_issue(session, services, channel, row, card, now)
+    return _result(services, row, card, request, replayed=False)
 
 
 def _replay(
@@ -200,8 +205,9 @@ def _usable_card(
     if found is None or found.region_code != request.region_code:
         raise mismatch()
     # Lock the card row: a suspension committing at the same moment either sees this e-card
-    # (and notifies its channel) or is seen here (and refuses the issuance).
-    card = session.get(SocialSecurityCard, found.id, with_for_update=True, populate_existing=True)
+    # (and notifies its channel) or is seen here (and refuses the issuance); so does another
+    # issuance for this cardholder.
+    card = lock_row(session, SocialSecurityCard, found.id)
     assert card is not None
     if status_at(card, now) != "normal":
         raise Problem(
@@ -255,8 +261,12 @@ def _insert(
     request: IssueRequest,
     person: Person,
     card: SocialSecurityCard,
+    old: ECard | None,
     now: int,
 ) -> ECard:
+    """The new e-card. The unique indexes refuse a second row for the idempotency key, and a
+    second active e-card for the cardholder in this channel: the loser's transaction rolls back
+    whole and it answers ``409 concurrent-issuance``; its retry finds the winner's e-card."""
     row = ECard(
         sign_no=secrets.token_urlsafe(32),
         person_id=person.id,
@@ -270,6 +280,7 @@ def _insert(
         issued_at=now,
         updated_at=now,
         idempotency_key=request.idempotency_key,
+        supersedes=old.sign_no if old else None,
     )
     session.add(row)
     try:
@@ -290,10 +301,9 @@ def _record_issue(
     channel: Channel,
     row: ECard,
     card: SocialSecurityCard,
-    old: ECard | None,
     now: int,
 ) -> None:
-    superseded = old.sign_no if old else None
+    superseded = row.supersedes
     record_event(
         session,
         "ecard.issued",
@@ -324,7 +334,6 @@ def _result(
     card: SocialSecurityCard,
     request: IssueRequest,
     *,
-    supersedes: str | None,
     replayed: bool,
 ) -> IssuedECard:
     credential = ecard_credential.build(
@@ -344,7 +353,13 @@ def _result(
         keyed_hash=services.keyring.keyed_hash,
     )
     return IssuedECard(
-        row.sign_no, row.level, row.status, row.issued_at, credential.combined, supersedes, replayed
+        row.sign_no,
+        row.level,
+        row.status,
+        row.issued_at,
+        credential.combined,
+        row.supersedes,
+        replayed,
     )
 
 
@@ -408,6 +423,7 @@ def _prove_presence(
         return {"factor": "face", "face_verified_at": request.face_verified_at}
     person = session.get(Person, row.person_id)
     result = check_pin(
+        session,
         person,
         request.pin or "",
         services.pin_hasher,

@@ -11,7 +11,6 @@ from __future__ import annotations
 import hmac
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -38,6 +37,7 @@ from idp.clients import set_native
 from idp.oauth.tokens import new_secret
 from idp.provider import Provider
 from idp.store.channels import ChannelRow
+from idp.store.channels import registration_token_owner
 from idp.store.security import ExpiringKey
 
 #: RFC 7592 2.2: updates are for channels in service or awaiting approval.
@@ -200,10 +200,7 @@ class Onboarding:
         stored = row.registration_token_hash if row is not None else None
         if row is not None and stored is not None and hmac.compare_digest(stored, hashed):
             return row
-        owner = s.scalar(
-            select(ChannelRow.client_id).where(ChannelRow.registration_token_hash == hashed)
-        )
-        if owner is not None:
+        if registration_token_owner(s, hashed) is not None:
             raise errors.InsufficientScope("the token belongs to another client")
         raise errors.InvalidToken("the registration access token is invalid")
 

@@ -12,6 +12,7 @@ import pytest
 from click.testing import CliRunner
 from click.testing import Result
 from cryptography.hazmat.primitives.asymmetric import ec
+from sqlalchemy import select
 
 from idp.cli import main
 from keys.jwk import public_jwk
@@ -320,3 +321,19 @@ def test_channels_notification_key_is_stored_and_never_printed(essc: Essc, tmp_p
     )
     assert "no channel" in essc.fails("channels", "notification-key", "nobody", "--remove")
     assert "exactly one" in essc.fails("channels", "notification-key", client_id)
+
+
+def test_purge_forgets_passed_pin_lockouts_of_unknown_credentials(essc: Essc) -> None:
+    from idp.store.database import Database
+    from idp.store.people import PinAttempts
+
+    db = Database(f"sqlite:///{essc.directory / 'essc.db'}")
+    with db.transaction() as s:
+        s.add(PinAttempts(key_hash="a" * 64, failures=5, locked_until=1, updated_at=1))
+        s.add(PinAttempts(key_hash="b" * 64, failures=5, locked_until=2**40, updated_at=1))
+        s.add(PinAttempts(key_hash="c" * 64, failures=2, locked_until=None, updated_at=1))
+    assert essc.ok("purge") == {"purged": 0, "pin_lockouts_purged": 1}
+    with db.read() as s:
+        left = set(s.scalars(select(PinAttempts.key_hash)))
+    db.dispose()
+    assert left == {"b" * 64, "c" * 64}

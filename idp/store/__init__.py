@@ -12,6 +12,7 @@ from idp.store.grants import Grant
 from idp.store.grants import Interaction
 from idp.store.grants import RefreshToken
 from idp.store.people import Person
+from idp.store.people import PinAttempts
 from idp.store.people import SocialSecurityCard
 from idp.store.security import AuditEvent
 from idp.store.security import DataKeyRow
@@ -35,6 +36,7 @@ __all__ = [
     "KeyRingMetaRow",
     "OutboxMessage",
     "Person",
+    "PinAttempts",
     "RefreshToken",
     "SigningKeyRow",
     "SocialSecurityCard",

@@ -9,7 +9,9 @@ from sqlalchemy import BigInteger
 from sqlalchemy import Boolean
 from sqlalchemy import LargeBinary
 from sqlalchemy import String
+from sqlalchemy import select
 from sqlalchemy.orm import Mapped
+from sqlalchemy.orm import Session
 from sqlalchemy.orm import mapped_column
 
 from idp.store.base import Base
@@ -34,8 +36,9 @@ class ChannelRow(Base):
     id_token_signed_response_alg: Mapped[str] = mapped_column(String(16), default="ES256")
     rotate_refresh_tokens: Mapped[bool] = mapped_column(Boolean, default=True)
     parent_client_id: Mapped[str | None] = mapped_column(String(64))
-    #: RFC 7592: the registration access token, stored as a keyed hash.
-    registration_token_hash: Mapped[str | None] = mapped_column(String(64))
+    #: RFC 7592: the registration access token, stored as a keyed hash; indexed (unique), as a
+    #: token presented for another client is found by it (RFC 7592 2: 403, not 401).
+    registration_token_hash: Mapped[str | None] = mapped_column(String(64), unique=True, index=True)
     #: Verified claims of the operator-signed software statement (RFC 7591 2.3).
     software_statement: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     #: The channel's native server-to-server scheme (channels/signing): alipay-rsa2,
@@ -52,3 +55,11 @@ class ChannelRow(Base):
     tls_client_thumbprint: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[int] = mapped_column(BigInteger)
     updated_at: Mapped[int] = mapped_column(BigInteger)
+
+
+def registration_token_owner(session: Session, token_hash: str) -> str | None:
+    """The channel holding this RFC 7592 registration access token (by its keyed hash): one
+    look-up in the unique index ``ix_channels_registration_token_hash``, never a scan."""
+    return session.scalar(
+        select(ChannelRow.client_id).where(ChannelRow.registration_token_hash == token_hash)
+    )

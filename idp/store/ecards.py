@@ -21,7 +21,9 @@ class ECard(Base):
     """An e-card (电子社保卡) bound to (person, channel, channel subject).
 
     ``sign_no`` (签发号) is opaque. One active e-card per person per channel: a partial unique
-    index enforces it in the database. ``status``: active, unbound, superseded.
+    index enforces it in the database. One e-card per (channel, idempotency key): a unique index
+    enforces it, so two concurrent issuances with one key cannot both commit (docs/ecards.md 3).
+    ``status``: active, unbound, superseded.
     """
 
     __tablename__ = "ecards"
@@ -34,6 +36,7 @@ class ECard(Base):
             sqlite_where=text("status = 'active'"),
             postgresql_where=text("status = 'active'"),
         ),
+        Index("uq_ecards_client_idempotency_key", "client_id", "idempotency_key", unique=True),
     )
 
     sign_no: Mapped[str] = mapped_column(String(43), primary_key=True)
@@ -49,6 +52,8 @@ class ECard(Base):
     updated_at: Mapped[int] = mapped_column(BigInteger)
     #: The request id a channel sent with the issuance; a retry with the same key is idempotent.
     idempotency_key: Mapped[str | None] = mapped_column(String(64))
+    #: The e-card this issuance superseded, so an idempotent replay answers exactly as the first.
+    supersedes: Mapped[str | None] = mapped_column(String(43))
 
 
 class CardEvent(Base):

@@ -30,9 +30,27 @@ class Person(Base):
     name: Mapped[str] = mapped_column(String(64))
     region_code: Mapped[str] = mapped_column(String(6))
     pin_hash: Mapped[str | None] = mapped_column(String(128))
+    #: PIN checks admitted since the last right PIN (``idp.cardholders.check_pin``): counted
+    #: by one conditional ``UPDATE ... RETURNING`` before the PIN is verified.
     pin_failures: Mapped[int] = mapped_column(Integer, default=0)
     pin_locked_until: Mapped[int | None] = mapped_column(BigInteger)
     created_at: Mapped[int] = mapped_column(BigInteger)
+
+
+class PinAttempts(Base):
+    """The PIN lockout counter of a sign-in credential that names no cardholder.
+
+    An unknown card or ID number is locked out exactly as a real card is, so the answers do not
+    tell whether a card exists. ``key_hash`` is a keyed hash of the credential: the table holds
+    no card or ID number. ``essc purge`` deletes rows whose lock has passed.
+    """
+
+    __tablename__ = "pin_attempts"
+
+    key_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    failures: Mapped[int] = mapped_column(Integer)
+    locked_until: Mapped[int | None] = mapped_column(BigInteger, index=True)
+    updated_at: Mapped[int] = mapped_column(BigInteger)
 
 
 class SocialSecurityCard(Base):

@@ -12,8 +12,8 @@ from sqlalchemy.orm import Session
 from werkzeug.wrappers import Response as BaseResponse
 
 from idp.audit import record_event
-from idp.cardholders import check_pin
 from idp.cardholders import find_by_credential
+from idp.cardholders import sign_in_with_pin
 from idp.errors import AccessDenied
 from idp.errors import ConsentRequired
 from idp.errors import LoginRequired
@@ -202,8 +202,11 @@ def signin(interaction_id: str) -> BaseResponse:
     p = provider()
     with p.db.transaction() as s:
         person = _signing_in(s, authz, credential)
-        result = check_pin(
+        result = sign_in_with_pin(
+            s,
+            p.keyring,
             person,
+            credential,
             pin,
             p.pin_hasher,
             now=p.now(),
