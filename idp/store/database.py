@@ -53,6 +53,9 @@ class Database:
 
 
 def _make_engine(url: str, **options: Any) -> Engine:
+    # SQLAlchemy puts bound parameters into its error messages, and an error is logged: hide
+    # them so an ID-number hash, a token hash or a name never reaches a log through an error.
+    options.setdefault("hide_parameters", True)
     if url.startswith("sqlite"):
         if url.startswith("sqlite:///"):
             from pathlib import Path
