@@ -19,7 +19,9 @@ from channels.client import Client
 MAX_CLIENT_ID = 64
 
 
-def _plausible_id(client_id: str) -> bool:
+def plausible_client_id(client_id: str) -> bool:
+    """Could this be a client id at all? Ids are visible ASCII (``idp.clients`` makes them);
+    anything else, a NUL byte say, which PostgreSQL refuses with an error, names no client."""
     return 0 < len(client_id) <= MAX_CLIENT_ID and client_id.isascii() and client_id.isprintable()
 
 
@@ -44,7 +46,7 @@ class ClientRegistry:
         self._entries: dict[str, tuple[float, Client | None]] = {}
 
     def get(self, client_id: str) -> Client | None:
-        if not _plausible_id(client_id):
+        if not plausible_client_id(client_id):
             return None  # e.g. a NUL byte, which PostgreSQL refuses with an error
         now = self._clock()
         entry = self._entries.get(client_id)

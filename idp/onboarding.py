@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from channels import api_keys
 from channels.api_keys import NativeApi
 from channels.registration import ClientMetadata
+from channels.registry import plausible_client_id
 from channels.registration import InvalidClientMetadata
 from channels.rfc7591 import client_metadata
 from channels.software_statement import SoftwareStatement
@@ -86,7 +87,8 @@ class Onboarding:
         """A second tier's parent: an existing first-tier channel, active when registering."""
         if statement.parent_client_id is None:
             return None
-        parent = s.get(ChannelRow, statement.parent_client_id)
+        parent_id = statement.parent_client_id
+        parent = s.get(ChannelRow, parent_id) if plausible_client_id(parent_id) else None
         if parent is None or parent.parent_client_id is not None:
             raise unapproved("the parent channel is not a first-tier channel")
         if registering and parent.status != ACTIVE:
@@ -196,7 +198,7 @@ class Onboarding:
     def _authorised(self, s: Session, client_id: str, token: str) -> ChannelRow:
         """RFC 7592 2: 401 for an unknown token, 403 for another channel's token."""
         hashed = self._p.token_hash(token)
-        row = s.get(ChannelRow, client_id) if 0 < len(client_id) <= 64 else None
+        row = s.get(ChannelRow, client_id) if plausible_client_id(client_id) else None
         stored = row.registration_token_hash if row is not None else None
         if row is not None and stored is not None and hmac.compare_digest(stored, hashed):
             return row

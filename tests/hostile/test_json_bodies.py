@@ -235,3 +235,17 @@ def test_oversized_body(web: Any, provider: Any, path: str) -> None:
     body = b'{"name": "' + b"x" * 70_000 + b'"}'
     response = web.post(path, data=body, content_type=JSON, headers=headers)
     assert response.status_code == 413
+
+
+@pytest.mark.parametrize("client_id", ["%00", "a%00b", "%C3%A9", "x" * 65, "%7F"])
+@pytest.mark.parametrize("method", ["GET", "PUT", "DELETE"])
+def test_management_with_an_impossible_client_id_is_a_4xx(
+    web: Any, provider: Any, operator_key: bytes, client_id: str, method: str
+) -> None:
+    """Found by the property test on PostgreSQL: a NUL in the path's client id reached the
+    database, which refuses NUL in text with an error (500). Ids are visible ASCII."""
+    created = web.post("/register", json=registration(statement(operator_key))).json
+    auth = {"Authorization": f"Bearer {created['registration_access_token']}"}
+    answer = web.open(f"/register/{client_id}", method=method, json={}, headers=auth)
+    assert answer.status_code in (400, 401, 403), answer.get_data(as_text=True)
+    assert answer.json["error"] in ("invalid_token", "insufficient_scope", "invalid_request")
