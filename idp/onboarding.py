@@ -17,8 +17,8 @@ from sqlalchemy.orm import Session
 from channels import api_keys
 from channels.api_keys import NativeApi
 from channels.registration import ClientMetadata
-from channels.registry import plausible_client_id
 from channels.registration import InvalidClientMetadata
+from channels.registry import plausible_client_id
 from channels.rfc7591 import client_metadata
 from channels.software_statement import SoftwareStatement
 from channels.software_statement import StatementError
