@@ -8,6 +8,7 @@ tests copy a template file, PostgreSQL tests truncate the data tables.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import uuid
@@ -26,6 +27,8 @@ from idp.migrate import upgrade
 from idp.provider import Provider
 from idp.settings import Settings
 from idp.store.database import Database
+from keys.onboarding import generate
+from keys.onboarding import public_jwks
 from tests.support import FakeClock
 
 ISSUER = "http://localhost"
@@ -117,9 +120,22 @@ def clock() -> FakeClock:
     return FakeClock()
 
 
+@pytest.fixture(scope="session")
+def operator_key() -> bytes:
+    """The operator's onboarding key, trusted by providers of tests marked ``onboarding``."""
+    return generate()
+
+
 @pytest.fixture
-def provider(database_url: str, clock: FakeClock, tmp_path: Path) -> Iterator[Provider]:
-    p = Provider(test_settings(database_url, instance_dir=str(tmp_path)), clock=clock)
+def provider(
+    request: pytest.FixtureRequest, database_url: str, clock: FakeClock, tmp_path: Path
+) -> Iterator[Provider]:
+    extra: dict[str, Any] = {}
+    if request.node.get_closest_marker("onboarding"):
+        key: bytes = request.getfixturevalue("operator_key")
+        # The CLI runs as another process would: this app must not keep a stale client.
+        extra = dict(onboarding_jwks=json.dumps(public_jwks(key)), client_cache_seconds=0)
+    p = Provider(test_settings(database_url, instance_dir=str(tmp_path), **extra), clock=clock)
     yield p
     p.db.dispose()
 

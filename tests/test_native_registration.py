@@ -10,7 +10,6 @@ from __future__ import annotations
 import datetime
 import json
 import types
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
@@ -39,11 +38,8 @@ from idp.cli import main
 from idp.provider import Provider
 from idp.store.channels import ChannelRow
 from idp.store.security import AuditEvent
-from keys.onboarding import generate
-from keys.onboarding import public_jwks
 from tests.channels.conftest import MemoryNonceStore
 from tests.conftest import ISSUER
-from tests.conftest import test_settings as settings_for
 from tests.ecard_helpers import VECTORS
 from tests.ecard_helpers import accepted
 from tests.ecard_helpers import channel_key
@@ -55,7 +51,10 @@ from tests.test_registration import editable
 from tests.test_registration import statement
 
 #: python-alipay-sdk's certificate mode reads certificates with pyOpenSSL's deprecated X509 API.
-pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning:alipay")
+pytestmark = [
+    pytest.mark.filterwarnings("ignore::DeprecationWarning:alipay"),
+    pytest.mark.onboarding,
+]
 
 URL = "/api/v1/ecards"
 FORM = "application/x-www-form-urlencoded"
@@ -63,26 +62,6 @@ FORM = "application/x-www-form-urlencoded"
 WECHAT_SERIAL = 0x5157F09EFDC096DE15EBE81A47057A7232F1B8E1
 #: UnionPay's ACP demo certId (decimal), as in tests/vectors/channels/unionpay.json.
 UNIONPAY_CERT_ID = 69629715588
-
-
-@pytest.fixture(scope="module")
-def operator_key() -> bytes:
-    return generate()
-
-
-@pytest.fixture
-def provider(
-    database_url: str, clock: Any, tmp_path: Path, operator_key: bytes
-) -> Iterator[Provider]:
-    settings = settings_for(
-        database_url,
-        instance_dir=str(tmp_path),
-        onboarding_jwks=json.dumps(public_jwks(operator_key)),
-        client_cache_seconds=0,  # the CLI runs as another process would
-    )
-    p = Provider(settings, clock=clock)
-    yield p
-    p.db.dispose()
 
 
 @pytest.fixture(autouse=True)

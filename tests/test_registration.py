@@ -7,7 +7,6 @@ import base64
 import json
 import secrets
 from collections.abc import Callable
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -30,25 +29,7 @@ from tests.support import basic
 JSON = "application/json"
 
 
-@pytest.fixture(scope="module")
-def operator_key() -> bytes:
-    return generate()
-
-
-@pytest.fixture
-def provider(
-    database_url: str, clock: Any, tmp_path: Path, operator_key: bytes
-) -> Iterator[Provider]:
-    settings = settings_for(
-        database_url,
-        instance_dir=str(tmp_path),
-        onboarding_jwks=json.dumps(public_jwks(operator_key)),
-        # The CLI runs as another process would: this app must not keep a stale client.
-        client_cache_seconds=0,
-    )
-    p = Provider(settings, clock=clock)
-    yield p
-    p.db.dispose()
+pytestmark = pytest.mark.onboarding
 
 
 def statement(

@@ -9,8 +9,6 @@ with every data table unchanged. Submitted JWKS keys are parsed before anything 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import jwt
@@ -19,10 +17,6 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric import ed25519
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from idp.provider import Provider
-from keys.onboarding import generate
-from keys.onboarding import public_jwks
-from tests.conftest import test_settings as settings_for
 from tests.ecard_helpers import add_channel
 from tests.ecard_helpers import bearer
 from tests.ecard_helpers import issue_body
@@ -36,23 +30,7 @@ from tests.hostile.bodies import statement
 JSON = "application/json"
 
 
-@pytest.fixture(scope="module")
-def operator_key() -> bytes:
-    return generate()
-
-
-@pytest.fixture
-def provider(
-    database_url: str, clock: Any, tmp_path: Path, operator_key: bytes
-) -> Iterator[Provider]:
-    settings = settings_for(
-        database_url,
-        instance_dir=str(tmp_path),
-        onboarding_jwks=json.dumps(public_jwks(operator_key)),
-    )
-    p = Provider(settings, clock=clock)
-    yield p
-    p.db.dispose()
+pytestmark = pytest.mark.onboarding
 
 
 def _refused(response: Any, error: str = "invalid_client_metadata") -> None:

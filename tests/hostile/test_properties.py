@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
@@ -21,11 +19,7 @@ from hypothesis import given
 from hypothesis import settings
 from hypothesis import strategies as st
 
-from idp.provider import Provider
 from idp.web.backchannel import PARAMETERS as BACKCHANNEL_PARAMETERS
-from keys.onboarding import generate
-from keys.onboarding import public_jwks
-from tests.conftest import test_settings as settings_for
 from tests.ecard_helpers import add_channel
 from tests.ecard_helpers import bearer
 from tests.ecard_helpers import issue_body
@@ -104,23 +98,7 @@ def hostile_json(draw: st.DrawFn, base: dict[str, Any] | None = None) -> bytes:
 any_json_body = st.one_of(st.sampled_from(sorted(MALFORMED.values())), hostile_json())
 
 
-@pytest.fixture(scope="module")
-def operator_key() -> bytes:
-    return generate()
-
-
-@pytest.fixture
-def provider(
-    database_url: str, clock: Any, tmp_path: Path, operator_key: bytes
-) -> Iterator[Provider]:
-    settings_ = settings_for(
-        database_url,
-        instance_dir=str(tmp_path),
-        onboarding_jwks=json.dumps(public_jwks(operator_key)),
-    )
-    p = Provider(settings_, clock=clock)
-    yield p
-    p.db.dispose()
+pytestmark = pytest.mark.onboarding
 
 
 class Unchanged:
