@@ -22,10 +22,10 @@ from sqlalchemy import create_engine
 from sqlalchemy import text
 
 from idp.app import create_app
-from idp.migrate import upgrade
 from idp.provider import Provider
 from idp.settings import Settings
 from idp.store.database import Database
+from idp.store.migrate import upgrade
 from tests.support import FakeClock
 
 ISSUER = "http://localhost"

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from idp.settings import Settings
 
-DOC = Path(__file__).resolve().parents[2] / "docs" / "configuration.md"
+DOC = Path(__file__).resolve().parents[1] / "docs" / "configuration.md"
 
 
 def test_every_setting_is_documented() -> None:

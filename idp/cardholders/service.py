@@ -15,12 +15,12 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
-from idp.gb11643 import InvalidIdNumber
-from idp.gb11643 import mask_card_number
-from idp.gb11643 import mask_id_number
-from idp.gb11643 import normalize_id_number
-from idp.pin import PinHasher
-from idp.pin import check_pin_rules
+from idp.cardholders.gb11643 import InvalidIdNumber
+from idp.cardholders.gb11643 import mask_card_number
+from idp.cardholders.gb11643 import mask_id_number
+from idp.cardholders.gb11643 import normalize_id_number
+from idp.cardholders.pin import PinHasher
+from idp.cardholders.pin import check_pin_rules
 from idp.store.people import Person
 from idp.store.people import PinAttempts
 from idp.store.people import SocialSecurityCard

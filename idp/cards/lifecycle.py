@@ -23,11 +23,11 @@ from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from idp.audit import record_event
-from idp.cardholders import EnrolmentError
-from idp.cardholders import normalize_card_number
-from idp.gb11643 import mask_card_number
-from idp.outbox import enqueue
+from idp.cardholders.gb11643 import mask_card_number
+from idp.cardholders.service import EnrolmentError
+from idp.cardholders.service import normalize_card_number
+from idp.events.audit import record_event
+from idp.events.outbox import enqueue
 from idp.store.ecards import CardEvent
 from idp.store.ecards import ECard
 from idp.store.grants import BrowserSession

@@ -11,9 +11,9 @@ from channels.api_keys import NativeApi
 from channels.client import Client
 from channels.kinds import ChannelKind
 from channels.registration import ClientMetadata
-from idp.channel_status import effective_status
 from idp.oauth.tokens import new_secret
 from idp.store.channels import ChannelRow
+from idp.store.channels import effective_status
 from idp.store.database import Database
 
 SECRET_METHODS = ("client_secret_basic", "client_secret_post")

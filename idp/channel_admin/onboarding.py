@@ -1,6 +1,6 @@
 """Dynamic registration (RFC 7591) and its management protocol (RFC 7592) for channels.
 
-No Flask here: ``idp.web.registration`` turns HTTP into these calls and their errors into
+No Flask here: ``idp.channel_admin.views`` turns HTTP into these calls and their errors into
 RFC 7591 3.2.2 / RFC 6750 3.1 answers. Every call is one transaction; a refused request writes
 nothing, and the statement's ``jti`` is spent in the same transaction as the channel it creates.
 The registration access token is returned once and stored as a keyed hash, like client secrets.
@@ -26,16 +26,16 @@ from channels.software_statement import statement_from_claims
 from channels.software_statement import trusted_keys
 from channels.software_statement import unapproved
 from idp import errors
-from idp.audit import record_event
-from idp.channel_status import ACTIVE
-from idp.channel_status import DELETED
-from idp.channel_status import PENDING
-from idp.channel_status import children
-from idp.clients import add_client
-from idp.clients import client_from_row
-from idp.clients import set_native
+from idp.channel_admin.clients import add_client
+from idp.channel_admin.clients import client_from_row
+from idp.channel_admin.clients import set_native
+from idp.channel_admin.status import children
+from idp.events.audit import record_event
 from idp.oauth.tokens import new_secret
 from idp.provider import Provider
+from idp.store.channels import ACTIVE
+from idp.store.channels import DELETED
+from idp.store.channels import PENDING
 from idp.store.channels import ChannelRow
 from idp.store.channels import registration_token_owner
 from idp.store.security import ExpiringKey

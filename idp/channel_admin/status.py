@@ -14,12 +14,11 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from idp.audit import record_event
+from idp.events.audit import record_event
+from idp.store.channels import ACTIVE
+from idp.store.channels import PENDING
 from idp.store.channels import ChannelRow
-
-ACTIVE = "active"
-PENDING = "pending"
-DELETED = "deleted"
+from idp.store.channels import effective_status
 
 
 @dataclass(frozen=True)
@@ -39,27 +38,6 @@ TRANSITIONS = {
 
 class StatusError(ValueError):
     """The operator asked for a change the channel's state does not allow."""
-
-
-def effective_status(session: Session, row: ChannelRow) -> str:
-    """``row.status``, or ``parent-<status>`` when a second tier's parent is not active."""
-    if row.status != ACTIVE or row.parent_client_id is None:
-        return row.status
-    parent = session.get(ChannelRow, row.parent_client_id)
-    parent_status = parent.status if parent is not None else DELETED
-    return ACTIVE if parent_status == ACTIVE else f"parent-{parent_status}"
-
-
-def usable(session: Session, row: ChannelRow | None) -> bool:
-    return row is not None and effective_status(session, row) == ACTIVE
-
-
-def client_usable(session: Session, client_id: str) -> bool:
-    """Read from the database in the caller's transaction, never from the client registry's
-    cache: a suspension committed by the CLI in another process counts at the next request."""
-    if not 0 < len(client_id) <= 64:
-        return False
-    return usable(session, session.get(ChannelRow, client_id))
 
 
 def children(session: Session, client_id: str) -> list[str]:

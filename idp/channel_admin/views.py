@@ -1,6 +1,6 @@
 """The client registration endpoint (RFC 7591 3) and client configuration endpoint (RFC 7592 2).
 
-Views translate HTTP only: the JSON body in, ``idp.onboarding`` called, JSON out with
+Views translate HTTP only: the JSON body in, ``idp.channel_admin.onboarding`` called, JSON out with
 ``Cache-Control: no-store``. Errors are RFC 7591 3.2.2 JSON (400) or RFC 6750 3.1 Bearer
 challenges (401/403) through the app's ``OAuthError`` handler.
 """
@@ -14,14 +14,14 @@ from flask import Response
 from flask import g
 from flask import request
 
+from idp.channel_admin.onboarding import Onboarding
 from idp.errors import InvalidClientMetadata
 from idp.errors import InvalidToken
 from idp.errors import MissingBearerToken
-from idp.onboarding import Onboarding
-from idp.web.http import MalformedJson
-from idp.web.http import oauth_json
-from idp.web.http import provider
-from idp.web.http import read_json
+from idp.http.http import MalformedJson
+from idp.http.http import oauth_json
+from idp.http.http import provider
+from idp.http.http import read_json
 
 bp = Blueprint("registration", __name__)
 MAX_TOKEN_LENGTH = 256

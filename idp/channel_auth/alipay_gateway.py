@@ -31,7 +31,7 @@ from flask import Response
 
 from channels.signing import OwnKey
 from channels.signing import rsa_sha256
-from idp.channel_auth import unauthorized
+from idp.channel_auth.authenticate import unauthorized
 from idp.errors import Problem
 
 log = logging.getLogger(__name__)

@@ -16,7 +16,7 @@ Every way in gives one ``Channel`` (issue 3 section 2):
   ``ChannelRow.tls_client_thumbprint`` (``from_certificate``).
 
 A second-tier channel never has more than its parent: its scopes are cut to the parent's and
-its payment power needs the parent's (``idp.ecards.Channel``).
+its payment power needs the parent's (``idp.channel_auth.caller.Channel``).
 Every refusal is a 401 problem naming a short reason, never request data. No Flask here.
 """
 
@@ -46,12 +46,12 @@ from channels.signing.alipay import AUTH_PREFIX as ALIPAY_V3_PREFIX
 from channels.signing.alipay import parse_v3_authorization
 from channels.signing.wechatpay import AUTH_SCHEME as WECHATPAY_SCHEME
 from channels.signing.wechatpay import parse_authorization
-from idp.channel_status import usable
-from idp.ecards import Channel
+from idp.channel_auth.caller import Channel
+from idp.channel_auth.rfc8705_mtls import forwarded_thumbprint
 from idp.errors import OAuthError
 from idp.errors import Problem
-from idp.rfc8705_mtls import forwarded_thumbprint
 from idp.store.channels import ChannelRow
+from idp.store.channels import usable
 
 ClaimsOf = Callable[[str], dict[str, Any]]
 

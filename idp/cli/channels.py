@@ -7,7 +7,6 @@ Every command prints one JSON value.
 
 from __future__ import annotations
 
-import json
 import os
 import secrets
 import time
@@ -17,13 +16,11 @@ from typing import Any
 
 import click
 
+from idp.cli.common import emit
+from idp.cli.common import provider
 from idp.settings import Settings
 
 PASSPHRASE_ENV = "ESSC_ONBOARDING_KEY_PASSPHRASE"  # noqa: S105 (a variable name)
-
-
-def _emit(value: Any) -> None:
-    click.echo(json.dumps(value, ensure_ascii=False, sort_keys=True))
 
 
 def _passphrase() -> bytes | None:
@@ -53,7 +50,7 @@ def onboarding_key(key_file: Path) -> None:
         with os.fdopen(fd, "wb") as out:
             out.write(generate(_passphrase()))
     try:
-        _emit(public_jwks(key_file.read_bytes(), _passphrase()))
+        emit(public_jwks(key_file.read_bytes(), _passphrase()))
     except OnboardingKeyError as exc:
         raise click.ClickException(str(exc)) from None
 
@@ -93,28 +90,26 @@ def statement(key_file: str, **options: Any) -> None:
         token = sign(Path(key_file).read_bytes(), claims, typ=TYP, passphrase=_passphrase())
     except (ValueError, OnboardingKeyError) as exc:
         raise click.ClickException(str(exc)) from None
-    _emit({"software_statement": token, "claims": claims})
+    emit({"software_statement": token, "claims": claims})
 
 
 @channels.command("pending")
 def pending() -> None:
     """Channels awaiting approval, oldest first."""
-    from idp.channel_status import pending as listing
-    from idp.cli import _provider
+    from idp.channel_admin.status import pending as listing
 
-    p = _provider()
+    p = provider()
     with p.db.read() as s:
         rows = listing(s)
     p.db.dispose()
-    _emit(rows)
+    emit(rows)
 
 
 def _change(action: str, client_id: str, actor: str) -> None:
-    from idp.channel_status import StatusError
-    from idp.channel_status import change_status
-    from idp.cli import _provider
+    from idp.channel_admin.status import StatusError
+    from idp.channel_admin.status import change_status
 
-    p = _provider()
+    p = provider()
     try:
         with p.db.transaction() as s:
             out = change_status(s, client_id, action, now=p.now(), actor=actor)
@@ -124,7 +119,7 @@ def _change(action: str, client_id: str, actor: str) -> None:
         p.db.dispose()
     for affected in (client_id, *out["children"]):
         p.clients.forget(affected)
-    _emit(out)
+    emit(out)
 
 
 def _status_command(action: str, help_text: str) -> None:
@@ -157,15 +152,14 @@ def notification_key(client_id: str, key_file: Path | None, remove: bool, actor:
     The key is read from a file (never from the command line, where it would reach the shell
     history), stored encrypted, and never printed.
     """
-    from idp.audit import record_event
-    from idp.channel_notification_key import NotificationKeyError
-    from idp.channel_notification_key import set_key
-    from idp.cli import _provider
+    from idp.channel_admin.channel_notification_key import NotificationKeyError
+    from idp.channel_admin.channel_notification_key import set_key
+    from idp.events.audit import record_event
 
     if remove == (key_file is not None):
         raise click.ClickException("give exactly one of --from-file or --remove")
     key = None if key_file is None else key_file.read_bytes().rstrip(b"\r\n")
-    p = _provider()
+    p = provider()
     try:
         with p.db.transaction() as s:
             set_key(s, p.keyring, client_id, key)
@@ -175,4 +169,4 @@ def notification_key(client_id: str, key_file: Path | None, remove: bool, actor:
         raise click.ClickException(str(exc)) from None
     finally:
         p.db.dispose()
-    _emit({"client_id": client_id, "notification_key": "removed" if remove else "set"})
+    emit({"client_id": client_id, "notification_key": "removed" if remove else "set"})

@@ -15,8 +15,8 @@ from typing import Any
 from sqlalchemy import select
 
 from channels.registration import validate_metadata
-from idp.cardholders import add_cardholder
-from idp.clients import add_client
+from idp.cardholders.service import add_cardholder
+from idp.channel_admin.clients import add_client
 from idp.store.people import SocialSecurityCard
 
 #: (name, ID number, region code, card number, PIN). ID numbers have valid check digits.

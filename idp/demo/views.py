@@ -21,8 +21,8 @@ from flask import request
 from flask import session
 from werkzeug.wrappers import Response as BaseResponse
 
-from idp.web.http import provider
-from idp.web.i18n import text
+from idp.http.http import provider
+from idp.interaction.i18n import text
 
 bp = Blueprint("demo", __name__, url_prefix="/demo")
 

@@ -3,9 +3,10 @@
 The e-SSC apps let a cardholder suspend a lost card, or resume it, from the app, confirmed by
 the e-card PIN or a fresh face check. Here the channel names its own **active** e-card
 (``sign_no``), never a card number, so it can act only for a card whose holder it has bound;
-the cardholder's presence is proved exactly as for unbinding (``idp.ecards._prove_presence``:
-a wrong PIN counts toward the PIN lockout and that count is committed). The change itself is
-``idp.cards.suspend`` / ``resume`` with the channel as actor and ``pin`` or ``face`` as factor,
+the cardholder's presence is proved exactly as for unbinding
+(``idp.ecards.service._prove_presence``: a wrong PIN counts toward the PIN lockout and that count
+is committed). The change itself is ``idp.cards.lifecycle.suspend`` / ``resume`` with the channel
+as actor and ``pin`` or ``face`` as factor,
 so it writes the same ``card_events`` row, audit event, revocations and one outbox message per
 channel holding an active e-card as an operator's change. A retry is idempotent by state: a
 suspension of a suspended card (or a resume of a normal one) answers the current state and
@@ -19,14 +20,14 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from idp import cards
-from idp.ecard_requests import PresenceProof
-from idp.ecards import Channel
-from idp.ecards import Services
-from idp.ecards import _prove_presence
-from idp.ecards import find_own
+from idp.cardholders.gb11643 import mask_card_number
+from idp.cards import lifecycle as cards
+from idp.channel_auth.caller import Channel
+from idp.ecards.requests import PresenceProof
+from idp.ecards.service import Services
+from idp.ecards.service import _prove_presence
+from idp.ecards.service import find_own
 from idp.errors import Problem
-from idp.gb11643 import mask_card_number
 from idp.store.ecards import ECard
 from idp.store.people import SocialSecurityCard
 from idp.store.people import status_at
@@ -94,8 +95,8 @@ def change_card(
 
 
 def _lock(session: Session, channel: Channel, sign_no: str) -> tuple[SocialSecurityCard, ECard]:
-    """Lock the card, then the e-card: the order ``idp.cards`` locks them in, so a concurrent
-    operator change and this one serialise instead of deadlocking."""
+    """Lock the card, then the e-card: the order ``idp.cards.lifecycle`` locks them in, so a
+    concurrent operator change and this one serialise instead of deadlocking."""
     card_id = find_own(session, channel, sign_no).card_id
     card = session.get(SocialSecurityCard, card_id, with_for_update=True, populate_existing=True)
     ecard = find_own(session, channel, sign_no, lock=True)

@@ -16,9 +16,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from idp import sd_jwt_vc
-from idp.gb11643 import mask_card_number
-from idp.gb11643 import mask_id_number
+from idp.cardholders.gb11643 import mask_card_number
+from idp.cardholders.gb11643 import mask_id_number
+from idp.ecards import sd_jwt_vc
 
 #: How long the credential is valid; the live status is always the query API's [U].
 CREDENTIAL_TTL = 365 * 24 * 3600

@@ -1,8 +1,8 @@
 """The OpenAPI 3.1 document of the channel APIs, served at ``/openapi.json``.
 
-Built here from the same limits the parsers enforce (``idp.ecard_requests``) and written to
-``docs/openapi.json`` by ``python -m idp.web.openapi > docs/openapi.json``; a test keeps the two
-equal and checks every route of ``idp.web.ecards_api`` is documented.
+Built here from the same limits the parsers enforce (``idp.ecards.requests``) and written to
+``docs/openapi.json`` by ``python -m idp.ecards.openapi > docs/openapi.json``; a test keeps the two
+equal and checks every route of ``idp.ecards.views`` is documented.
 """
 
 from __future__ import annotations
@@ -13,16 +13,16 @@ from typing import Any
 from flask import Blueprint
 from flask import Response
 
-from idp.ecard_requests import CHANNEL_SUBJECT
-from idp.ecard_requests import ID_NUMBER_SHAPE
-from idp.ecard_requests import IDEMPOTENCY_KEY
-from idp.ecard_requests import MAX_NAME
-from idp.ecard_requests import PIN
-from idp.ecard_requests import REAL_NAME_LEVELS
-from idp.ecard_requests import REGION_CODE
-from idp.ecard_requests import TIMESTAMP_RANGE
-from idp.ecards import FACE_MAX_AGE
-from idp.ecards import SIGN_NO
+from idp.ecards.requests import CHANNEL_SUBJECT
+from idp.ecards.requests import ID_NUMBER_SHAPE
+from idp.ecards.requests import IDEMPOTENCY_KEY
+from idp.ecards.requests import MAX_NAME
+from idp.ecards.requests import PIN
+from idp.ecards.requests import REAL_NAME_LEVELS
+from idp.ecards.requests import REGION_CODE
+from idp.ecards.requests import TIMESTAMP_RANGE
+from idp.ecards.service import FACE_MAX_AGE
+from idp.ecards.service import SIGN_NO
 
 bp = Blueprint("openapi", __name__)
 

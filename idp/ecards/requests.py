@@ -14,9 +14,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from idp.cardholders.gb11643 import InvalidIdNumber
+from idp.cardholders.gb11643 import normalize_id_number
 from idp.errors import Problem
-from idp.gb11643 import InvalidIdNumber
-from idp.gb11643 import normalize_id_number
 
 #: WeChat openid/unionid (28-29 chars), Alipay user_id (16 digits) or open_id, bank numbers.
 CHANNEL_SUBJECT = re.compile(r"[A-Za-z0-9._:@\-]{1,128}")
@@ -25,7 +25,8 @@ REGION_CODE = re.compile(r"[0-9]{6}")
 PIN = re.compile(r"[0-9]{6}")
 #: The shape of a GB 11643 number as a schema can state it: region code not starting with 0,
 #: birth year 1900-2099, month 01-12, day 01-31, sequence, check character. The real date, a
-#: birth date not in the future and the ISO 7064 check character are ``idp.gb11643``'s job.
+#: birth date not in the future and the ISO 7064 check character are
+#: ``idp.cardholders.gb11643``'s job.
 ID_NUMBER_SHAPE = re.compile(
     r"[1-9][0-9]{5}(19|20)[0-9]{2}(0[1-9]|1[0-2])(0[1-9]|[12][0-9]|3[01])[0-9]{3}[0-9Xx]"
 )
@@ -163,7 +164,7 @@ def parse_unbind(body: Any) -> UnbindRequest:
 
 
 #: The proof that the cardholder is present, shared by unbinding and the card changes a channel
-#: asks for on the cardholder's behalf (``idp.channel_card_changes``).
+#: asks for on the cardholder's behalf (``idp.ecards.channel_card_changes``).
 PresenceProof = UnbindRequest
 
 

@@ -9,7 +9,7 @@ credential type. The issued form is ``<JWT>~<Disclosure 1>~...~<Disclosure N>~``
 JWT: the channel, not a wallet key, holds the e-card).
 
 Pure: no Flask, no storage. Salts come from the caller so an idempotent retry can rebuild the
-very same disclosures (see ``idp.ecards``).
+very same disclosures (see ``idp.ecards.service``).
 """
 
 from __future__ import annotations

@@ -18,17 +18,17 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from channels.kinds import ChannelKind
-from idp import ecard_credential
-from idp.audit import record_event
-from idp.cardholders import check_pin
-from idp.cardholders import primary_card
-from idp.ecard_requests import IssueRequest
-from idp.ecard_requests import UnbindRequest
+from idp.cardholders.gb11643 import mask_card_number
+from idp.cardholders.pin import PinHasher
+from idp.cardholders.service import check_pin
+from idp.cardholders.service import primary_card
+from idp.channel_auth.caller import Channel
+from idp.ecards import credential as ecard_credential
+from idp.ecards.requests import IssueRequest
+from idp.ecards.requests import UnbindRequest
 from idp.errors import Problem
-from idp.gb11643 import mask_card_number
-from idp.outbox import enqueue
-from idp.pin import PinHasher
+from idp.events.audit import record_event
+from idp.events.outbox import enqueue
 from idp.store.ecards import ECard
 from idp.store.locks import lock_row
 from idp.store.people import Person
@@ -39,29 +39,7 @@ from keys import KeyRing
 #: A face check the channel asserts must be this recent, and not in the future [U].
 FACE_MAX_AGE = 600
 FACE_SKEW = 30
-#: Channel kinds that may issue level 2 (payment, settlement) without a grant (issue 3, 1).
-PAYMENT_KINDS = frozenset({ChannelKind.UNIONPAY, ChannelKind.BANK})
-PAYMENT_SCOPE = "essc.payment"
 SIGN_NO = re.compile(r"[A-Za-z0-9_\-]{43}")
-
-
-@dataclass(frozen=True)
-class Channel:
-    """The authenticated caller.
-
-    A second-tier channel carries its first-tier ``parent``: it holds no power its parent lacks
-    (issue 3, 1), whatever its own kind, even when the parent's grant shrank after registration.
-    """
-
-    client_id: str
-    kind: ChannelKind
-    scopes: frozenset[str]
-    parent: Channel | None = None
-
-    @property
-    def may_pay(self) -> bool:
-        own = self.kind in PAYMENT_KINDS or PAYMENT_SCOPE in self.scopes
-        return own and (self.parent is None or self.parent.may_pay)
 
 
 @dataclass(frozen=True)

@@ -2,10 +2,11 @@
 and suspend or resume the card behind an e-card on the cardholder's behalf (issue 6).
 
 Views only translate HTTP: read the body (size-capped), authenticate the channel
-(``idp.channel_auth``: a header, a signed form whose ``biz_content`` is the JSON request, or a
-forwarded client certificate), check the media type, parse (``idp.ecard_requests``) and call
-``idp.ecards`` inside one transaction. Every refusal is RFC 7807 problem JSON, except to an
-Alipay gateway-form caller, which gets Alipay's signed envelope (``idp.web.alipay_gateway``).
+(``idp.channel_auth.authenticate``: a header, a signed form whose ``biz_content`` is the JSON
+request, or a forwarded client certificate), check the media type, parse
+(``idp.ecards.requests``) and call ``idp.ecards.service`` inside one transaction. Every refusal is
+RFC 7807 problem JSON, except to an Alipay gateway-form caller, which gets Alipay's signed
+envelope (``idp.channel_auth.alipay_gateway``).
 Documented in ``docs/openapi.json`` (served at ``/openapi.json``) and ``docs/ecards.md``.
 """
 
@@ -25,22 +26,23 @@ from werkzeug.exceptions import RequestEntityTooLarge
 
 from channels.signing import ChannelRequest
 from channels.signing import OwnKey
-from idp import channel_auth
-from idp import channel_card_changes
-from idp import ecards
-from idp.ecard_requests import parse_card_change
-from idp.ecard_requests import parse_issue
-from idp.ecard_requests import parse_unbind
+from idp.channel_auth import alipay_gateway
+from idp.channel_auth import authenticate as channel_auth
+from idp.channel_auth import responses as channel_responses
+from idp.channel_auth.caller import Channel
+from idp.ecards import channel_card_changes
+from idp.ecards import service as ecards
+from idp.ecards.requests import parse_card_change
+from idp.ecards.requests import parse_issue
+from idp.ecards.requests import parse_unbind
 from idp.errors import Problem
+from idp.http.http import MalformedJson
+from idp.http.http import oauth_json
+from idp.http.http import provider
+from idp.http.http import read_json
 from idp.notifications.platform_keys import own_keys
 from idp.provider import Provider
 from idp.store.expiring import expiring_set
-from idp.web import alipay_gateway
-from idp.web import channel_responses
-from idp.web.http import MalformedJson
-from idp.web.http import oauth_json
-from idp.web.http import provider
-from idp.web.http import read_json
 
 PREFIX = "/api/v1"
 FORM = "application/x-www-form-urlencoded"
@@ -99,7 +101,7 @@ def _target() -> str:
 class Caller:
     """The authenticated channel and, for a form-signed request, its JSON from ``biz_content``."""
 
-    channel: ecards.Channel
+    channel: Channel
     document: str | None = None
 
 

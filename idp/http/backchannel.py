@@ -20,16 +20,16 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 from channels.client import Client
-from idp.audit import record_event
 from idp.errors import InvalidRequest
 from idp.errors import MethodNotAllowed
 from idp.errors import OAuthError
 from idp.errors import RequestTooLarge
 from idp.errors import ServerError
+from idp.events.audit import record_event
+from idp.http.edge import REQUEST_ID_KEY
 from idp.oauth.params import single_values
 from idp.provider import Provider
 from idp.store.token_store import SqlTokenStore
-from idp.web.edge import REQUEST_ID_KEY
 
 log = logging.getLogger("essc.idp")
 
@@ -89,7 +89,7 @@ class BackChannel:
         handler = self._routes.get(environ.get("PATH_INFO", ""))
         if handler is None:
             return self._fallback(environ, start_response)
-        # idp.web.edge assigned it: the server's own, or a configured trusted proxy's.
+        # idp.http.edge assigned it: the server's own, or a configured trusted proxy's.
         request_id = environ.get(REQUEST_ID_KEY) or str(uuid.uuid4())
         path = environ["PATH_INFO"]
         try:

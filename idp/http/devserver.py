@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from werkzeug.serving import WSGIRequestHandler
 
-from idp.web.edge import SERVER_REASONS
-from idp.web.edge import server_error_response
-from idp.web.logs import path_only
+from idp.http.edge import SERVER_REASONS
+from idp.http.edge import server_error_response
+from idp.http.logs import path_only
 
 
 class DevRequestHandler(WSGIRequestHandler):

@@ -8,7 +8,7 @@ from flask import Blueprint
 from flask import Response
 from flask import jsonify
 
-from idp.web.http import provider
+from idp.http.http import provider
 
 bp = Blueprint("discovery", __name__)
 

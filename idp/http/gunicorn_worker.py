@@ -1,7 +1,7 @@
 """Gunicorn's sync worker, answering what Gunicorn refuses itself with the product's JSON.
 
 ``essc serve --production --server gunicorn`` raises Gunicorn's request-line and header limits
-above the product's own (idp.web.edge), so the product answers 414 and 431 itself; anything
+above the product's own (idp.http.edge), so the product answers 414 and 431 itself; anything
 Gunicorn still refuses (a line past its hard 8190-byte cap, bad syntax) gets the product's
 problem JSON from here instead of Gunicorn's HTML page, and its log line names the exception
 class only: Gunicorn's own message quotes the request line, query string included.
@@ -24,8 +24,8 @@ from gunicorn.http.errors import ParseException
 from gunicorn.http.errors import UnsupportedTransferCoding
 from gunicorn.workers.sync import SyncWorker
 
+from idp.http.edge import server_error_response
 from idp.settings import Settings
-from idp.web.edge import server_error_response
 
 _STATUS: tuple[tuple[type[BaseException], int], ...] = (
     (InvalidResponseHeader, 500),  # the application's fault, not the client's
@@ -49,7 +49,7 @@ def status_for(exc: BaseException) -> int:
 
 
 class JsonErrorWorker(SyncWorker):  # type: ignore[misc]
-    """``--worker-class idp.web.gunicorn_worker.JsonErrorWorker``."""
+    """``--worker-class idp.http.gunicorn_worker.JsonErrorWorker``."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

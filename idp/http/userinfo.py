@@ -6,21 +6,22 @@ from flask import Blueprint
 from flask import Response
 from flask import request
 
-from idp.cardholders import ID_CONTEXT
-from idp.cardholders import primary_card
+from idp.cardholders.gb11643 import mask_card_number
+from idp.cardholders.service import ID_CONTEXT
+from idp.cardholders.service import primary_card
 from idp.errors import InsufficientScope
 from idp.errors import InvalidBearerRequest
 from idp.errors import InvalidRequest
 from idp.errors import InvalidToken
 from idp.errors import MissingBearerToken
+from idp.http.http import oauth_json
+from idp.http.http import provider
 from idp.oauth.params import single_values
 from idp.oidc.claims import Cardholder
 from idp.oidc.claims import claims_for
 from idp.store.people import Person
 from idp.store.people import status_at
 from idp.store.token_store import SqlTokenStore
-from idp.web.http import oauth_json
-from idp.web.http import provider
 
 bp = Blueprint("userinfo", __name__)
 
@@ -69,7 +70,7 @@ def userinfo() -> Response:
         holder = Cardholder(
             name=person.name,
             region_code=person.region_code,
-            card_number=card.card_number if card else None,
+            card_number_masked=mask_card_number(card.card_number if card else ""),
             card_status=status_at(card, p.now()) if card else None,
             id_number=lambda: keyring.decrypt_field(person.id_number_enc, context=ID_CONTEXT),
         )

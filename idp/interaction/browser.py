@@ -10,8 +10,8 @@ from flask import request
 from flask import session
 from werkzeug.wrappers import Response as BaseResponse
 
+from idp.http.http import provider
 from idp.store.grants import BrowserSession
-from idp.web.http import provider
 
 SESSION_COOKIE = "essc_session"
 
@@ -44,7 +44,7 @@ def session_cookie_hash() -> str | None:
 
 
 def current_session() -> BrowserSession | None:
-    from idp.signin import find_session
+    from idp.interaction.signin import find_session
 
     cookie_hash = session_cookie_hash()
     if cookie_hash is None:

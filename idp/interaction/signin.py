@@ -13,9 +13,9 @@ from sqlalchemy import select
 from sqlalchemy import update
 from sqlalchemy.orm import Session
 
-from idp.gb11643 import InvalidIdNumber
-from idp.gb11643 import mask_id_number
-from idp.gb11643 import normalize_id_number
+from idp.cardholders.gb11643 import InvalidIdNumber
+from idp.cardholders.gb11643 import mask_id_number
+from idp.cardholders.gb11643 import normalize_id_number
 from idp.oauth.authorize import AuthorizationRequest
 from idp.oauth.tokens import new_secret
 from idp.store.grants import AuthorizationCode
@@ -69,7 +69,7 @@ def end_session(session: Session, cookie_hash: str, now: int) -> None:
     )
 
 
-#: The blind index purpose of ID numbers (idp.cardholders.find_by_credential uses the same).
+#: The blind index purpose of ID numbers (idp.cardholders.service.find_by_credential uses the same).
 ID_NUMBER_INDEX = "id-number-index"
 #: What the sign-in form takes: card numbers (6 to 20 letters and digits) or 18-character ID
 #: numbers (GB 11643). Any other hint (a phone number, an e-mail address) is not kept at all.

@@ -11,39 +11,39 @@ from flask import request
 from sqlalchemy.orm import Session
 from werkzeug.wrappers import Response as BaseResponse
 
-from idp.audit import record_event
-from idp.cardholders import find_by_credential
-from idp.cardholders import sign_in_with_pin
+from idp.cardholders.service import find_by_credential
+from idp.cardholders.service import sign_in_with_pin
 from idp.errors import AccessDenied
 from idp.errors import ConsentRequired
 from idp.errors import LoginRequired
 from idp.errors import OAuthError
+from idp.events.audit import record_event
+from idp.http.http import NO_STORE
+from idp.http.http import provider
+from idp.interaction.browser import browser_hash
+from idp.interaction.browser import csrf_ok
+from idp.interaction.browser import csrf_token
+from idp.interaction.browser import current_session
+from idp.interaction.browser import set_session_cookie
+from idp.interaction.i18n import text
+from idp.interaction.signin import complete_interaction
+from idp.interaction.signin import consent_covers
+from idp.interaction.signin import create_interaction
+from idp.interaction.signin import find_interaction
+from idp.interaction.signin import hinted_person
+from idp.interaction.signin import issue_code
+from idp.interaction.signin import remember_consent
+from idp.interaction.signin import start_session
 from idp.oauth import response as authz_response
 from idp.oauth.authorize import AuthorizationRequest
 from idp.oauth.authorize import RedirectableError
 from idp.oauth.authorize import UntrustedRedirect
 from idp.oauth.authorize import parse_authorization_request
 from idp.oidc.claims import SCOPE_LABELS
-from idp.signin import complete_interaction
-from idp.signin import consent_covers
-from idp.signin import create_interaction
-from idp.signin import find_interaction
-from idp.signin import hinted_person
-from idp.signin import issue_code
-from idp.signin import remember_consent
-from idp.signin import start_session
 from idp.store.grants import BrowserSession
 from idp.store.grants import Interaction
 from idp.store.people import Person
 from idp.store.token_store import SqlTokenStore
-from idp.web.browser import browser_hash
-from idp.web.browser import csrf_ok
-from idp.web.browser import csrf_token
-from idp.web.browser import current_session
-from idp.web.browser import set_session_cookie
-from idp.web.http import NO_STORE
-from idp.web.http import provider
-from idp.web.i18n import text
 
 bp = Blueprint("authorize", __name__)
 
@@ -243,7 +243,7 @@ def signin(interaction_id: str) -> BaseResponse:
 
 def _signing_in(s: Session, authz: AuthorizationRequest, credential: str) -> Person | None:
     """The cardholder the form names: the prefilled masked ID number stands for the hint's
-    blind index (idp.signin.stored_hint); anything typed is a card or ID number."""
+    blind index (idp.interaction.signin.stored_hint); anything typed is a card or ID number."""
     if authz.login_hint_index is not None and credential.strip().upper() == authz.login_hint:
         return hinted_person(s, authz)
     return find_by_credential(s, provider().keyring, credential) if credential else None

@@ -1,19 +1,19 @@
 """GB 11643-1999 citizen ID numbers: ISO 7064 MOD 11-2 check character, birth date, masking.
 
-The valid vectors were computed independently of ``idp.gb11643`` with the standard's weights
-derived as 2**(17 - i) mod 11.
+The valid vectors were computed independently of ``idp.cardholders.gb11643`` with the standard's
+weights derived as 2**(17 - i) mod 11.
 """
 
 from __future__ import annotations
 
 import pytest
 
-from idp.gb11643 import InvalidIdNumber
-from idp.gb11643 import check_character
-from idp.gb11643 import is_valid_id_number
-from idp.gb11643 import mask_card_number
-from idp.gb11643 import mask_id_number
-from idp.gb11643 import normalize_id_number
+from idp.cardholders.gb11643 import InvalidIdNumber
+from idp.cardholders.gb11643 import check_character
+from idp.cardholders.gb11643 import is_valid_id_number
+from idp.cardholders.gb11643 import mask_card_number
+from idp.cardholders.gb11643 import mask_id_number
+from idp.cardholders.gb11643 import normalize_id_number
 
 VALID = [
     "11010519491231002X",  # check character X

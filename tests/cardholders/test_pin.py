@@ -7,9 +7,9 @@ from typing import Any
 import pytest
 from argon2 import PasswordHasher
 
-from idp.pin import PinHasher
-from idp.pin import WeakPin
-from idp.pin import check_pin_rules
+from idp.cardholders.pin import PinHasher
+from idp.cardholders.pin import WeakPin
+from idp.cardholders.pin import check_pin_rules
 
 ID_NUMBER = "11010519491231002X"
 SHAPE = "the PIN must be exactly 6 digits"

@@ -1,6 +1,7 @@
-"""Card lifecycle (``idp.cards``, issue 3 section 4): the transition table, automatic lifting on
-the injected clock, replacement, what is written in the caller's transaction, what a suspension
-does to sign-in and tokens, and the ``essc cards`` commands; on every configured backend."""
+"""Card lifecycle (``idp.cards.lifecycle``, issue 3 section 4): the transition table, automatic
+lifting on the injected clock, replacement, what is written in the caller's transaction, what a
+suspension does to sign-in and tokens, and the ``essc cards`` commands; on every configured
+backend."""
 
 from __future__ import annotations
 
@@ -13,10 +14,10 @@ from click.testing import CliRunner
 from sqlalchemy import func
 from sqlalchemy import select
 
-from idp import cards
-from idp import ecards
+from idp.cards import lifecycle as cards
 from idp.cli import main
-from idp.ecard_requests import parse_issue
+from idp.ecards import service as ecards
+from idp.ecards.requests import parse_issue
 from idp.store.ecards import CardEvent
 from idp.store.ecards import ECard
 from idp.store.ecards import OutboxMessage

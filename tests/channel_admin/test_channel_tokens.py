@@ -1,6 +1,7 @@
 """A suspended or deleted channel's tokens stop at every resource endpoint at once (issue 6).
 
-The e-card API reads the channel row in the request's transaction (``idp.channel_auth``);
+The e-card API reads the channel row in the request's transaction
+(``idp.channel_auth.authenticate``);
 ``/userinfo`` and introspection (RFC 7662) now do the same, so a suspension made by the
 ``essc channels`` CLI in another process counts before the client registry's 30-second cache
 expires. Runs on SQLite and on PostgreSQL/Redis.

@@ -41,6 +41,8 @@ from idp.store.channels import ChannelRow
 from idp.store.security import AuditEvent
 from keys.onboarding import generate
 from keys.onboarding import public_jwks
+from tests.channel_admin.test_registration import editable
+from tests.channel_admin.test_registration import statement
 from tests.channels.conftest import MemoryNonceStore
 from tests.conftest import ISSUER
 from tests.conftest import test_settings as settings_for
@@ -51,8 +53,6 @@ from tests.ecard_helpers import enveloped
 from tests.ecard_helpers import issue_body
 from tests.ecard_helpers import public_pem
 from tests.support import START
-from tests.test_registration import editable
-from tests.test_registration import statement
 
 #: python-alipay-sdk's certificate mode reads certificates with pyOpenSSL's deprecated X509 API.
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning:alipay")

@@ -238,7 +238,7 @@ def test_cli_statement_verifies(
     assert out["claims"]["essc_channel_kind"] == "bank"
     assert out["claims"]["client_name"] == "某银行"
     # The CLI signs at the wall clock; verify with a provider that reads the wall clock.
-    from idp.onboarding import Onboarding
+    from idp.channel_admin.onboarding import Onboarding
 
     live = Provider(provider.settings, database=provider.db)
     claims = Onboarding(live)._verifier.verify(out["software_statement"]).claims
@@ -532,7 +532,7 @@ def test_bad_onboarding_jwks_stops_start_up() -> None:
 def test_second_tier_ecard_api_stops_with_its_parent(
     web: Any, provider: Provider, operator_key: bytes
 ) -> None:
-    """The channel e-card API (idp.channel_auth) applies the same rule as the token endpoint."""
+    """The channel e-card API (idp.channel_auth.authenticate) applies the token endpoint's rule."""
     parent = onboard(web, provider, statement(operator_key))
     child = onboard(web, provider, statement(operator_key, parent=parent["client_id"]))
     access = token(web, child).json["access_token"]

@@ -24,8 +24,8 @@ from channels.signing import OwnKey
 from channels.signing import ReplayGuard
 from channels.signing import UnionPayRsa
 from channels.signing.freshness import CHINA_TIME
-from idp.rfc8705_mtls import forwarded_thumbprint
-from idp.rfc8705_mtls import x5t_s256
+from idp.channel_auth.rfc8705_mtls import forwarded_thumbprint
+from idp.channel_auth.rfc8705_mtls import x5t_s256
 from idp.settings import ConfigurationError
 from idp.settings import Settings
 from tests.channels.conftest import MemoryNonceStore

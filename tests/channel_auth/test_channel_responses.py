@@ -27,16 +27,16 @@ from channels.signing import ReplayGuard
 from channels.signing import WechatPayV3
 from channels.signing import rsa_sha256
 from channels.signing.alipay import v3_response_content
-from idp.web import alipay_gateway
+from idp.channel_auth import alipay_gateway
+from tests.channel_auth.test_channel_auth import form_channel
+from tests.channel_auth.test_channel_auth import form_signer
+from tests.channel_auth.test_channel_auth import post_form
 from tests.channels.conftest import MemoryNonceStore
 from tests.ecard_helpers import add_channel
 from tests.ecard_helpers import bearer
 from tests.ecard_helpers import channel_key
 from tests.ecard_helpers import issue_body
 from tests.ecard_helpers import public_pem
-from tests.test_channel_auth import form_channel
-from tests.test_channel_auth import form_signer
-from tests.test_channel_auth import post_form
 
 SERIAL = "5157F09EFDC096DE15EBE81A47057A7232F1B8E1"
 URL = "/api/v1/ecards"

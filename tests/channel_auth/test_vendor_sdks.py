@@ -38,10 +38,10 @@ from tests.ecard_helpers import add_channel
 from tests.ecard_helpers import channel_key
 from tests.ecard_helpers import issue_body
 from tests.ecard_helpers import public_pem
+from tests.notifications.test_notifications import API_V3_KEY
+from tests.notifications.test_notifications import PAYLOAD
+from tests.notifications.test_notifications import _one_delivery
 from tests.support import FakeClock
-from tests.test_notifications import API_V3_KEY
-from tests.test_notifications import PAYLOAD
-from tests.test_notifications import _one_delivery
 
 wechatpayv3 = pytest.importorskip("wechatpayv3", reason="pip install -e '.[test]'")
 from alipay import AliPay  # noqa: E402 - python-alipay-sdk; see the Makefile about alipay/

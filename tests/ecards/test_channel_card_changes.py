@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from idp import cards
+from idp.cards import lifecycle as cards
 from idp.store.ecards import CardEvent
 from idp.store.ecards import OutboxMessage
 from idp.store.people import Person
@@ -21,13 +21,13 @@ from tests.ecard_helpers import add_channel
 from tests.ecard_helpers import bearer
 from tests.ecard_helpers import issue_body
 from tests.ecard_helpers import set_card
+from tests.ecards.test_ecards_api import assert_problem
+from tests.ecards.test_ecards_api import native_channel
+from tests.ecards.test_ecards_api import signed_post
+from tests.ecards.test_ecards_api import signer
 from tests.support import CARD
 from tests.support import exchange
 from tests.support import obtain_code
-from tests.test_ecards_api import assert_problem
-from tests.test_ecards_api import native_channel
-from tests.test_ecards_api import signed_post
-from tests.test_ecards_api import signer
 
 PIN = {"factor": "pin", "pin": CARD["pin"]}
 

@@ -1,6 +1,6 @@
 """The e-card credential verified by an independent SD-JWT implementation (issue 6).
 
-``idp/sd_jwt_vc.py`` is hand-written; here the IETF reference implementation (``sd-jwt`` on
+``idp/ecards/sd_jwt_vc.py`` is hand-written; here the IETF reference implementation (``sd-jwt`` on
 PyPI, pinned in pyproject.toml, over jwcrypto) verifies what essc-idp issues: the issuer's
 signature with the key taken from ``/jwks.json`` by ``kid``, every Disclosure against ``_sd``
 (draft-ietf-oauth-selective-disclosure-jwt, "Verification"), and a holder's presentation that
@@ -20,7 +20,7 @@ from jwcrypto.jws import InvalidJWSSignature
 from sd_jwt.holder import SDJWTHolder
 from sd_jwt.verifier import SDJWTVerifier
 
-from idp import ecard_credential
+from idp.ecards import credential as ecard_credential
 from tests.ecard_helpers import add_channel
 from tests.ecard_helpers import bearer
 from tests.ecard_helpers import issue_body

@@ -1,4 +1,4 @@
-"""E-card issuance, idempotency, supersession, level rules and unbinding (``idp.ecards``),
+"""E-card issuance, idempotency, supersession, level rules and unbinding (``idp.ecards.service``),
 and the SD-JWT VC credential, on every configured backend."""
 
 from __future__ import annotations
@@ -8,10 +8,11 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from idp import ecards
-from idp import sd_jwt_vc
-from idp.ecard_requests import UnbindRequest
-from idp.ecard_requests import parse_issue
+from idp.channel_auth.caller import Channel
+from idp.ecards import sd_jwt_vc
+from idp.ecards import service as ecards
+from idp.ecards.requests import UnbindRequest
+from idp.ecards.requests import parse_issue
 from idp.errors import Problem
 from idp.store.ecards import ECard
 from idp.store.ecards import OutboxMessage
@@ -38,12 +39,12 @@ def services(provider: Any) -> ecards.Services:
     )
 
 
-def issue(provider: Any, channel: ecards.Channel, body: dict[str, Any]) -> ecards.IssuedECard:
+def issue(provider: Any, channel: Channel, body: dict[str, Any]) -> ecards.IssuedECard:
     with provider.db.transaction() as s:
         return ecards.issue_ecard(s, services(provider), channel, parse_issue(body))
 
 
-def refused(provider: Any, channel: ecards.Channel, body: dict[str, Any]) -> Problem:
+def refused(provider: Any, channel: Channel, body: dict[str, Any]) -> Problem:
     before = counts(provider)
     with pytest.raises(Problem) as caught:
         issue(provider, channel, body)
@@ -210,7 +211,7 @@ def test_stale_face_check_is_refused(provider: Any, cardholder: Any) -> None:
     assert problem.slug == "stale-face-check"
 
 
-def unbind(provider: Any, channel: ecards.Channel, sign_no: str, request: UnbindRequest) -> Any:
+def unbind(provider: Any, channel: Channel, sign_no: str, request: UnbindRequest) -> Any:
     with provider.db.transaction() as s:
         return ecards.unbind_ecard(s, services(provider), channel, sign_no, request)
 

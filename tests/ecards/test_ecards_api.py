@@ -29,7 +29,7 @@ from tests.ecard_helpers import public_pem
 from tests.ecard_helpers import set_card
 from tests.support import CARD
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 SERIAL = "5157F09EFDC096DE15EBE81A47057A7232F1B8E1"
 SCHEMES = {"wechatpay-v3": WechatPayV3, "alipay-v3": AlipayV3}
 

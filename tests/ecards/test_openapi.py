@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from openapi_spec_validator import validate
 
-DOC = Path(__file__).resolve().parents[1] / "docs" / "openapi.json"
+DOC = Path(__file__).resolve().parents[2] / "docs" / "openapi.json"
 
 
 def test_openapi_document_is_valid() -> None:

@@ -21,8 +21,8 @@ from hypothesis import given
 from hypothesis import settings
 from hypothesis import strategies as st
 
+from idp.http.backchannel import PARAMETERS as BACKCHANNEL_PARAMETERS
 from idp.provider import Provider
-from idp.web.backchannel import PARAMETERS as BACKCHANNEL_PARAMETERS
 from keys.onboarding import generate
 from keys.onboarding import public_jwks
 from tests.conftest import test_settings as settings_for

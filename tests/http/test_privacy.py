@@ -1,5 +1,5 @@
 """Issue 6, items 6, 8, 9, 12, 14 in process (both backends): ID-number hints, HSTS, no-store,
-the product's own 414/431, and request ids. tests/test_privacy_live.py runs the real servers."""
+the product's own 414/431, and request ids. test_privacy_live.py runs real servers."""
 
 from __future__ import annotations
 
@@ -11,15 +11,15 @@ import pytest
 from sqlalchemy import select
 
 from idp.app import create_app
-from idp.gb11643 import mask_id_number
+from idp.cardholders.gb11643 import mask_id_number
+from idp.http.edge import HSTS
+from idp.http.edge import MAX_TARGET_BYTES
+from idp.http.logs import redact
 from idp.provider import Provider
 from idp.settings import ConfigurationError
 from idp.settings import Settings
 from idp.store.grants import Interaction
 from idp.store.security import AuditEvent
-from idp.web.edge import HSTS
-from idp.web.edge import MAX_TARGET_BYTES
-from idp.web.logs import redact
 from tests.support import CARD
 from tests.support import approve
 from tests.support import authorize_params

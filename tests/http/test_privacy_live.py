@@ -33,9 +33,9 @@ from sqlalchemy import select
 from sqlalchemy import table
 from sqlalchemy import text
 
-from idp.gb11643 import check_character
-from idp.gb11643 import mask_id_number
-from idp.web.edge import HSTS
+from idp.cardholders.gb11643 import check_character
+from idp.cardholders.gb11643 import mask_id_number
+from idp.http.edge import HSTS
 from tests.conftest import PG_URL
 from tests.live import essc
 from tests.live import free_port

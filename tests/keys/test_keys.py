@@ -17,10 +17,10 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from sqlalchemy import select
 
-from idp.migrate import upgrade
 from idp.provider import Provider
 from idp.store.database import Database
 from idp.store.keystore import SqlKeyStore
+from idp.store.migrate import upgrade
 from idp.store.security import DataKeyRow
 from idp.store.security import SigningKeyRow
 from keys import SIGNING_ALGS

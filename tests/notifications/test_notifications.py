@@ -33,7 +33,8 @@ from channels.signing import WechatPayV3
 from channels.signing import rsa_sha256
 from channels.signing.alipay import gateway_sign_content
 from channels.signing.alipay import v3_response_content
-from idp.channel_notification_key import set_key
+from idp.channel_admin.channel_notification_key import set_key
+from idp.events.outbox import enqueue
 from idp.notifications import Backoff
 from idp.notifications import Deliverer
 from idp.notifications import Outcome
@@ -48,7 +49,6 @@ from idp.notifications.platform_keys import RingHeldKey
 from idp.notifications.platform_keys import own_keys
 from idp.notifications.signers import canonical_json
 from idp.notifications.wiring import stored_resource_key
-from idp.outbox import enqueue
 from idp.provider import Provider
 from idp.store.channels import ChannelRow
 from idp.store.ecards import OutboxMessage
@@ -59,7 +59,7 @@ from tests.notification_receiver import serving
 from tests.support import FakeClock
 from tests.support import register
 
-VECTORS = Path(__file__).resolve().parent / "vectors" / "channels"
+VECTORS = Path(__file__).resolve().parents[1] / "vectors" / "channels"
 API_V3_KEY = b"TEST-ONLY-apiv3-key-0123456789ab"
 KIND = {"wechatpay-v3": "wechat", "alipay-rsa2": "alipay", "alipay-v3": "alipay"}
 EVENTS = ("ecard.issued", "card.suspended", "card.resumed", "card.cancelled")

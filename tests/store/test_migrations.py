@@ -15,11 +15,11 @@ from alembic.migration import MigrationContext
 from sqlalchemy import create_engine
 from sqlalchemy import text
 
-from idp.migrate import upgrade
 from idp.store import Base
 from idp.store.channels import registration_token_owner
 from idp.store.database import Database
 from idp.store.ecards import ECard
+from idp.store.migrate import upgrade
 from idp.store.people import Person
 from idp.store.people import SocialSecurityCard
 from tests.conftest import BACKENDS

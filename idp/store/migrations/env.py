@@ -1,4 +1,4 @@
-"""Alembic environment: uses the engine handed in by ``idp.migrate``."""
+"""Alembic environment: uses the engine handed in by ``idp.store.migrate``."""
 
 from __future__ import annotations
 
