@@ -46,7 +46,7 @@ def essc_command(server: str, workers: int, port: int) -> list[str]:
 def hello_command(server: str, workers: int, port: int) -> list[str]:
     """The hello-world app under the same server, workers and options as ``essc serve``.
 
-    Keep in step with ``serve`` in ``idp/cli.py`` (granian: one blocking thread per worker;
+    Keep in step with ``serve`` in ``idp/cli/instance.py`` (granian: one blocking thread per worker;
     gunicorn: sync workers with the access log on).
     """
     if server == "granian":

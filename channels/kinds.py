@@ -23,7 +23,7 @@ class ChannelKind(StrEnum):
 #: The scopes that identify a cardholder to a relying party (OIDC Core 5.4 plus the e-card's).
 IDENTITY_SCOPES = frozenset({"openid", "profile", "essc.card", "essc.idnumber"})
 
-#: Channels that issue e-cards call the e-card API (``idp.web.ecards_api``) with this scope.
+#: Channels that issue e-cards call the e-card API (``idp.ecards.views``) with this scope.
 ECARD_SCOPE = "essc.ecard"
 
 #: Scopes each kind may be granted. ``essc.idnumber`` releases the full ID number and is granted

@@ -23,14 +23,14 @@ from idp.errors import InvalidRequest
 from idp.errors import OAuthError
 from idp.errors import Problem
 from idp.errors import ServerError
+from idp.http.backchannel import BackChannel
+from idp.http.edge import REJECTED_KEY
+from idp.http.edge import REQUEST_ID_KEY
+from idp.http.edge import Edge
+from idp.http.edge import request_id
+from idp.http.logs import redact_product_logs
 from idp.provider import Provider
 from idp.settings import Settings
-from idp.web.backchannel import BackChannel
-from idp.web.edge import REJECTED_KEY
-from idp.web.edge import REQUEST_ID_KEY
-from idp.web.edge import Edge
-from idp.web.edge import request_id
-from idp.web.logs import redact_product_logs
 
 log = logging.getLogger("essc.idp")
 #: Paths that answer browsers with pages; everything else answers JSON.
@@ -78,7 +78,7 @@ def create_app(settings: Settings | None = None, *, provider: Provider | None = 
     app.session_interface = BrowserOnlySessions()
     app.extensions["essc"] = provider
     _register_blueprints(app, settings)
-    # Token, introspection and revocation bypass Flask's request machinery (idp.web.backchannel);
+    # Token, introspection and revocation bypass Flask's request machinery (idp.http.backchannel);
     # the edge in front of both gives every response its request id, size limits and HSTS.
     pages = app.wsgi_app
     app.wsgi_app = Edge(  # type: ignore[method-assign]
@@ -94,17 +94,17 @@ def create_app(settings: Settings | None = None, *, provider: Provider | None = 
 
 
 def _register_blueprints(app: Flask, settings: Settings) -> None:
-    from idp.web import authorize
-    from idp.web import discovery
-    from idp.web import ecards_api
-    from idp.web import openapi
-    from idp.web import registration
-    from idp.web import userinfo
+    from idp.channel_admin import views as registration
+    from idp.ecards import openapi
+    from idp.ecards import views as ecards_api
+    from idp.http import discovery
+    from idp.http import userinfo
+    from idp.interaction import views as authorize
 
     for module in (discovery, userinfo, authorize, ecards_api, openapi, registration):
         app.register_blueprint(module.bp)
     if settings.demo:
-        from idp.web import demo
+        from idp.demo import views as demo
 
         app.register_blueprint(demo.bp)
 
@@ -114,7 +114,7 @@ def _register_hooks(app: Flask) -> None:
 
     @app.before_request
     def assign_request_id() -> None:
-        # Set by idp.web.edge; computed here too for a WSGI caller that skips the edge.
+        # Set by idp.http.edge; computed here too for a WSGI caller that skips the edge.
         found = request.environ.get(REQUEST_ID_KEY)
         g.request_id = found if isinstance(found, str) else request_id(request.environ, trusted)
         rejected = request.environ.get(REJECTED_KEY)
@@ -148,8 +148,8 @@ def _wants_page() -> bool:
 
 
 def _register_errors(app: Flask) -> None:
-    from idp.web.authorize import error_page
-    from idp.web.http import oauth_error
+    from idp.http.http import oauth_error
+    from idp.interaction.views import error_page
 
     @app.errorhandler(OAuthError)
     def on_oauth_error(error: OAuthError) -> Response:

@@ -9,7 +9,8 @@ from typing import Any
 
 from channels.kinds import ALLOWED_SCOPES
 from channels.registry import ClientRegistry
-from idp.clients import SqlClientSource
+from idp.cardholders.pin import PinHasher
+from idp.channel_admin.clients import SqlClientSource
 from idp.oauth.access_tokens import AccessTokenVerifier
 from idp.oauth.client_auth import ClientAuthenticator
 from idp.oauth.client_keys import ClientKeyCache
@@ -24,7 +25,6 @@ from idp.oauth.tokens import AccessTokenIssuer
 from idp.oidc.discovery import provider_metadata
 from idp.oidc.discovery import validate_metadata
 from idp.oidc.id_token import IdTokenIssuer
-from idp.pin import PinHasher
 from idp.settings import Settings
 from idp.store.database import Database
 from idp.store.expiring import expiring_set

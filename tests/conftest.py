@@ -23,10 +23,10 @@ from sqlalchemy import create_engine
 from sqlalchemy import text
 
 from idp.app import create_app
-from idp.migrate import upgrade
 from idp.provider import Provider
 from idp.settings import Settings
 from idp.store.database import Database
+from idp.store.migrate import upgrade
 from keys.onboarding import generate
 from keys.onboarding import public_jwks
 from tests.support import FakeClock

@@ -11,7 +11,7 @@ from sqlalchemy import func
 from sqlalchemy import select
 
 from channels.kinds import ChannelKind
-from idp.ecards import Channel
+from idp.channel_auth.caller import Channel
 from idp.store.channels import ChannelRow
 from idp.store.ecards import ECard
 from idp.store.ecards import OutboxMessage

@@ -11,8 +11,8 @@ from urllib.parse import parse_qs
 from urllib.parse import urlsplit
 
 from channels.registration import validate_metadata
-from idp.cardholders import add_cardholder as enrol
-from idp.clients import add_client
+from idp.cardholders.service import add_cardholder as enrol
+from idp.channel_admin.clients import add_client
 from idp.provider import Provider
 
 START = 1_800_000_000

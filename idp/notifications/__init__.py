@@ -1,4 +1,5 @@
-"""Notifications to channels: the deliverer side of the transactional outbox (``idp.outbox``).
+"""Notifications to channels: the deliverer side of the transactional outbox
+(``idp.events.outbox``).
 
 Issue 3, section 5: sign each notification in the channel's scheme, retry with exponential
 backoff, at least once with a stable delivery id, in order per card, parked after too many

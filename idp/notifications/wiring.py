@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
 from channels.signing.keyring import OwnKey
-from idp import channel_notification_key
+from idp.channel_admin import channel_notification_key
 from idp.notifications import platform_keys
 from idp.notifications.backoff import Backoff
 from idp.notifications.choose import ResourceKey

@@ -82,7 +82,8 @@ class AuthorizationRequest:
     login_hint: str | None = None
     ui_locale: str = "zh-CN"
     #: Set only on a stored interaction whose hint was an ID number: then ``login_hint`` holds
-    #: the masked number and this the blind index, never the number (idp.signin.stored_hint).
+    #: the masked number and this the blind index, never the number
+    #: (idp.interaction.signin.stored_hint).
     login_hint_index: str | None = None
 
     def to_json(self) -> dict[str, Any]:

@@ -14,8 +14,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from idp.gb11643 import mask_card_number
-
 #: Plain-language labels for the consent page, per scope, in each supported locale.
 SCOPE_LABELS: dict[str, dict[str, str]] = {
     "openid": {
@@ -36,9 +34,11 @@ SCOPE_LABELS: dict[str, dict[str, str]] = {
 
 @dataclass(frozen=True)
 class Cardholder:
+    """What the claims need of a cardholder; the card number arrives masked, never whole."""
+
     name: str
     region_code: str
-    card_number: str | None
+    card_number_masked: str
     card_status: str | None
     id_number: Callable[[], str]
 
@@ -48,7 +48,7 @@ def claims_for(scopes: tuple[str, ...], sub: str, holder: Cardholder) -> dict[st
     if "profile" in scopes:
         claims["name"] = holder.name
     if "essc.card" in scopes:
-        claims["essc_card_number"] = mask_card_number(holder.card_number or "")
+        claims["essc_card_number"] = holder.card_number_masked
         claims["essc_card_status"] = holder.card_status
         claims["essc_region_code"] = holder.region_code
     if "essc.idnumber" in scopes:

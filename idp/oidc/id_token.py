@@ -6,9 +6,9 @@ import hashlib
 import time
 from collections.abc import Callable
 from typing import Any
+from typing import Protocol
 
 from channels.client import Client
-from idp.oauth.storage import GrantRecord
 from keys.jwk import b64url
 
 _HASHES = {"ES256": hashlib.sha256, "PS256": hashlib.sha256, "RS256": hashlib.sha256}
@@ -21,6 +21,19 @@ def half_hash(value: str, alg: str) -> str:
     """
     digest = _HASHES.get(alg, hashlib.sha512)(value.encode("ascii")).digest()
     return b64url(digest[: len(digest) // 2])
+
+
+class Authentication(Protocol):
+    """The sign-in an ID token describes (OIDC Core 2): ``idp.oauth.storage.GrantRecord`` is one."""
+
+    @property
+    def sid(self) -> str | None: ...
+    @property
+    def auth_time(self) -> int: ...
+    @property
+    def acr(self) -> str: ...
+    @property
+    def amr(self) -> tuple[str, ...]: ...
 
 
 class IdTokenIssuer:
@@ -42,7 +55,7 @@ class IdTokenIssuer:
         client: Client,
         *,
         sub: str,
-        grant: GrantRecord,
+        grant: Authentication,
         nonce: str | None,
         access_token: str | None,
     ) -> str:

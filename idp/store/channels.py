@@ -16,6 +16,11 @@ from sqlalchemy.orm import mapped_column
 
 from idp.store.base import Base
 
+#: Channel statuses the status rules below read (the transitions: ``idp.channel_admin.status``).
+ACTIVE = "active"
+PENDING = "pending"
+DELETED = "deleted"
+
 
 class ChannelRow(Base):
     __tablename__ = "channels"
@@ -49,7 +54,8 @@ class ChannelRow(Base):
     #: Where status notifications go, and the scheme they are signed with.
     notification_url: Mapped[str | None] = mapped_column(String(512))
     #: A wechatpay-v3 channel's APIv3 key for encrypted notification resources, encrypted with
-    #: ``KeyRing.encrypt_field`` (``idp.channel_notification_key``); None: plain resources.
+    #: ``KeyRing.encrypt_field`` (``idp.channel_admin.channel_notification_key``); None: plain
+    #: resources.
     notification_key_enc: Mapped[bytes | None] = mapped_column(LargeBinary)
     #: RFC 8705 2.1.2: SHA-256 thumbprint of the client certificate for tls_client_auth.
     tls_client_thumbprint: Mapped[str | None] = mapped_column(String(64))
@@ -63,3 +69,24 @@ def registration_token_owner(session: Session, token_hash: str) -> str | None:
     return session.scalar(
         select(ChannelRow.client_id).where(ChannelRow.registration_token_hash == token_hash)
     )
+
+
+def effective_status(session: Session, row: ChannelRow) -> str:
+    """``row.status``, or ``parent-<status>`` when a second tier's parent is not active."""
+    if row.status != ACTIVE or row.parent_client_id is None:
+        return row.status
+    parent = session.get(ChannelRow, row.parent_client_id)
+    parent_status = parent.status if parent is not None else DELETED
+    return ACTIVE if parent_status == ACTIVE else f"parent-{parent_status}"
+
+
+def usable(session: Session, row: ChannelRow | None) -> bool:
+    return row is not None and effective_status(session, row) == ACTIVE
+
+
+def client_usable(session: Session, client_id: str) -> bool:
+    """Read from the database in the caller's transaction, never from the client registry's
+    cache: a suspension committed by the CLI in another process counts at the next request."""
+    if not 0 < len(client_id) <= 64:
+        return False
+    return usable(session, session.get(ChannelRow, client_id))

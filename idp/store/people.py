@@ -30,7 +30,7 @@ class Person(Base):
     name: Mapped[str] = mapped_column(String(64))
     region_code: Mapped[str] = mapped_column(String(6))
     pin_hash: Mapped[str | None] = mapped_column(String(128))
-    #: PIN checks admitted since the last right PIN (``idp.cardholders.check_pin``): counted
+    #: PIN checks admitted since the last right PIN (``idp.cardholders.service.check_pin``): counted
     #: by one conditional ``UPDATE ... RETURNING`` before the PIN is verified.
     pin_failures: Mapped[int] = mapped_column(Integer, default=0)
     pin_locked_until: Mapped[int | None] = mapped_column(BigInteger)

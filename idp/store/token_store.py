@@ -7,10 +7,10 @@ from sqlalchemy import select
 from sqlalchemy import update
 from sqlalchemy.orm import Session
 
-from idp.channel_status import client_usable
 from idp.oauth.storage import CodeRecord
 from idp.oauth.storage import GrantRecord
 from idp.oauth.storage import RefreshRecord
+from idp.store.channels import client_usable
 from idp.store.grants import AuthorizationCode
 from idp.store.grants import Grant
 from idp.store.grants import RefreshToken

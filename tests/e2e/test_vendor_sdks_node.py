@@ -36,17 +36,17 @@ from cryptography.x509.oid import NameOID
 
 from idp.notifications import RequestsTransport
 from idp.provider import Provider
+from tests.channel_auth.test_vendor_sdks import MCH_SERIAL
+from tests.channel_auth.test_vendor_sdks import serve_app
 from tests.ecard_helpers import VECTORS
 from tests.ecard_helpers import add_channel
 from tests.ecard_helpers import channel_key
 from tests.ecard_helpers import issue_body
 from tests.ecard_helpers import public_pem
+from tests.notifications.test_notifications import API_V3_KEY
+from tests.notifications.test_notifications import PAYLOAD
+from tests.notifications.test_notifications import _one_delivery
 from tests.support import FakeClock
-from tests.test_notifications import API_V3_KEY
-from tests.test_notifications import PAYLOAD
-from tests.test_notifications import _one_delivery
-from tests.test_vendor_sdks import MCH_SERIAL
-from tests.test_vendor_sdks import serve_app
 
 pytestmark = [pytest.mark.node, pytest.mark.live]
 

@@ -19,7 +19,7 @@ from hypothesis import given
 from hypothesis import settings
 from hypothesis import strategies as st
 
-from idp.web.backchannel import PARAMETERS as BACKCHANNEL_PARAMETERS
+from idp.http.backchannel import PARAMETERS as BACKCHANNEL_PARAMETERS
 from tests.ecard_helpers import add_channel
 from tests.ecard_helpers import bearer
 from tests.ecard_helpers import issue_body

@@ -279,7 +279,7 @@ def test_refresh_token_reuse_revokes_the_family(
     assert scalar(provider, "SELECT revoked_reason FROM grants") == "refresh_reuse"
 
 
-# -- the back channel's own body parsing (idp/web/backchannel.py) -------------------------
+# -- the back channel's own body parsing (idp/http/backchannel.py) -------------------------
 RAW_BODY_CASES: list[tuple[str, dict[str, Any], int]] = [
     ("content-length-malformed", {"environ_overrides": {"CONTENT_LENGTH": "abc"}}, 400),
     ("content-length-huge", {"environ_overrides": {"CONTENT_LENGTH": "99999999999"}}, 413),

@@ -1,0 +1,1 @@
+"""Channel administration: onboarding, status, registered clients and their keys."""

@@ -1,0 +1,79 @@
+"""The client registration endpoint (RFC 7591 3) and client configuration endpoint (RFC 7592 2).
+
+Views translate HTTP only: the JSON body in, ``idp.channel_admin.onboarding`` called, JSON out with
+``Cache-Control: no-store``. Errors are RFC 7591 3.2.2 JSON (400) or RFC 6750 3.1 Bearer
+challenges (401/403) through the app's ``OAuthError`` handler.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint
+from flask import Response
+from flask import g
+from flask import request
+
+from idp.channel_admin.onboarding import Onboarding
+from idp.errors import InvalidClientMetadata
+from idp.errors import InvalidToken
+from idp.errors import MissingBearerToken
+from idp.http.http import MalformedJson
+from idp.http.http import oauth_json
+from idp.http.http import provider
+from idp.http.http import read_json
+
+bp = Blueprint("registration", __name__)
+MAX_TOKEN_LENGTH = 256
+
+
+def json_body() -> dict[str, Any]:
+    """RFC 7591 3.1: an ``application/json`` object (strict I-JSON, ``read_json``); anything
+    else is invalid metadata."""
+    if request.mimetype != "application/json":
+        raise InvalidClientMetadata("the body must be application/json")
+    try:
+        body = read_json(request.get_data(cache=False))
+    except MalformedJson as exc:
+        raise InvalidClientMetadata("the body is not valid JSON", detail=exc.reason) from None
+    if not isinstance(body, dict):
+        raise InvalidClientMetadata("the body must be a JSON object")
+    return body
+
+
+def registration_token() -> str:
+    """RFC 7592 2 / RFC 6750 2.1: ``Authorization: Bearer``, in the header only."""
+    scheme, _, value = request.headers.get("Authorization", "").partition(" ")
+    if scheme.lower() != "bearer":
+        raise MissingBearerToken("the registration access token is required")
+    value = value.strip()
+    if not value or len(value) > MAX_TOKEN_LENGTH or not value.isascii():
+        raise InvalidToken("the registration access token is malformed")
+    return value
+
+
+def _onboarding() -> Onboarding:
+    return Onboarding(provider(), request_id=g.get("request_id"))
+
+
+@bp.post("/register")
+def register() -> Response:
+    return oauth_json(_onboarding().register(json_body()), 201)
+
+
+@bp.get("/register/<client_id>")
+def read(client_id: str) -> Response:
+    return oauth_json(_onboarding().read(client_id, registration_token()))
+
+
+@bp.put("/register/<client_id>")
+def update(client_id: str) -> Response:
+    onboarding, token = _onboarding(), registration_token()
+    onboarding.authenticate(client_id, token)  # a stranger learns nothing about the body
+    return oauth_json(onboarding.update(client_id, token, json_body()))
+
+
+@bp.delete("/register/<client_id>")
+def delete(client_id: str) -> Response:
+    _onboarding().delete(client_id, registration_token())
+    return Response(status=204, headers={"Cache-Control": "no-store"})

@@ -1,0 +1,116 @@
+"""``essc clients``: register OAuth clients (channels) by hand."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import click
+
+from idp.cli.common import emit
+from idp.cli.common import provider
+
+
+@click.group()
+def clients() -> None:
+    """Register OAuth clients (channels)."""
+
+
+@clients.command("add")
+@click.option("--name", required=True)
+@click.option("--kind", required=True)
+@click.option("--grant-type", "grant_types", multiple=True, required=True)
+@click.option("--auth-method", required=True)
+@click.option("--redirect-uri", "redirect_uris", multiple=True)
+@click.option("--scope", default="openid", show_default=True)
+@click.option("--jwks-file", type=click.Path(exists=True, dir_okay=False))
+@click.option("--jwks-uri")
+@click.option("--sector-identifier")
+@click.option("--subject-type", type=click.Choice(["pairwise", "public"]), default="pairwise")
+@click.option("--id-token-alg", default="ES256", show_default=True)
+@click.option("--no-refresh-rotation", is_flag=True, help="Keep refresh tokens (FAPI 2.0 clients).")
+@click.option(
+    "--api-signature-scheme",
+    help="The channel's native scheme: wechatpay-v3, alipay-v3, alipay-rsa2, unionpay-rsa.",
+)
+@click.option(
+    "--api-key",
+    "api_keys",
+    multiple=True,
+    metavar="[SERIAL=]FILE",
+    help="A PEM public key or certificate of the channel, with its serial (repeatable).",
+)
+@click.option("--notification-url", help="Where status notifications are POSTed.")
+def clients_add(**options: Any) -> None:
+    """Register a client; prints one JSON object with client_id (and client_secret)."""
+    from channels.api_keys import native_api
+    from channels.registration import InvalidClientMetadata
+    from channels.registration import validate_metadata
+    from idp.channel_admin.clients import add_client
+
+    p = provider()
+    keys = [_api_key(value) for value in options["api_keys"]]
+    try:
+        jwks = json.loads(Path(options["jwks_file"]).read_text()) if options["jwks_file"] else None
+    except ValueError:  # JSONDecodeError, UnicodeDecodeError
+        raise click.ClickException("--jwks-file is not valid JSON") from None
+    try:
+        metadata = validate_metadata(
+            name=options["name"],
+            kind=options["kind"],
+            grant_types=list(options["grant_types"]),
+            auth_method=options["auth_method"],
+            redirect_uris=list(options["redirect_uris"]),
+            scopes=[options["scope"]],
+            jwks=jwks,
+            jwks_uri=options["jwks_uri"],
+            sector_identifier=options["sector_identifier"],
+            subject_type=options["subject_type"],
+            id_token_alg=options["id_token_alg"],
+            rotate_refresh_tokens=not options["no_refresh_rotation"],
+            allow_http_loopback=not p.settings.production,
+        )
+        native = native_api(
+            options["api_signature_scheme"],
+            keys,
+            options["notification_url"],
+            kind=metadata.kind,
+            now=p.now(),
+            allow_http_loopback=not p.settings.production,
+        )
+    except InvalidClientMetadata as exc:
+        raise click.ClickException(f"{exc.error}: {exc.description}") from None
+    try:
+        with p.db.transaction() as s:
+            row, secret = add_client(s, metadata, p.secret_hash, now=p.now(), native=native)
+    finally:
+        p.db.dispose()  # no pooled connection outlives the command
+    out = {
+        "client_id": row.client_id,
+        "kind": row.kind,
+        "token_endpoint_auth_method": row.token_endpoint_auth_method,
+        "grant_types": row.grant_types,
+        "scope": " ".join(row.scopes),
+        "redirect_uris": row.redirect_uris,
+        **native.metadata(),
+    }
+    if secret:
+        out["client_secret"] = secret
+    emit(out)
+
+
+def _api_key(value: str) -> Any:
+    """``[SERIAL=]FILE``: the file holds a PEM certificate or public key (``channels.api_keys``)."""
+    from channels.api_keys import KeyInput
+
+    serial, separator, path = value.partition("=")
+    if not separator:
+        serial, path = "", value
+    try:
+        text = Path(path).read_text(encoding="ascii")
+    except (OSError, UnicodeDecodeError):
+        raise click.ClickException("--api-key: cannot read a PEM file at that path") from None
+    if "-----BEGIN CERTIFICATE-----" in text:
+        return KeyInput(serial or None, certificate=text)
+    return KeyInput(serial or None, public_key=text)

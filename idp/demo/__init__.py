@@ -1,0 +1,1 @@
+"""The demo portal (a relying party) and its demo data."""

@@ -1,0 +1,1 @@
+"""The HTTP edge: the back channel, request ids, logs, servers, discovery, userinfo, OpenAPI."""

@@ -1,0 +1,78 @@
+"""The UserInfo endpoint (OIDC Core 5.3) as a bearer-protected resource (RFC 6750)."""
+
+from __future__ import annotations
+
+from flask import Blueprint
+from flask import Response
+from flask import request
+
+from idp.cardholders.gb11643 import mask_card_number
+from idp.cardholders.service import ID_CONTEXT
+from idp.cardholders.service import primary_card
+from idp.errors import InsufficientScope
+from idp.errors import InvalidBearerRequest
+from idp.errors import InvalidRequest
+from idp.errors import InvalidToken
+from idp.errors import MissingBearerToken
+from idp.http.http import oauth_json
+from idp.http.http import provider
+from idp.oauth.params import single_values
+from idp.oidc.claims import Cardholder
+from idp.oidc.claims import claims_for
+from idp.store.people import Person
+from idp.store.people import status_at
+from idp.store.token_store import SqlTokenStore
+
+bp = Blueprint("userinfo", __name__)
+
+
+def bearer_token() -> str:
+    """RFC 6750 2.1 header or 2.2 form body; never the query string, never both."""
+    header = request.headers.get("Authorization")
+    body_token = None
+    if request.method == "POST" and request.mimetype == "application/x-www-form-urlencoded":
+        # RFC 6749 3.1 (and 6750 2.2): other body parameters are ignored, not checked.
+        sent = [item for item in request.form.items(multi=True) if item[0] == "access_token"]
+        try:
+            body_token = single_values(sent).get("access_token")
+        except InvalidRequest as exc:
+            raise InvalidBearerRequest(exc.description, detail=exc.detail) from None
+    if header is not None and body_token is not None:
+        raise InvalidBearerRequest("send the token in one place only")
+    if header is not None:
+        scheme, _, value = header.partition(" ")
+        if scheme.lower() != "bearer":
+            # RFC 6750 3.1: an unsupported method gets a challenge without an error code.
+            raise MissingBearerToken("the Authorization header must be Bearer")
+        if not value.strip() or len(value) > 4096:
+            raise InvalidToken("the bearer token is malformed")
+        return value.strip()
+    if body_token is not None:
+        return body_token
+    raise MissingBearerToken("no access token")
+
+
+@bp.route("/userinfo", methods=["GET", "POST"])
+def userinfo() -> Response:
+    p = provider()
+    claims = p.access_token_verifier.claims(bearer_token())
+    scopes = tuple(str(claims.get("scope", "")).split())
+    if "openid" not in scopes:
+        raise InsufficientScope("the token lacks the openid scope")
+    with p.db.transaction() as session:
+        grant = p.access_token_verifier.grant_of(claims, SqlTokenStore(session, now=p.now()))
+        if grant is None:
+            raise InvalidToken("the token was not issued to a cardholder")
+        person = session.get(Person, grant.person_id)
+        card = primary_card(session, grant.person_id)
+        assert person is not None
+        keyring = p.keyring
+        holder = Cardholder(
+            name=person.name,
+            region_code=person.region_code,
+            card_number_masked=mask_card_number(card.card_number if card else ""),
+            card_status=status_at(card, p.now()) if card else None,
+            id_number=lambda: keyring.decrypt_field(person.id_number_enc, context=ID_CONTEXT),
+        )
+        body = claims_for(scopes, str(claims["sub"]), holder)
+    return oauth_json(body)

@@ -1,0 +1,1 @@
+"""Sign-in and consent in the browser: sessions, interactions, consents, code issuance, pages."""

@@ -1,0 +1,66 @@
+"""The browser side of a sign-in: the flow cookie (Flask's signed session) carries a random
+browser id, which binds interactions to the browser that started them, and the CSRF token."""
+
+from __future__ import annotations
+
+import hmac
+import secrets
+
+from flask import request
+from flask import session
+from werkzeug.wrappers import Response as BaseResponse
+
+from idp.http.http import provider
+from idp.store.grants import BrowserSession
+
+SESSION_COOKIE = "essc_session"
+
+
+def browser_hash() -> str:
+    if "bid" not in session:
+        session["bid"] = secrets.token_urlsafe(24)
+    return provider().token_hash(f"browser:{session['bid']}")
+
+
+def csrf_token() -> str:
+    if "csrf" not in session:
+        session["csrf"] = secrets.token_urlsafe(24)
+    return str(session["csrf"])
+
+
+def csrf_ok(submitted: str | None) -> bool:
+    expected = session.get("csrf")
+    if not expected or not submitted:
+        return False
+    # Bytes: compare_digest raises TypeError on a str with non-ASCII characters.
+    return hmac.compare_digest(str(expected).encode(), submitted.encode())
+
+
+def session_cookie_hash() -> str | None:
+    value = request.cookies.get(SESSION_COOKIE)
+    if not value or len(value) > 64:
+        return None
+    return provider().token_hash(value)
+
+
+def current_session() -> BrowserSession | None:
+    from idp.interaction.signin import find_session
+
+    cookie_hash = session_cookie_hash()
+    if cookie_hash is None:
+        return None
+    p = provider()
+    with p.db.read() as s:
+        return find_session(s, cookie_hash, p.now())
+
+
+def set_session_cookie(response: BaseResponse, value: str) -> None:
+    p = provider()
+    response.set_cookie(
+        SESSION_COOKIE,
+        value,
+        max_age=p.settings.session_ttl,
+        httponly=True,
+        secure=p.issuer.startswith("https://"),
+        samesite="Lax",
+    )

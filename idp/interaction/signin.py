@@ -1,0 +1,220 @@
+"""Browser sessions, pending interactions, remembered consents and code issuance."""
+
+from __future__ import annotations
+
+import re
+import secrets
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from dataclasses import replace
+
+from sqlalchemy import select
+from sqlalchemy import update
+from sqlalchemy.orm import Session
+
+from idp.cardholders.gb11643 import InvalidIdNumber
+from idp.cardholders.gb11643 import mask_id_number
+from idp.cardholders.gb11643 import normalize_id_number
+from idp.oauth.authorize import AuthorizationRequest
+from idp.oauth.tokens import new_secret
+from idp.store.grants import AuthorizationCode
+from idp.store.grants import BrowserSession
+from idp.store.grants import Consent
+from idp.store.grants import Grant
+from idp.store.grants import Interaction
+from idp.store.people import Person
+
+#: Authentication context classes (OIDC Core 2 ``acr``) and methods (RFC 8176 ``amr``).
+ACR_PIN = "urn:essc:acr:card-pin"
+AMR_PIN = ("pin",)
+#: ``secrets.token_urlsafe(24)``: 32 base64url characters.
+_INTERACTION_ID = re.compile(r"[A-Za-z0-9_-]{1,43}")
+
+
+@dataclass(frozen=True)
+class NewSession:
+    cookie: str
+    row: BrowserSession
+
+
+def start_session(
+    session: Session, token_hash: Callable[[str], str], *, person_id: str, now: int, ttl: int
+) -> NewSession:
+    cookie = new_secret()
+    row = BrowserSession(
+        cookie_hash=token_hash(cookie),
+        sid=secrets.token_urlsafe(24),
+        person_id=person_id,
+        auth_time=now,
+        acr=ACR_PIN,
+        amr=list(AMR_PIN),
+        created_at=now,
+        expires_at=now + ttl,
+    )
+    session.add(row)
+    return NewSession(cookie, row)
+
+
+def find_session(session: Session, cookie_hash: str, now: int) -> BrowserSession | None:
+    row = session.get(BrowserSession, cookie_hash)
+    if row is None or row.ended_at is not None or row.expires_at <= now:
+        return None
+    return row
+
+
+def end_session(session: Session, cookie_hash: str, now: int) -> None:
+    session.execute(
+        update(BrowserSession).where(BrowserSession.cookie_hash == cookie_hash).values(ended_at=now)
+    )
+
+
+#: The blind index purpose of ID numbers (idp.cardholders.service.find_by_credential uses the same).
+ID_NUMBER_INDEX = "id-number-index"
+#: What the sign-in form takes: card numbers (6 to 20 letters and digits) or 18-character ID
+#: numbers (GB 11643). Any other hint (a phone number, an e-mail address) is not kept at all.
+_CREDENTIAL = re.compile(r"[A-Za-z0-9]{6,20}")
+
+
+def stored_hint(
+    request: AuthorizationRequest, index: Callable[[str, str], str]
+) -> AuthorizationRequest:
+    """The request as an interaction may store it: an ID-number ``login_hint`` (GB 11643) is
+    replaced by its masked form plus its keyed blind index, so no table holds the number in
+    clear; a card-number hint stays; any other hint is dropped (OIDC Core 3.1.2.1 makes the
+    hint advisory). ``index`` is the key ring's ``keyed_hash``."""
+    hint = (request.login_hint or "").strip().upper()
+    if not _CREDENTIAL.fullmatch(hint):
+        return replace(request, login_hint=None, login_hint_index=None)
+    if len(hint) != 18:  # a card number; find_by_credential reads 18 characters as an ID
+        return replace(request, login_hint=hint, login_hint_index=None)
+    try:
+        number = normalize_id_number(hint)
+    except InvalidIdNumber:  # shaped like an ID number: still personal data, and useless
+        return replace(request, login_hint=None, login_hint_index=None)
+    return replace(
+        request, login_hint=mask_id_number(number), login_hint_index=index(ID_NUMBER_INDEX, number)
+    )
+
+
+def hinted_person(session: Session, request: AuthorizationRequest) -> Person | None:
+    """The cardholder an ID-number hint named, found by its blind index."""
+    if request.login_hint_index is None:
+        return None
+    return session.scalar(select(Person).where(Person.id_number_index == request.login_hint_index))
+
+
+def create_interaction(
+    session: Session,
+    request: AuthorizationRequest,
+    *,
+    browser_hash: str,
+    now: int,
+    ttl: int,
+    hint_index: Callable[[str, str], str],
+) -> Interaction:
+    row = Interaction(
+        id=secrets.token_urlsafe(24),
+        client_id=request.client_id,
+        request=stored_hint(request, hint_index).to_json(),
+        browser_hash=browser_hash,
+        created_at=now,
+        expires_at=now + ttl,
+    )
+    session.add(row)
+    return row
+
+
+def find_interaction(
+    session: Session, interaction_id: str, *, browser_hash: str, now: int
+) -> Interaction | None:
+    """Only the browser that started it, only before it expires, only once."""
+    if not _INTERACTION_ID.fullmatch(interaction_id):
+        return None  # also keeps a NUL byte away from PostgreSQL, which errors on it
+    row = session.get(Interaction, interaction_id)
+    if (
+        row is None
+        or row.browser_hash != browser_hash
+        or row.expires_at <= now
+        or row.completed_at is not None
+    ):
+        return None
+    return row
+
+
+def complete_interaction(session: Session, interaction_id: str, now: int) -> bool:
+    result = session.execute(
+        update(Interaction)
+        .where(Interaction.id == interaction_id, Interaction.completed_at.is_(None))
+        .values(completed_at=now)
+    )
+    return getattr(result, "rowcount", 0) == 1
+
+
+def consent_covers(
+    session: Session, person_id: str, client_id: str, scopes: tuple[str, ...]
+) -> bool:
+    row = session.scalar(
+        select(Consent).where(Consent.person_id == person_id, Consent.client_id == client_id)
+    )
+    return row is not None and set(scopes) <= set(row.scopes)
+
+
+def remember_consent(
+    session: Session, person_id: str, client_id: str, scopes: tuple[str, ...], now: int
+) -> None:
+    row = session.scalar(
+        select(Consent).where(Consent.person_id == person_id, Consent.client_id == client_id)
+    )
+    if row is None:
+        session.add(
+            Consent(
+                person_id=person_id,
+                client_id=client_id,
+                scopes=sorted(scopes),
+                created_at=now,
+                updated_at=now,
+            )
+        )
+    else:
+        row.scopes = sorted(set(row.scopes) | set(scopes))
+        row.updated_at = now
+
+
+def issue_code(
+    session: Session,
+    token_hash: Callable[[str], str],
+    request: AuthorizationRequest,
+    browser: BrowserSession,
+    *,
+    now: int,
+    ttl: int,
+) -> str:
+    """A new grant and its one-time code (stored as a keyed hash)."""
+    grant = Grant(
+        id=str(uuid.uuid4()),
+        client_id=request.client_id,
+        person_id=browser.person_id,
+        scopes=list(request.scopes),
+        sid=browser.sid,
+        auth_time=browser.auth_time,
+        acr=browser.acr,
+        amr=list(browser.amr),
+        created_at=now,
+    )
+    code = new_secret()
+    session.add(grant)
+    session.flush()
+    session.add(
+        AuthorizationCode(
+            code_hash=token_hash(code),
+            grant_id=grant.id,
+            client_id=request.client_id,
+            redirect_uri=request.redirect_uri,
+            code_challenge=request.code_challenge,
+            nonce=request.nonce,
+            created_at=now,
+            expires_at=now + ttl,
+        )
+    )
+    return code

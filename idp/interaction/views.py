@@ -1,0 +1,307 @@
+"""The authorization endpoint (RFC 6749 3.1, OIDC Core 3.1.2) and the sign-in interaction."""
+
+from __future__ import annotations
+
+from flask import Blueprint
+from flask import Response
+from flask import g
+from flask import redirect
+from flask import render_template
+from flask import request
+from sqlalchemy.orm import Session
+from werkzeug.wrappers import Response as BaseResponse
+
+from idp.cardholders.service import find_by_credential
+from idp.cardholders.service import sign_in_with_pin
+from idp.errors import AccessDenied
+from idp.errors import ConsentRequired
+from idp.errors import LoginRequired
+from idp.errors import OAuthError
+from idp.events.audit import record_event
+from idp.http.http import NO_STORE
+from idp.http.http import provider
+from idp.interaction.browser import browser_hash
+from idp.interaction.browser import csrf_ok
+from idp.interaction.browser import csrf_token
+from idp.interaction.browser import current_session
+from idp.interaction.browser import set_session_cookie
+from idp.interaction.i18n import text
+from idp.interaction.signin import complete_interaction
+from idp.interaction.signin import consent_covers
+from idp.interaction.signin import create_interaction
+from idp.interaction.signin import find_interaction
+from idp.interaction.signin import hinted_person
+from idp.interaction.signin import issue_code
+from idp.interaction.signin import remember_consent
+from idp.interaction.signin import start_session
+from idp.oauth import response as authz_response
+from idp.oauth.authorize import AuthorizationRequest
+from idp.oauth.authorize import RedirectableError
+from idp.oauth.authorize import UntrustedRedirect
+from idp.oauth.authorize import parse_authorization_request
+from idp.oidc.claims import SCOPE_LABELS
+from idp.store.grants import BrowserSession
+from idp.store.grants import Interaction
+from idp.store.people import Person
+from idp.store.token_store import SqlTokenStore
+
+bp = Blueprint("authorize", __name__)
+
+
+@bp.route("/authorize", methods=["GET", "POST"])
+def authorize() -> BaseResponse:
+    p = provider()
+    items = list((request.args if request.method == "GET" else request.form).items(multi=True))
+    try:
+        authz = parse_authorization_request(items, p.clients.get)
+    except UntrustedRedirect as exc:
+        return error_page("bad_request", 400, locale="zh-CN", detail=exc.error.detail)
+    except RedirectableError as exc:
+        return respond_error(exc.request, exc.error)
+    browser = current_session()
+    if _needs_login(authz, browser):
+        if "none" in authz.prompt:
+            return respond_error(authz, LoginRequired("the user is not signed in"))
+        return _interaction(authz, "signin")
+    assert browser is not None
+    return _after_login(authz, browser, interaction_id=None)
+
+
+def _needs_login(authz: AuthorizationRequest, browser: BrowserSession | None) -> bool:
+    p = provider()
+    if browser is None or "login" in authz.prompt:
+        return True
+    if authz.max_age is not None and _too_old(p.now() - browser.auth_time, authz.max_age):
+        return True
+    with p.db.read() as s:
+        return not SqlTokenStore(s, now=p.now()).person_may_sign_in(browser.person_id)
+
+
+def _too_old(elapsed: float, max_age: int) -> bool:
+    """OIDC Core 3.1.2.1: re-authenticate when more than ``max_age`` seconds have passed;
+    ``max_age=0`` is equivalent to ``prompt=login``, even within the second of the sign-in."""
+    return max_age == 0 or elapsed > max_age
+
+
+def _after_login(
+    authz: AuthorizationRequest, browser: BrowserSession, interaction_id: str | None
+) -> BaseResponse:
+    p = provider()
+    with p.db.read() as s:
+        consented = consent_covers(s, browser.person_id, authz.client_id, authz.scopes)
+    if "consent" in authz.prompt or not consented:
+        if "none" in authz.prompt:
+            return respond_error(authz, ConsentRequired("consent is required"))
+        if interaction_id is None:
+            return _interaction(authz, "consent")
+        return redirect(f"/interaction/{interaction_id}/consent", 303)
+    return _issue(authz, browser, interaction_id)
+
+
+def _interaction(authz: AuthorizationRequest, step: str) -> BaseResponse:
+    p = provider()
+    with p.db.transaction() as s:
+        row = create_interaction(
+            s,
+            authz,
+            browser_hash=browser_hash(),
+            now=p.now(),
+            ttl=p.settings.interaction_ttl,
+            hint_index=p.keyring.keyed_hash,
+        )
+    return redirect(f"/interaction/{row.id}/{step}", 303)
+
+
+def _issue(
+    authz: AuthorizationRequest,
+    browser: BrowserSession,
+    interaction_id: str | None,
+    *,
+    consent_given: bool = False,
+) -> BaseResponse:
+    """Complete the interaction, remember a consent just given, and issue the code: one
+    transaction, so a consent is never stored for an interaction that could not finish."""
+    p = provider()
+    with p.db.transaction() as s:
+        if interaction_id is not None and not complete_interaction(s, interaction_id, p.now()):
+            return error_page("expired", 400, locale=authz.ui_locale)
+        if consent_given:
+            remember_consent(s, browser.person_id, authz.client_id, authz.scopes, p.now())
+            record_event(
+                s,
+                "consent.given",
+                at=p.now(),
+                person_id=browser.person_id,
+                client_id=authz.client_id,
+                request_id=g.request_id,
+                scopes=list(authz.scopes),
+            )
+        code = issue_code(
+            s, p.token_hash, authz, browser, now=p.now(), ttl=p.settings.authorization_code_ttl
+        )
+        record_event(
+            s,
+            "authorization.granted",
+            at=p.now(),
+            person_id=browser.person_id,
+            client_id=authz.client_id,
+            request_id=g.request_id,
+            scopes=list(authz.scopes),
+        )
+    return deliver(authz_response.success(authz, code, p.issuer))
+
+
+def respond_error(authz: AuthorizationRequest, error: OAuthError) -> BaseResponse:
+    return deliver(authz_response.failure(authz, error, provider().issuer))
+
+
+def deliver(result: authz_response.AuthorizationResponse) -> BaseResponse:
+    if result.mode == "form_post":
+        page = render_template(
+            "oauth/form_post.html", action=result.redirect_uri, fields=result.fields
+        )
+        return Response(page, 200, headers=NO_STORE, content_type="text/html; charset=utf-8")
+    response = redirect(result.location(), 303)
+    response.headers.update(NO_STORE)
+    return response
+
+
+def error_page(key: str, status: int, *, locale: str, detail: str | None = None) -> BaseResponse:
+    page = render_template(
+        "oauth/error.html",
+        t=text(locale),
+        message=text(locale)[key],
+        request_id=g.request_id,
+        locale=locale,
+    )
+    return Response(page, status, headers=NO_STORE, content_type="text/html; charset=utf-8")
+
+
+# -- the interaction: sign-in and consent pages -------------------------------------------
+def _load(interaction_id: str) -> tuple[Interaction, AuthorizationRequest] | None:
+    p = provider()
+    with p.db.read() as s:
+        row = find_interaction(s, interaction_id, browser_hash=browser_hash(), now=p.now())
+    if row is None:
+        return None
+    return row, AuthorizationRequest.from_json(row.request)
+
+
+@bp.route("/interaction/<interaction_id>/signin", methods=["GET", "POST"])
+def signin(interaction_id: str) -> BaseResponse:
+    loaded = _load(interaction_id)
+    if loaded is None:
+        return error_page("expired", 400, locale="zh-CN")
+    _, authz = loaded
+    if request.method == "GET":
+        return _signin_page(authz, interaction_id, error=None, status=200)
+    if not csrf_ok(request.form.get("csrf_token")):
+        return _signin_page(authz, interaction_id, error="bad_form", status=400)
+    credential = request.form.get("credential", "")[:32]
+    pin = request.form.get("pin", "")[:16]
+    p = provider()
+    with p.db.transaction() as s:
+        person = _signing_in(s, authz, credential)
+        result = sign_in_with_pin(
+            s,
+            p.keyring,
+            person,
+            credential,
+            pin,
+            p.pin_hasher,
+            now=p.now(),
+            max_failures=p.settings.pin_max_failures,
+            lockout_seconds=p.settings.pin_lockout_seconds,
+        )
+        event = (
+            "signin.succeeded"
+            if result.ok
+            else ("signin.locked" if result.locked else "signin.failed")
+        )
+        record_event(
+            s,
+            event,
+            at=p.now(),
+            person_id=person.id if person else None,
+            client_id=authz.client_id,
+            request_id=g.request_id,
+        )
+        new = None
+        if result.ok and person is not None:
+            if not SqlTokenStore(s, now=p.now()).person_may_sign_in(person.id):
+                return _signin_page(authz, interaction_id, error="card_unusable", status=403)
+            new = start_session(
+                s, p.token_hash, person_id=person.id, now=p.now(), ttl=p.settings.session_ttl
+            )
+    if new is None:
+        key = "signin_locked" if result.locked else "signin_failed"
+        return _signin_page(authz, interaction_id, error=key, status=429 if result.locked else 401)
+    response = _after_login(authz, new.row, interaction_id)
+    set_session_cookie(response, new.cookie)
+    return response
+
+
+def _signing_in(s: Session, authz: AuthorizationRequest, credential: str) -> Person | None:
+    """The cardholder the form names: the prefilled masked ID number stands for the hint's
+    blind index (idp.interaction.signin.stored_hint); anything typed is a card or ID number."""
+    if authz.login_hint_index is not None and credential.strip().upper() == authz.login_hint:
+        return hinted_person(s, authz)
+    return find_by_credential(s, provider().keyring, credential) if credential else None
+
+
+def _signin_page(
+    authz: AuthorizationRequest, interaction_id: str, *, error: str | None, status: int
+) -> BaseResponse:
+    p = provider()
+    client = p.clients.get(authz.client_id)
+    t = text(authz.ui_locale)
+    page = render_template(
+        "oauth/signin.html",
+        t=t,
+        locale=authz.ui_locale,
+        client_name=client.name if client else "",
+        action=f"/interaction/{interaction_id}/signin",
+        csrf_token=csrf_token(),
+        error=t[error] if error else None,
+        login_hint=authz.login_hint or "",
+    )
+    return Response(page, status, headers=NO_STORE, content_type="text/html; charset=utf-8")
+
+
+@bp.route("/interaction/<interaction_id>/consent", methods=["GET", "POST"])
+def consent(interaction_id: str) -> BaseResponse:
+    loaded = _load(interaction_id)
+    browser = current_session()
+    if loaded is None or browser is None:
+        return error_page("expired", 400, locale=loaded[1].ui_locale if loaded else "zh-CN")
+    _, authz = loaded
+    t = text(authz.ui_locale)
+    if request.method == "GET":
+        client = provider().clients.get(authz.client_id)
+        labels = [SCOPE_LABELS[s][authz.ui_locale] for s in authz.scopes if s in SCOPE_LABELS]
+        page = render_template(
+            "oauth/consent.html",
+            t=t,
+            locale=authz.ui_locale,
+            client_name=client.name if client else "",
+            labels=labels,
+            action=f"/interaction/{interaction_id}/consent",
+            csrf_token=csrf_token(),
+        )
+        return Response(page, 200, headers=NO_STORE, content_type="text/html; charset=utf-8")
+    if not csrf_ok(request.form.get("csrf_token")):
+        return error_page("bad_form", 400, locale=authz.ui_locale)
+    p = provider()
+    if request.form.get("decision") != "approve":
+        with p.db.transaction() as s:
+            complete_interaction(s, interaction_id, p.now())
+            record_event(
+                s,
+                "consent.denied",
+                at=p.now(),
+                person_id=browser.person_id,
+                client_id=authz.client_id,
+                request_id=g.request_id,
+            )
+        return respond_error(authz, AccessDenied("the user denied the request"))
+    return _issue(authz, browser, interaction_id, consent_given=True)
