@@ -93,6 +93,15 @@ class GatewayCall:
     certificate_mode: bool
 
 
+#: The common parameters without which a form is no call of Alipay's gateway protocol (every
+#: Alipay SDK sends them): a bare ``sign`` gets the product's RFC 7807 answer, as documented.
+GATEWAY_PARAMETERS = ("app_id", "method", "sign")
+
+
+def is_gateway_call(params: Mapping[str, str]) -> bool:
+    return all(params.get(name) for name in GATEWAY_PARAMETERS)
+
+
 def call_of(params: Mapping[str, str]) -> GatewayCall:
     return GatewayCall(params.get("method", ""), bool(params.get("app_cert_sn")))
 

@@ -159,7 +159,7 @@ def authenticate(session: Session, p: Provider, body: bytes) -> Caller:
     params = _form_params(body)
     claimed = channel_auth.claimed_form_scheme(params) if params is not None else None
     if params is not None and claimed is not None:
-        gateway = claimed[0] == "alipay-rsa2"
+        gateway = claimed[0] == "alipay-rsa2" and alipay_gateway.is_gateway_call(params)
         if gateway:  # from here on, even a refusal is answered in Alipay's gateway envelope
             g.alipay_gateway = alipay_gateway.call_of(params)
         signed = ChannelRequest(request.method, _target(), dict(request.headers), body, params)

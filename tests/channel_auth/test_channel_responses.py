@@ -247,3 +247,16 @@ def test_unionpay_form_answers_stay_rfc7807(provider: Any, web: Any) -> None:
     fields = form_signer(provider, channel.client_id, "unionpay-rsa")(URL + "/no-such-card")
     answer = web.get(f"{URL}/no-such-card?{urlencode(fields)}")
     assert answer.status_code == 404 and answer.content_type == "application/problem+json"
+
+
+@pytest.mark.parametrize(
+    "query", ["sign=x", "sign=x&method=essc.ecard.query", "sign=x&app_id=alipay-1&version=1.0"]
+)
+def test_a_form_without_the_gateway_parameters_gets_the_product_problem(
+    provider: Any, web: Any, query: str
+) -> None:
+    """Found by Schemathesis: a bare ``sign`` was answered in Alipay's envelope (HTTP 200), which
+    the OpenAPI document does not describe. Only a call with app_id, method and sign is one."""
+    answer = web.get(f"/api/v1/ecards/x?{query}")
+    assert answer.status_code == 401 and answer.mimetype == "application/problem+json"
+    assert not any(key.endswith("_response") for key in answer.json)
