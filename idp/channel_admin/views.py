@@ -22,6 +22,7 @@ from idp.http.http import MalformedJson
 from idp.http.http import oauth_json
 from idp.http.http import provider
 from idp.http.http import read_json
+from idp.oauth.rfc6750 import presented_token
 
 bp = Blueprint("registration", __name__)
 MAX_TOKEN_LENGTH = 256
@@ -43,13 +44,12 @@ def json_body() -> dict[str, Any]:
 
 def registration_token() -> str:
     """RFC 7592 2 / RFC 6750 2.1: ``Authorization: Bearer``, in the header only."""
-    scheme, _, value = request.headers.get("Authorization", "").partition(" ")
-    if scheme.lower() != "bearer":
+    presented = presented_token(request.headers.get("Authorization"))
+    if presented is None or presented.scheme != "bearer":
         raise MissingBearerToken("the registration access token is required")
-    value = value.strip()
-    if not value or len(value) > MAX_TOKEN_LENGTH or not value.isascii():
+    if len(presented.token) > MAX_TOKEN_LENGTH:
         raise InvalidToken("the registration access token is malformed")
-    return value
+    return presented.token
 
 
 def _onboarding() -> Onboarding:

@@ -50,6 +50,7 @@ from idp.channel_auth.caller import Channel
 from idp.channel_auth.rfc8705_mtls import forwarded_thumbprint
 from idp.errors import OAuthError
 from idp.errors import Problem
+from idp.oauth.rfc6750 import presented_token
 from idp.store.channels import ChannelRow
 from idp.store.channels import usable
 
@@ -93,10 +94,14 @@ def _require_scope(channel: Channel, scopes: frozenset[str]) -> Channel:
     return channel
 
 
-def from_bearer(session: Session, token: str, claims_of: ClaimsOf) -> Channel:
-    """A client credentials access token: no cardholder grant, ``sub`` is the channel."""
+def from_bearer(session: Session, authorization: str, claims_of: ClaimsOf) -> Channel | None:
+    """A client credentials access token (no cardholder grant, ``sub`` is the channel) in the
+    ``Authorization`` header; None when the header names another scheme (a native signature)."""
     try:
-        claims = claims_of(token)
+        presented = presented_token(authorization)
+        if presented is None or presented.scheme != "bearer":
+            return None
+        claims = claims_of(presented.token)
     except OAuthError:
         raise unauthorized("invalid_token", "The access token is invalid or expired.") from None
     client_id = str(claims.get("client_id", ""))

@@ -148,10 +148,9 @@ def authenticate(session: Session, p: Provider, body: bytes) -> Caller:
     """Authorization header first, then a signed form, then a forwarded client certificate."""
     header = request.headers.get("Authorization")
     if header is not None:
-        scheme, _, token = header.partition(" ")
-        if scheme.lower() == "bearer":
-            claims_of = p.access_token_verifier.claims
-            return Caller(channel_auth.from_bearer(session, token.strip(), claims_of))
+        bearer = channel_auth.from_bearer(session, header, p.access_token_verifier.claims)
+        if bearer is not None:
+            return Caller(bearer)
         signed = ChannelRequest(request.method, _target(), dict(request.headers), body)
         return Caller(
             channel_auth.from_signature(session, signed, clock=p.clock, nonces=_nonces(p))

@@ -17,6 +17,7 @@ from idp.errors import MissingBearerToken
 from idp.http.http import oauth_json
 from idp.http.http import provider
 from idp.oauth.params import single_values
+from idp.oauth.rfc6750 import presented_token
 from idp.oidc.claims import Cardholder
 from idp.oidc.claims import claims_for
 from idp.store.people import Person
@@ -40,13 +41,11 @@ def bearer_token() -> str:
     if header is not None and body_token is not None:
         raise InvalidBearerRequest("send the token in one place only")
     if header is not None:
-        scheme, _, value = header.partition(" ")
-        if scheme.lower() != "bearer":
+        presented = presented_token(header)
+        if presented is None or presented.scheme != "bearer":
             # RFC 6750 3.1: an unsupported method gets a challenge without an error code.
             raise MissingBearerToken("the Authorization header must be Bearer")
-        if not value.strip() or len(value) > 4096:
-            raise InvalidToken("the bearer token is malformed")
-        return value.strip()
+        return presented.token
     if body_token is not None:
         return body_token
     raise MissingBearerToken("no access token")
