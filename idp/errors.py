@@ -11,6 +11,14 @@ from typing import Any
 from typing import ClassVar
 
 
+class KeepsWrites(Exception):
+    """An error raised after writes that must stand: the transaction commits them, then the
+    error propagates (a reused code or refresh token has revoked its grant; a wrong PIN has
+    counted towards the lockout). ``idp.store.database.Database.transaction`` is the one place
+    that checks for it; a subclass also derives from ``OAuthError`` or ``Problem`` for its
+    answer."""
+
+
 class OAuthError(Exception):
     """Base of every protocol error. Subclasses fix ``error`` and the HTTP status."""
 
@@ -95,12 +103,6 @@ class AccessDenied(OAuthError):
     status_code = 403
 
 
-class UnsupportedTokenType(OAuthError):
-    """RFC 7009 2.2.1."""
-
-    error = "unsupported_token_type"
-
-
 class LoginRequired(OAuthError):
     """OIDC Core 3.1.2.6."""
 
@@ -109,14 +111,6 @@ class LoginRequired(OAuthError):
 
 class ConsentRequired(OAuthError):
     error = "consent_required"
-
-
-class InteractionRequired(OAuthError):
-    error = "interaction_required"
-
-
-class InvalidRequestUri(OAuthError):
-    error = "invalid_request_uri"
 
 
 class RequestNotSupported(OAuthError):
@@ -130,11 +124,6 @@ class RequestUriNotSupported(OAuthError):
 class ServerError(OAuthError):
     error = "server_error"
     status_code = 500
-
-
-class TemporarilyUnavailable(OAuthError):
-    error = "temporarily_unavailable"
-    status_code = 503
 
 
 class InvalidToken(OAuthError):

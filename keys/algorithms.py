@@ -22,16 +22,3 @@ def generate_private_key(alg: str) -> PrivateKey:
     if alg in ("PS256", "RS256"):
         return rsa.generate_private_key(public_exponent=65537, key_size=RSA_BITS)
     raise ValueError("unsupported signing algorithm")
-
-
-def key_matches_alg(key: object, alg: str) -> bool:
-    """Whether a (public or private) key may be used with ``alg``: no algorithm confusion."""
-    if alg == "ES256":
-        return isinstance(
-            key, ec.EllipticCurvePrivateKey | ec.EllipticCurvePublicKey
-        ) and isinstance(key.curve, ec.SECP256R1)
-    if alg == "EdDSA":
-        return isinstance(key, ed25519.Ed25519PrivateKey | ed25519.Ed25519PublicKey)
-    if alg in ("PS256", "RS256"):
-        return isinstance(key, rsa.RSAPrivateKey | rsa.RSAPublicKey) and key.key_size >= RSA_BITS
-    return False

@@ -210,10 +210,6 @@ class SigningKeys:
         self._fresh()
         return self._jwks
 
-    def has_active(self, alg: str) -> bool:
-        self._fresh()
-        return alg in self._active
-
     def public_keys(self) -> list[dict[str, Any]]:
         """Published keys with their state, for operators (``essc keys list``)."""
         self._fresh()

@@ -12,7 +12,6 @@ import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
-from typing import ClassVar
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -26,6 +25,7 @@ from idp.channel_auth.caller import Channel
 from idp.ecards import credential as ecard_credential
 from idp.ecards.requests import IssueRequest
 from idp.ecards.requests import UnbindRequest
+from idp.errors import KeepsWrites
 from idp.errors import Problem
 from idp.events.audit import record_event
 from idp.events.outbox import enqueue
@@ -81,10 +81,8 @@ class IssuedECard:
         return body
 
 
-class FactorRefused(Problem):
+class FactorRefused(Problem, KeepsWrites):
     """A wrong PIN: the failure counter (lockout) must be committed, nothing else is written."""
-
-    keep_writes: ClassVar[bool] = True
 
 
 def mismatch() -> Problem:

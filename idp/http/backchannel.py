@@ -15,7 +15,6 @@ import logging
 import uuid
 from collections.abc import Callable
 from collections.abc import Iterable
-from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -27,7 +26,13 @@ from idp.errors import RequestTooLarge
 from idp.errors import ServerError
 from idp.events.audit import record_event
 from idp.http.edge import REQUEST_ID_KEY
+from idp.oauth.client_auth import PARAMETERS as CLIENT_AUTH_PARAMETERS
+from idp.oauth.grants import GrantRevoked
+from idp.oauth.grants import StatelessGrant
 from idp.oauth.params import single_values
+from idp.oauth.rfc7009 import PARAMETERS as REVOCATION_PARAMETERS
+from idp.oauth.rfc7662 import PARAMETERS as INTROSPECTION_PARAMETERS
+from idp.oauth.token_request import TokenRequest
 from idp.provider import Provider
 from idp.store.token_store import SqlTokenStore
 
@@ -36,24 +41,6 @@ log = logging.getLogger("essc.idp")
 WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 StartResponse = Callable[..., Any]
 FORM = "application/x-www-form-urlencoded"
-#: Every parameter the three endpoints read (RFC 6749 3.2, 4.1.3, 4.4, 6; RFC 7523; RFC 7636;
-#: RFC 7662 2.1; RFC 7009 2.1).
-PARAMETERS = frozenset(
-    {
-        "grant_type",
-        "code",
-        "redirect_uri",
-        "code_verifier",
-        "refresh_token",
-        "scope",
-        "client_id",
-        "client_secret",
-        "client_assertion",
-        "client_assertion_type",
-        "token",
-        "token_type_hint",
-    }
-)
 _dumps = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
 _BASE_HEADERS = [
     ("Content-Type", "application/json"),
@@ -63,13 +50,7 @@ _BASE_HEADERS = [
 ]
 
 
-@dataclass(frozen=True)
-class Call:
-    """One back-channel request, parsed: the form, the Authorization header, the request id."""
-
-    params: dict[str, str]
-    authorization: str | None
-    request_id: str
+Handler = Callable[[TokenRequest], dict[str, Any]]
 
 
 class BackChannel:
@@ -79,22 +60,26 @@ class BackChannel:
         self._provider = provider
         self._fallback = fallback
         self._max_bytes = provider.settings.max_request_bytes
-        self._routes: dict[str, Callable[[Call], dict[str, Any]]] = {
-            "/token": self.token,
-            "/introspect": self.introspect,
-            "/revoke": self.revoke,
+        cert_header = provider.settings.tls_client_cert_header
+        self._cert_key = "HTTP_" + cert_header.upper().replace("-", "_") if cert_header else None
+        # Each endpoint reads the parameters its parts declare (the grants', client
+        # authentication's, RFC 7662's, RFC 7009's); every other one is ignored unchecked.
+        self._routes: dict[str, tuple[Handler, frozenset[str]]] = {
+            "/token": (self.token, provider.grants.parameters | CLIENT_AUTH_PARAMETERS),
+            "/introspect": (self.introspect, INTROSPECTION_PARAMETERS | CLIENT_AUTH_PARAMETERS),
+            "/revoke": (self.revoke, REVOCATION_PARAMETERS | CLIENT_AUTH_PARAMETERS),
         }
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
-        handler = self._routes.get(environ.get("PATH_INFO", ""))
-        if handler is None:
+        route = self._routes.get(environ.get("PATH_INFO", ""))
+        if route is None:
             return self._fallback(environ, start_response)
+        handler, parameters = route
         # idp.http.edge assigned it: the server's own, or a configured trusted proxy's.
         request_id = environ.get(REQUEST_ID_KEY) or str(uuid.uuid4())
         path = environ["PATH_INFO"]
         try:
-            params = self._form(environ)
-            body = handler(Call(params, environ.get("HTTP_AUTHORIZATION"), request_id))
+            body = handler(self._request(environ, parameters, request_id))
             status, extra = 200, {}
         except OAuthError as exc:
             log.info("oauth error %s on %s: %s [%s]", exc.error, path, exc.detail, request_id)
@@ -114,7 +99,24 @@ class BackChannel:
         start_response(f"{status} {_REASONS.get(status, 'Error')}", headers)
         return [payload]
 
-    def _form(self, environ: dict[str, Any]) -> dict[str, str]:
+    def _request(
+        self, environ: dict[str, Any], parameters: frozenset[str], request_id: str
+    ) -> TokenRequest:
+        form = self._form(environ, parameters)
+        return TokenRequest(
+            method=environ["REQUEST_METHOD"],
+            url=self._provider.issuer + environ["PATH_INFO"],
+            form=form,
+            headers={
+                key[5:].replace("_", "-").lower(): value
+                for key, value in environ.items()
+                if key.startswith("HTTP_")
+            },
+            client_certificate=environ.get(self._cert_key) if self._cert_key else None,
+            request_id=request_id,
+        )
+
+    def _form(self, environ: dict[str, Any], parameters: frozenset[str]) -> dict[str, str]:
         """RFC 6749 3.2: POST with an x-www-form-urlencoded body, at most ``max_bytes``."""
         if environ.get("REQUEST_METHOD") != "POST":
             raise MethodNotAllowed("the method must be POST")
@@ -141,53 +143,54 @@ class BackChannel:
         except ValueError:
             raise InvalidRequest("too many parameters") from None
         # RFC 6749 3.1: unrecognized parameters are ignored, their values unchecked.
-        return single_values((name, value) for name, value in pairs if name in PARAMETERS)
+        return single_values((name, value) for name, value in pairs if name in parameters)
 
     # -- the endpoints -------------------------------------------------------------------
-    def _client(self, call: Call, path: str) -> Client:
-        p = self._provider
-        return p.authenticator.authenticate(call.params, call.authorization, f"{p.issuer}{path}")
+    def _client(self, request: TokenRequest) -> Client:
+        return self._provider.authenticator.authenticate(
+            request.form, request.authorization, request.url
+        )
 
-    def token(self, call: Call) -> dict[str, Any]:
+    def token(self, request: TokenRequest) -> dict[str, Any]:
         p = self._provider
-        grant = p.grants.for_request(call.params)
-        client = self._client(call, "/token")
-        if not grant.uses_storage:
-            return grant.issue(call.params, client, None)
+        grant = p.grants.for_request(request.form)
+        client = self._client(request)
+        own = request.reading_only(grant.parameters)
+        if isinstance(grant, StatelessGrant):
+            return grant.issue(own, client)
         with p.db.transaction() as session:
             try:
-                return grant.issue(call.params, client, SqlTokenStore(session, now=p.now()))
-            except OAuthError as exc:
-                if getattr(exc, "keep_writes", False):
-                    record_event(
-                        session,
-                        "grant.revoked",
-                        at=p.now(),
-                        client_id=client.client_id,
-                        request_id=call.request_id,
-                        reason=exc.detail,
-                    )
+                return grant.issue(own, client, SqlTokenStore(session, now=p.now()))
+            except GrantRevoked as exc:  # committed with the revocation (KeepsWrites)
+                record_event(
+                    session,
+                    "grant.revoked",
+                    at=p.now(),
+                    client_id=client.client_id,
+                    request_id=request.request_id,
+                    reason=exc.detail,
+                )
                 raise
 
-    def introspect(self, call: Call) -> dict[str, Any]:
+    def introspect(self, request: TokenRequest) -> dict[str, Any]:
         p = self._provider
-        client = self._client(call, "/introspect")
+        client = self._client(request)
         with p.db.transaction() as session:
             return p.introspection.introspect(
-                client, call.params, SqlTokenStore(session, now=p.now())
+                client, request.form, SqlTokenStore(session, now=p.now())
             )
 
-    def revoke(self, call: Call) -> dict[str, Any]:
+    def revoke(self, request: TokenRequest) -> dict[str, Any]:
         p = self._provider
-        client = self._client(call, "/revoke")
+        client = self._client(request)
         with p.db.transaction() as session:
-            if p.revocation.revoke(client, call.params, SqlTokenStore(session, now=p.now())):
+            if p.revocation.revoke(client, request.form, SqlTokenStore(session, now=p.now())):
                 record_event(
                     session,
                     "token.revoked",
                     at=p.now(),
                     client_id=client.client_id,
-                    request_id=call.request_id,
+                    request_id=request.request_id,
                 )
         return {}
 

@@ -3,7 +3,6 @@ audience, expiry, the revocation deny-list, and the grant they came from."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 from typing import Protocol
 
@@ -78,6 +77,3 @@ class AccessTokenVerifier:
 
 def looks_like_jwt(token: str) -> bool:
     return token.count(".") == 2
-
-
-TokenHash = Callable[[str], str]

@@ -30,6 +30,9 @@ from keys.ring import check_times
 
 JWT_BEARER = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
 ASSERTION_ALGS = ("ES256", "PS256", "EdDSA", "RS256")
+#: The form parameters client authentication reads (RFC 6749 2.3.1, RFC 7521 4.2), at every
+#: endpoint that authenticates clients.
+PARAMETERS = frozenset({"client_id", "client_secret", "client_assertion", "client_assertion_type"})
 
 
 class ClientLookup(Protocol):

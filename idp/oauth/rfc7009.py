@@ -18,6 +18,9 @@ from idp.oauth.access_tokens import looks_like_jwt
 from idp.oauth.params import require
 from idp.oauth.storage import TokenStore
 
+#: The form parameters the endpoint reads (RFC 7009 2.1), client authentication's aside.
+PARAMETERS = frozenset({"token", "token_type_hint"})
+
 
 class Revocation:
     def __init__(

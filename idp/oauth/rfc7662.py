@@ -18,6 +18,10 @@ from idp.oauth.access_tokens import AccessTokenVerifier
 from idp.oauth.access_tokens import looks_like_jwt
 from idp.oauth.params import require
 from idp.oauth.storage import TokenStore
+from idp.oauth.tokens import token_type
+
+#: The form parameters the endpoint reads (RFC 7662 2.1), client authentication's aside.
+PARAMETERS = frozenset({"token", "token_type_hint"})
 
 INACTIVE: dict[str, Any] = {"active": False}
 _PUBLIC_CLAIMS = (
@@ -31,6 +35,8 @@ _PUBLIC_CLAIMS = (
     "jti",
     "auth_time",
     "acr",
+    "cnf",  # RFC 8705 3.2, RFC 9449 6.2: the resource server checks the binding
+    "act",  # RFC 8693 2.2.1: who acts for the subject
 )
 
 
@@ -63,7 +69,8 @@ class Introspection:
             self._verifier.grant_of(claims, store)
         except InvalidToken:
             return INACTIVE
-        body = {"active": True, "token_type": "Bearer"}
+        cnf = claims.get("cnf")
+        body = {"active": True, "token_type": token_type(cnf if isinstance(cnf, dict) else None)}
         body.update({k: claims[k] for k in _PUBLIC_CLAIMS if k in claims})
         return body
 

@@ -12,6 +12,8 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 from sqlalchemy.orm import sessionmaker
 
+from idp.errors import KeepsWrites
+
 
 class Database:
     def __init__(self, url: str, **engine_options: Any) -> None:
@@ -19,24 +21,20 @@ class Database:
         self.engine = _make_engine(url, **engine_options)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
 
-    @property
-    def is_sqlite(self) -> bool:
-        return self.engine.dialect.name == "sqlite"
-
     @contextmanager
     def transaction(self) -> Iterator[Session]:
         """Commit on success, roll back on any exception: no partial writes.
 
-        An exception whose ``keep_writes`` is true is itself the result of a write that must
-        stand (revoking a token family on code reuse): that transaction is committed, then the
-        exception propagates.
+        A ``KeepsWrites`` error is itself the result of a write that must stand (revoking a
+        token family on code reuse, counting a wrong PIN): that transaction is committed, then
+        the error propagates. This is the one place that decides it.
         """
         with self._sessions() as session:
             session.begin()
             try:
                 yield session
             except BaseException as exc:
-                if getattr(exc, "keep_writes", False):
+                if isinstance(exc, KeepsWrites):
                     session.commit()
                 else:
                     session.rollback()

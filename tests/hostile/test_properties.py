@@ -19,7 +19,12 @@ from hypothesis import given
 from hypothesis import settings
 from hypothesis import strategies as st
 
-from idp.http.backchannel import PARAMETERS as BACKCHANNEL_PARAMETERS
+from idp.oauth.client_auth import PARAMETERS as CLIENT_AUTH_PARAMETERS
+from idp.oauth.grants.authorization_code import AuthorizationCodeGrant
+from idp.oauth.grants.client_credentials import ClientCredentialsGrant
+from idp.oauth.grants.refresh_token import RefreshTokenGrant
+from idp.oauth.rfc7009 import PARAMETERS as REVOCATION_PARAMETERS
+from idp.oauth.rfc7662 import PARAMETERS as INTROSPECTION_PARAMETERS
 from tests.ecard_helpers import add_channel
 from tests.ecard_helpers import bearer
 from tests.ecard_helpers import issue_body
@@ -279,6 +284,13 @@ def test_ecard_api_arbitrary_fields(web: Any, provider: Any, cardholder: Any) ->
 # -- forms -----------------------------------------------------------------------------------
 
 
+#: Every parameter the back channel reads at one of its endpoints.
+BACKCHANNEL_PARAMETERS = frozenset({"grant_type"}).union(
+    CLIENT_AUTH_PARAMETERS,
+    INTROSPECTION_PARAMETERS,
+    REVOCATION_PARAMETERS,
+    *(g.parameters for g in (AuthorizationCodeGrant, RefreshTokenGrant, ClientCredentialsGrant)),
+)
 form_names = st.sampled_from(sorted(BACKCHANNEL_PARAMETERS)) | any_text
 form_items = st.lists(st.tuples(form_names, any_text), max_size=6)
 form_body = st.one_of(

@@ -161,7 +161,7 @@ def test_registration_token_lookup_is_one_indexed_query(provider: Any) -> None:
         finally:
             sa.event.remove(provider.db.engine, "before_cursor_execute", seen)
         [(statement, params)] = statements
-        if provider.db.is_sqlite:
+        if provider.db.engine.dialect.name == "sqlite":
             plan = " ".join(
                 str(row[-1])
                 for row in s.connection().exec_driver_sql("EXPLAIN QUERY PLAN " + statement, params)

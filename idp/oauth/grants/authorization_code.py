@@ -6,36 +6,34 @@ whole grant, so every token issued from it stops (RFC 6749 4.1.2, RFC 9700 4.5.3
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Any
 
 from channels.client import Client
 from idp.errors import InvalidGrant
 from idp.oauth import rfc7636
-from idp.oauth.grants.base import TokenServices
+from idp.oauth.grants.base import GrantRevoked
+from idp.oauth.grants.base import StoredGrant
 from idp.oauth.grants.base import check_client_may_use
 from idp.oauth.grants.base import user_token_response
 from idp.oauth.params import require
 from idp.oauth.storage import TokenStore
+from idp.oauth.token_request import TokenRequest
+from idp.oauth.tokens import Confirmation
 
 
-class CodeReused(InvalidGrant):
-    """Raised after revoking the grant: the revocation must be committed, not rolled back."""
-
-    keep_writes = True
-
-
-class AuthorizationCodeGrant:
+class AuthorizationCodeGrant(StoredGrant):
     grant_type = "authorization_code"
-    uses_storage = True
-
-    def __init__(self, services: TokenServices) -> None:
-        self._services = services
+    parameters = frozenset({"code", "redirect_uri", "code_verifier"})
 
     def issue(
-        self, params: Mapping[str, str], client: Client, store: TokenStore | None
+        self,
+        request: TokenRequest,
+        client: Client,
+        store: TokenStore,
+        *,
+        binding: Confirmation | None = None,
     ) -> dict[str, Any]:
-        assert store is not None
+        params = request.form
         check_client_may_use(client, self.grant_type)
         code = require(params, "code")
         redirect_uri = require(params, "redirect_uri")
@@ -47,7 +45,7 @@ class AuthorizationCodeGrant:
             reused_grant = store.consumed_code_grant(code_hash)
             if reused_grant is not None:
                 store.revoke_grant(reused_grant, "code_reuse", now)
-                raise CodeReused("the code was already used", detail="code reuse; grant revoked")
+                raise GrantRevoked("the code was already used", detail="code reuse; grant revoked")
             raise InvalidGrant("the code is invalid or expired")
         if record.grant.client_id != client.client_id:
             raise InvalidGrant("the code was issued to another client")
@@ -64,4 +62,5 @@ class AuthorizationCodeGrant:
             record.grant.scopes,
             nonce=record.nonce,
             refresh_token=None,
+            binding=binding,
         )

@@ -1,19 +1,34 @@
-"""What every grant gets: the token issuers, the keyed hash, the clock and the lifetimes."""
+"""What every grant is and gets.
+
+A grant declares the ``grant_type`` it handles and the form ``parameters`` it reads (as
+node-oidc-provider's ``registerGrantType(name, handler, parameters)``); the token endpoint checks
+those, with client authentication's, for duplicates and syntax, ignores every other parameter
+(RFC 6749 3.1), and hands the grant a ``TokenRequest`` holding only its own. A grant that needs
+the database is a ``StoredGrant`` and gets a ``TokenStore`` inside the request's transaction; a
+``StatelessGrant`` (client_credentials) gets none and no transaction is opened. Both take the
+``binding`` (RFC 7800 ``cnf``) the endpoint established for the request's key, if any.
+"""
 
 from __future__ import annotations
 
+from abc import ABC
+from abc import abstractmethod
 from collections.abc import Callable
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
-from typing import Protocol
+from typing import ClassVar
 
 from channels.client import Client
+from idp.errors import InvalidGrant
 from idp.errors import InvalidScope
+from idp.errors import KeepsWrites
 from idp.errors import UnauthorizedClient
 from idp.oauth.storage import GrantRecord
 from idp.oauth.storage import TokenStore
+from idp.oauth.token_request import TokenRequest
 from idp.oauth.tokens import AccessTokenIssuer
+from idp.oauth.tokens import Confirmation
 from idp.oauth.tokens import new_secret
 from idp.oidc.id_token import IdTokenIssuer
 from idp.oidc.pairwise import subject_for
@@ -39,14 +54,44 @@ class TokenServices:
         return subject_for(client, person_id, self.keyed_hash)
 
 
-class TokenGrant(Protocol):
-    grant_type: str
-    #: False for grants that need no database (client_credentials): no transaction is opened.
-    uses_storage: bool
+class Grant(ABC):
+    grant_type: ClassVar[str]
+    #: The form parameters the grant reads (``grant_type`` and client authentication's aside).
+    parameters: ClassVar[frozenset[str]]
 
+    def __init__(self, services: TokenServices) -> None:
+        self._services = services
+
+
+class StatelessGrant(Grant):
+    """A grant that needs no database: no transaction is opened (the hot path)."""
+
+    @abstractmethod
     def issue(
-        self, params: Mapping[str, str], client: Client, store: TokenStore | None
+        self, request: TokenRequest, client: Client, *, binding: Confirmation | None = None
     ) -> dict[str, Any]: ...
+
+
+class StoredGrant(Grant):
+    """A grant that reads or writes storage, in the one transaction of its request."""
+
+    @abstractmethod
+    def issue(
+        self,
+        request: TokenRequest,
+        client: Client,
+        store: TokenStore,
+        *,
+        binding: Confirmation | None = None,
+    ) -> dict[str, Any]: ...
+
+
+TokenGrant = StatelessGrant | StoredGrant
+
+
+class GrantRevoked(InvalidGrant, KeepsWrites):
+    """A reused code or refresh token: its grant was revoked (RFC 9700 4.5, 4.14.2), and that
+    revocation must be committed and audited although the request fails."""
 
 
 def check_client_may_use(client: Client, grant_type: str) -> None:
@@ -63,15 +108,24 @@ def user_token_response(
     *,
     nonce: str | None,
     refresh_token: str | None,
+    binding: Confirmation | None,
+    extra_claims: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """Access token (+ ID token, + refresh token) for a cardholder's grant (RFC 6749 5.1)."""
+    """Access token (+ ID token, + refresh token) for a cardholder's grant (RFC 6749 5.1);
+    ``binding`` and ``extra_claims`` go into the access token (``AccessTokenIssuer.issue``)."""
     sub = services.subject(client, grant.person_id)
     access = services.access_tokens.issue(
-        client, sub=sub, scopes=scopes, ttl=services.access_token_ttl, grant=grant
+        client,
+        sub=sub,
+        scopes=scopes,
+        ttl=services.access_token_ttl,
+        grant=grant,
+        cnf=binding,
+        extra_claims=extra_claims,
     )
     body: dict[str, Any] = {
         "access_token": access.token,
-        "token_type": "Bearer",
+        "token_type": access.token_type,
         "expires_in": access.expires_in,
         "scope": " ".join(scopes),
     }

@@ -7,34 +7,34 @@ clients do not rotate); then the same token is returned until it expires.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Any
 
 from channels.client import Client
 from idp.errors import InvalidGrant
-from idp.oauth.grants.base import TokenServices
+from idp.oauth.grants.base import GrantRevoked
+from idp.oauth.grants.base import StoredGrant
 from idp.oauth.grants.base import check_client_may_use
 from idp.oauth.grants.base import narrowed_scopes
 from idp.oauth.grants.base import user_token_response
 from idp.oauth.params import require
 from idp.oauth.storage import TokenStore
+from idp.oauth.token_request import TokenRequest
+from idp.oauth.tokens import Confirmation
 
 
-class RefreshTokenReused(InvalidGrant):
-    keep_writes = True
-
-
-class RefreshTokenGrant:
+class RefreshTokenGrant(StoredGrant):
     grant_type = "refresh_token"
-    uses_storage = True
-
-    def __init__(self, services: TokenServices) -> None:
-        self._services = services
+    parameters = frozenset({"refresh_token", "scope"})
 
     def issue(
-        self, params: Mapping[str, str], client: Client, store: TokenStore | None
+        self,
+        request: TokenRequest,
+        client: Client,
+        store: TokenStore,
+        *,
+        binding: Confirmation | None = None,
     ) -> dict[str, Any]:
-        assert store is not None
+        params = request.form
         check_client_may_use(client, self.grant_type)
         presented = require(params, "refresh_token")
         token_hash = self._services.token_hash(presented)
@@ -53,10 +53,17 @@ class RefreshTokenGrant:
         if client.rotate_refresh_tokens:
             if record.used or not store.use_refresh_token(token_hash, now):
                 store.revoke_grant(record.grant.id, "refresh_reuse", now)
-                raise RefreshTokenReused(
+                raise GrantRevoked(
                     "the refresh token was already used", detail="reuse; grant revoked"
                 )
             keep = None
         return user_token_response(
-            self._services, client, store, record.grant, scopes, nonce=None, refresh_token=keep
+            self._services,
+            client,
+            store,
+            record.grant,
+            scopes,
+            nonce=None,
+            refresh_token=keep,
+            binding=binding,
         )
