@@ -54,7 +54,9 @@ class TokenServices:
         return subject_for(client, person_id, self.keyed_hash)
 
 
-class Grant(ABC):
+class GrantHandler(ABC):
+    """One grant type at the token endpoint (node-oidc-provider's grant type handlers)."""
+
     grant_type: ClassVar[str]
     #: The form parameters the grant reads (``grant_type`` and client authentication's aside).
     parameters: ClassVar[frozenset[str]]
@@ -63,7 +65,7 @@ class Grant(ABC):
         self._services = services
 
 
-class StatelessGrant(Grant):
+class StatelessGrant(GrantHandler):
     """A grant that needs no database: no transaction is opened (the hot path)."""
 
     @abstractmethod
@@ -72,7 +74,7 @@ class StatelessGrant(Grant):
     ) -> dict[str, Any]: ...
 
 
-class StoredGrant(Grant):
+class StoredGrant(GrantHandler):
     """A grant that reads or writes storage, in the one transaction of its request."""
 
     @abstractmethod
