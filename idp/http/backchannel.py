@@ -15,6 +15,8 @@ import logging
 import uuid
 from collections.abc import Callable
 from collections.abc import Iterable
+from collections.abc import Iterator
+from collections.abc import Mapping
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -51,6 +53,27 @@ _BASE_HEADERS = [
 
 
 Handler = Callable[[TokenRequest], dict[str, Any]]
+
+
+class EnvironHeaders(Mapping[str, str]):
+    """The request headers, by lower-case name, read from the WSGI environ when asked: the hot
+    path copies none of them (PEP 3333: ``HTTP_`` + the name in upper case, ``-`` as ``_``).
+    ``Content-Type`` and ``Content-Length`` are not among them: the form was read already."""
+
+    def __init__(self, environ: dict[str, Any]) -> None:
+        self._environ = environ
+
+    def __getitem__(self, name: str) -> str:
+        value: str = self._environ["HTTP_" + name.upper().replace("-", "_")]
+        return value
+
+    def __iter__(self) -> Iterator[str]:
+        for key in self._environ:
+            if key.startswith("HTTP_"):
+                yield key[5:].replace("_", "-").lower()
+
+    def __len__(self) -> int:
+        return sum(1 for _ in self)
 
 
 class BackChannel:
@@ -107,11 +130,7 @@ class BackChannel:
             method=environ["REQUEST_METHOD"],
             url=self._provider.issuer + environ["PATH_INFO"],
             form=form,
-            headers={
-                key[5:].replace("_", "-").lower(): value
-                for key, value in environ.items()
-                if key.startswith("HTTP_")
-            },
+            headers=EnvironHeaders(environ),
             client_certificate=environ.get(self._cert_key) if self._cert_key else None,
             request_id=request_id,
         )

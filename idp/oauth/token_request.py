@@ -11,7 +11,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 from collections.abc import Set
 from dataclasses import dataclass
-from dataclasses import replace
 
 
 @dataclass(frozen=True)
@@ -41,4 +40,7 @@ class TokenRequest:
     def reading_only(self, names: Set[str]) -> TokenRequest:
         """This request with only the form parameters ``names``: what a grant declared it reads,
         so a grant cannot depend on a parameter its declaration leaves out."""
-        return replace(self, form={k: v for k, v in self.form.items() if k in names})
+        form = {k: v for k, v in self.form.items() if k in names}
+        return TokenRequest(
+            self.method, self.url, form, self.headers, self.client_certificate, self.request_id
+        )

@@ -175,6 +175,8 @@ def test_the_grant_gets_method_url_headers_certificate_and_only_its_parameters(
     assert seen.method == "POST" and seen.url == f"{provider.issuer}/token"
     assert seen.form == {"subject_token": "abc"}  # not scope, grant_type or client auth's
     assert seen.header("DPoP") == "proof.jwt.value" and seen.authorization == auth
+    assert set(seen.headers) == {"authorization", "dpop", "x-ssl-client-cert"}
+    assert seen.header("Content-Type") is None  # not a header the back channel passes on
     assert seen.client_certificate == quote("-----BEGIN CERTIFICATE-----...")
 
 
