@@ -224,7 +224,6 @@ def sign_response(response: Response) -> Response:
         request.headers.get("Authorization"),
         _own_keys(p),
         clock=p.clock,
-        nonces=_nonces(p),
         request_id=g.get("request_id", ""),
     )
 
