@@ -132,7 +132,10 @@ def from_signature(
 
 
 def claimed_form_scheme(params: Mapping[str, str]) -> tuple[str, str] | None:
-    """(scheme name, claimed owner id) for a form-signed request, or None if it is not one."""
+    """(scheme name, claimed owner id) for a form-signed request, or None if it is not one.
+
+    The registry routes by a request's shape; a form's shape is its fields alone.
+    """
     request = ChannelRequest("POST", "", params=params)
     adapter = claimant(request, "form")
     return None if adapter is None else (adapter.name, adapter.claimed_owner(request))

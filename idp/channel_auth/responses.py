@@ -69,5 +69,7 @@ def sign_response(
         return response
     headers = signature_headers(adapter, own, response.get_data(), clock=clock)
     response.headers.update(dict(headers))
-    response.headers[REQUEST_ID_HEADERS[adapter.name]] = request_id
+    id_header = REQUEST_ID_HEADERS.get(adapter.name)
+    if id_header is not None:
+        response.headers[id_header] = request_id
     return response

@@ -489,14 +489,14 @@ def test_notification_keys_are_created_once_and_sign_sha256_with_rsa(
     from cryptography.hazmat.primitives.asymmetric import padding
     from cryptography.hazmat.primitives.asymmetric import rsa
 
-    NOTIFICATION_SCHEMES = list(platform_key_serials())  # noqa: N806 - the ring's key names
-    assert NOTIFICATION_SCHEMES == ["wechatpay-v3", "alipay-rsa2", "alipay-v3", "unionpay"]
+    schemes = list(platform_key_serials())  # the key names in the ring
+    assert schemes == ["wechatpay-v3", "alipay-rsa2", "alipay-v3", "unionpay"]
 
     with pytest.raises(KeyRingError, match="essc init"):
         ring.notification_signer("wechatpay-v3")
-    assert ring.ensure_notification_keys() == NOTIFICATION_SCHEMES
+    assert ring.ensure_notification_keys() == schemes
     assert ring.ensure_notification_keys() == []
-    for scheme in NOTIFICATION_SCHEMES:
+    for scheme in schemes:
         serial, sign = ring.notification_signer(scheme)
         assert (serial, sign(b"m")) != ("", b"")
         pem_serial, pem = ring.notification_public_pem(scheme)
@@ -506,8 +506,8 @@ def test_notification_keys_are_created_once_and_sign_sha256_with_rsa(
         public.verify(sign(b"message"), b"message", padding.PKCS1v15(), hashes.SHA256())
         # another process opening the same ring signs with the same key under the same serial
         assert open_ring(db, clock).notification_public_pem(scheme) == (serial, pem)
-    serials = {ring.notification_signer(s).serial for s in NOTIFICATION_SCHEMES}
-    assert len(serials) == len(NOTIFICATION_SCHEMES)
+    serials = {ring.notification_signer(s).serial for s in schemes}
+    assert len(serials) == len(schemes)
     with pytest.raises(ValueError):
         ring.notification_signer("hmac-sha256")
 
