@@ -175,7 +175,7 @@ class WechatPayV3Signer:
         return Notification(notification.body, notification.params, headers)
 
 
-def _handles(request: ChannelRequest) -> bool:
+def _is_wechatpay_request(request: ChannelRequest) -> bool:
     return (request.header("Authorization") or "").startswith(AUTH_SCHEME + " ")
 
 
@@ -192,7 +192,7 @@ WECHATPAY_V3 = Adapter(
     name=NAME,
     channel=ChannelKind.WECHAT,
     carrier="header",
-    handles=_handles,
+    handles=_is_wechatpay_request,
     claimed_owner=_claimed_mchid,
     verifier=WechatPayV3Verifier,
     signer=WechatPayV3Signer,
