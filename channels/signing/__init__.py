@@ -4,7 +4,9 @@ Each scheme is one registered ``Adapter`` (``channels.signing.registry``): its n
 kind, how a request shows it and whom it claims, a ``Verifier`` built from public keys
 (``ChannelKeys``) that checks requests (``verify_request``), and a ``Signer`` built from a signing
 function (``OwnKey``) that signs what essc-idp sends back (``sign_notification``). Failures are
-one ``SignatureError`` with a short ASCII ``reason``. Nothing here reads files, the clock or
+one ``SignatureError`` with a short ASCII ``reason``. Channels without a native scheme get RFC 8417
+Security Event Tokens (``security_event``): signed through the key ring's JWT signing function,
+verified with the issuer's public JWK Set alone. Nothing here reads files, the clock or
 storage on its own. Spec and test vectors: ``docs/channels/signing.md``.
 """
 
@@ -34,6 +36,8 @@ from channels.signing.scheme import Signer
 from channels.signing.scheme import SignFunction
 from channels.signing.scheme import Verified
 from channels.signing.scheme import Verifier
+from channels.signing.security_event import SecurityEventSigner
+from channels.signing.security_event import SecurityEventVerifier
 from channels.signing.unionpay import UNIONPAY_RSA
 from channels.signing.unionpay import UnionPaySigner
 from channels.signing.unionpay import UnionPayVerifier
@@ -62,6 +66,8 @@ __all__ = [
     "OwnKey",
     "ReplayGuard",
     "ResourceCipher",
+    "SecurityEventSigner",
+    "SecurityEventVerifier",
     "SignFunction",
     "SignatureError",
     "Signer",

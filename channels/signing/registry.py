@@ -3,7 +3,10 @@
 Request authentication (``idp.channel_auth``), notification and response signing
 (``idp.notifications``, ``idp.channel_auth.responses``), the CLI (``essc keys notification-cert``,
 ``essc clients add``), registration (``channels.api_keys``) and the key ring's platform keys all
-look schemes up here, by name or by the shape of a request.
+look schemes up here, by name or by the shape of a request. A channel whose ``api_auth_scheme``
+no adapter names (plain OAuth: ``private_key_jwt``, ``tls_client_auth``, a secret) has no
+requests to verify this way and no platform RSA key; its notifications are RFC 8417 SETs
+(``channels.signing.security_event``).
 """
 
 from __future__ import annotations

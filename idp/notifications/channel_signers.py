@@ -5,9 +5,9 @@ A channel registered for a native scheme (``channels.signing.registry``: ``wecha
 own notification form (``idp.notifications.native``), signed by the scheme's ``Signer`` with the
 platform's key for it (``OwnKey``: the key ring's signing function and the serial or certId the
 channel registered for us). Every other channel (``private_key_jwt``, ``tls_client_auth``, none)
-gets an RFC 8417 SET signed by the key ring. A native scheme whose platform key is not
-configured raises ``NoSigner``: the message fails that attempt visibly instead of going out
-signed in a form the channel does not check.
+gets an RFC 8417 SET (``channels.signing.security_event``) signed by the key ring. A native
+scheme whose platform key is not configured raises ``NoSigner``: the message fails that attempt
+visibly instead of going out signed in a form the channel does not check.
 """
 
 from __future__ import annotations
@@ -25,13 +25,13 @@ from channels.signing import ResourceCipher
 from channels.signing import Signer
 from channels.signing import registered
 from channels.signing.scheme import Clock
+from channels.signing.security_event import SignJwt
 from idp.notifications.native import AlipayGatewayNotify
 from idp.notifications.native import AlipayV3Notify
 from idp.notifications.native import UnionPayBackNotify
 from idp.notifications.native import WechatPayCallback
 from idp.notifications.signers import JwsSetSigner
 from idp.notifications.signers import NotificationSigner
-from idp.notifications.signers import SignJwt
 
 #: The channel's WeChat Pay APIv3 key (32 bytes) when it asks for encrypted resources.
 ResourceKey = Callable[[str], bytes | None]

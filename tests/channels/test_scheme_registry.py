@@ -1,7 +1,7 @@
 """The scheme registry (``channels.signing.registry``): each scheme named once, and that one name
 is what request authentication, notification and response signing, registration, the CLI and the
 key ring use. A scheme's ``Verifier`` is built from public keys only, its ``Signer`` from a
-signing function only."""
+signing function only; so are the RFC 8417 SETs of channels without a native scheme."""
 
 from __future__ import annotations
 
@@ -9,7 +9,9 @@ import json
 from pathlib import Path
 from typing import Any
 
+import jwt
 import pytest
+from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from channels import api_keys
@@ -21,8 +23,12 @@ from channels.signing import KnownKey
 from channels.signing import Notification
 from channels.signing import OwnKey
 from channels.signing import ReplayGuard
+from channels.signing import SecurityEventSigner
+from channels.signing import SecurityEventVerifier
+from channels.signing import SignatureError
 from channels.signing import Verified
 from channels.signing import registered
+from channels.signing import security_event
 from channels.signing.registry import platform_key_serials
 from channels.signing.registry import spellings
 from idp.channel_auth.authenticate import claimed_form_scheme
@@ -36,6 +42,7 @@ from keys.notification import rsa_signer
 from tests.channel_admin.test_native_registration import essc
 from tests.channels.conftest import MemoryNonceStore
 from tests.channels.conftest import to_request
+from tests.support import START
 from tests.support import FakeClock
 
 VECTOR_DIR = Path(__file__).parents[1] / "vectors" / "channels"
@@ -149,3 +156,35 @@ def _option(command: Any, name: str) -> Any:
 
 def test_the_cli_offers_exactly_the_registry_spellings() -> None:
     assert list(_option(keys_notification_cert, "scheme").type.choices) == spellings()
+
+
+def test_a_security_event_verifier_needs_only_the_public_jwk_set() -> None:
+    """RFC 8417 SETs for channels on plain OAuth: signed through a JWT signing function."""
+    private = ec.generate_private_key(ec.SECP256R1())
+    public_jwk = {
+        **json.loads(jwt.algorithms.ECAlgorithm.to_jwk(private.public_key())),
+        "kid": "k1",
+    }
+
+    def sign_jwt(claims: dict[str, Any], alg: str, typ: str) -> str:
+        return jwt.encode(claims, private, algorithm=alg, headers={"kid": "k1", "typ": typ})
+
+    signer = SecurityEventSigner(sign_jwt, issuer="https://idp.example", alg="ES256")
+    claims = signer.claims(
+        audience="c1", jti="d1", now=START, occurred=START - 5, event="card.lost", payload={}
+    )
+    token = signer.sign(claims)
+    verifier = SecurityEventVerifier(
+        {"keys": [public_jwk]}, issuer="https://idp.example", audience="c1"
+    )
+    assert verifier.verify(token) == claims
+    assert claims["events"] == {"https://idp.example/events/card.lost": {}}
+    stranger = SecurityEventVerifier({"keys": []}, issuer="https://idp.example", audience="c1")
+    with pytest.raises(SignatureError, match="unknown_key"):
+        stranger.verify(token)
+
+
+def test_channels_without_a_native_scheme_get_security_event_tokens(provider: Provider) -> None:
+    signers = ChannelSigners(sign_jwt=provider.sign, issuer=provider.issuer, clock=provider.clock)
+    for plain in (None, "private_key_jwt", "tls_client_auth", "client_secret_basic"):
+        assert signers.for_channel("c", plain, "ES256").scheme == security_event.NAME

@@ -27,6 +27,7 @@ from channels.signing import ChannelRequest
 from channels.signing import KnownKey
 from channels.signing import ReplayGuard
 from channels.signing import ResourceCipher
+from channels.signing import SecurityEventVerifier
 from channels.signing import SignatureError
 from channels.signing import UnionPayVerifier
 from channels.signing import WechatPayV3Verifier
@@ -328,6 +329,17 @@ def test_jws_notifications_are_security_event_tokens_verifiable_with_the_jwks(
         jwt.decode(
             token[:-4] + "AAAA", jwt.PyJWK(jwk).key, algorithms=[jwk["alg"]], audience=client_id
         )
+    # the scheme's own Verifier, from the published JWK Set alone, agrees
+    channel_side = SecurityEventVerifier(
+        provider.keyring.jwks(), issuer=provider.issuer, audience=client_id
+    )
+    assert channel_side.verify(token) == claims
+    for forged, reason in [(token[:-4] + "AAAA", "bad_signature"), ("x.y", "malformed")]:
+        with pytest.raises(SignatureError, match=reason):
+            channel_side.verify(forged)
+    other = SecurityEventVerifier(provider.keyring.jwks(), issuer=provider.issuer, audience="c2")
+    with pytest.raises(SignatureError, match="bad_signature"):
+        other.verify(token)  # a SET for one channel is no SET for another
 
 
 def test_wechatpay_notifications_verify_and_decrypt(
