@@ -222,9 +222,8 @@ class AlipayV3Signer:
 
 
 def _is_gateway_form(request: ChannelRequest) -> bool:
-    return (
-        "sign" in request.params
-    )  # sign_type is checked by the verifier: a wrong one is malformed
+    # sign_type is the verifier's to check: a form with another one is malformed, not foreign
+    return "sign" in request.params
 
 
 def _claimed_app_id(request: ChannelRequest) -> str:

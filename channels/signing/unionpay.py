@@ -108,7 +108,8 @@ class UnionPaySigner:
 
 
 def _is_unionpay_form(request: ChannelRequest) -> bool:
-    return "signature" in request.params  # version and signMethod: the verifier's malformed
+    # version and signMethod are the verifier's to check: wrong ones are malformed, not foreign
+    return "signature" in request.params
 
 
 def _claimed_mer_id(request: ChannelRequest) -> str:
