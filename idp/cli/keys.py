@@ -49,5 +49,9 @@ def keys_notification_cert(scheme: str) -> None:
     adapter = registered(scheme)
     if adapter is None:  # click allows only the registry's spellings
         raise click.BadParameter("unknown scheme", param_hint="--scheme")
-    serial, pem = provider().keyring.notification_public_pem(adapter.platform_key)
+    p = provider()
+    try:
+        serial, pem = p.keyring.notification_public_pem(adapter.platform_key)
+    finally:
+        p.db.dispose()  # a command run in-process (the tests) must leave no connection open
     emit({"scheme": scheme, "serial": serial, "public_key_pem": pem})
