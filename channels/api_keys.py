@@ -3,7 +3,7 @@
 RFC 7591 2 lets a server define extension metadata; essc-idp's carry the ``essc_`` prefix:
 
 - ``essc_api_signature_scheme``: ``wechatpay-v3``, ``alipay-v3``, ``alipay-rsa2`` or
-  ``unionpay-rsa`` (``channels.signing.SCHEMES``), the scheme of the channel's own kind;
+  ``unionpay-rsa`` (``channels.signing.registry``), the scheme of the channel's own kind;
 - ``essc_api_keys``: 1 to 10 objects ``{"serial", "public_key" | "certificate"}``, PEM text;
 - ``essc_notification_url``: where notifications go (any channel, native scheme or not).
 
@@ -31,8 +31,10 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from channels.kinds import ChannelKind
 from channels.registration import InvalidClientMetadata
 from channels.registration import check_https_uri
-from channels.signing import SCHEMES
+from channels.signing import UNIONPAY_RSA
+from channels.signing import WECHATPAY_V3
 from channels.signing import canonical_serial
+from channels.signing import registered
 from channels.signing.rsa_sha256 import MIN_BITS
 
 SCHEME_FIELD = "essc_api_signature_scheme"
@@ -42,11 +44,9 @@ MAX_KEYS = 10
 MAX_PEM = 8192
 #: The stored serial of a key registered without one (Alipay public-key mode).
 NO_SERIAL = ""
-#: Older spellings stored by hand before registration could set the scheme.
-ALIASES = {"unionpay": "unionpay-rsa"}
 #: Schemes whose serial is the key's certificate serial, so a certificate gives it, written as
 #: the channel's SDK writes it: hex for WeChat Pay ``serial_no``, decimal for UnionPay ``certId``.
-CERTIFICATE_SERIALS = {"wechatpay-v3": "X", "unionpay-rsa": "d"}
+CERTIFICATE_SERIALS = {WECHATPAY_V3.name: "X", UNIONPAY_RSA.name: "d"}
 KEY_FIELDS = frozenset({"serial", "public_key", "certificate"})
 
 
@@ -103,11 +103,11 @@ def native_api(
         if keys:
             raise bad("essc_api_keys needs essc_api_signature_scheme")
         return NativeApi(None, {}, notification_url)
-    name = ALIASES.get(scheme, scheme)
-    cls = SCHEMES.get(name)
-    if cls is None:
+    adapter = registered(scheme)  # an older spelling is stored under the scheme's name
+    if adapter is None:
         raise bad("unsupported essc_api_signature_scheme")
-    if cls.channel != kind:
+    name = adapter.name
+    if adapter.channel != kind:
         raise bad("essc_api_signature_scheme is not the scheme of this channel kind")
     if not 0 < len(keys) <= MAX_KEYS:
         raise bad("a native scheme needs 1 to 10 essc_api_keys")
@@ -209,7 +209,7 @@ def from_row(scheme: str | None, keys: Mapping[str, str] | None, url: str | None
 
     Only native schemes are metadata; ``tls_client_auth`` and the like stay out of it.
     """
-    name = ALIASES.get(scheme or "", scheme)
-    if name not in SCHEMES:
+    adapter = registered(scheme)
+    if adapter is None:
         return NativeApi(None, {}, url)
-    return NativeApi(name, dict(keys or {}), url)
+    return NativeApi(adapter.name, dict(keys or {}), url)

@@ -9,6 +9,7 @@ from typing import Any
 
 from channels.kinds import ALLOWED_SCOPES
 from channels.registry import ClientRegistry
+from channels.signing.registry import platform_key_serials
 from idp.cardholders.pin import PinHasher
 from idp.channel_admin.clients import SqlClientSource
 from idp.oauth.access_tokens import AccessTokenVerifier
@@ -63,6 +64,7 @@ class Provider:
             # A worker that has not reloaded yet signs with a just-retired key for up to
             # keyring_refresh_seconds, and verifiers accept exp + clock_skew: publish it that long.
             publish_retired_for=longest + s.keyring_refresh_seconds + s.clock_skew,
+            notification_schemes=platform_key_serials(),
             refresh_seconds=s.keyring_refresh_seconds,
             clock=self.clock,
             create=create,

@@ -3,8 +3,9 @@
 ``KeyRing.open(store, passphrase)`` gives ``sign``/``verify``/``jwks``/``rotate`` for JWT
 signing keys, ``encrypt_field``/``decrypt_field``/``keyed_hash`` for data keys, and
 ``notification_signer``/``notification_public_pem`` for the platform's RSA keys of the channels'
-native schemes. Nothing outside this package sees private key bytes; ``essc keys export-jwks``
-and ``essc keys notification-cert`` export public keys only.
+native schemes, which the caller names when it opens the ring. Nothing outside this package sees
+private key bytes; ``essc keys export-jwks`` and ``essc keys notification-cert`` export public
+keys only.
 """
 
 from __future__ import annotations
@@ -17,9 +18,9 @@ from typing import Any
 from keys.algorithms import SIGNING_ALGS
 from keys.data import DataKeys
 from keys.data import UndecryptableField
-from keys.notification import NOTIFICATION_SCHEMES
 from keys.notification import NotificationKey
 from keys.notification import NotificationKeys
+from keys.notification import SchemeSerials
 from keys.ring import InvalidSignature
 from keys.ring import KeyRingError
 from keys.ring import Rotation
@@ -30,7 +31,6 @@ from keys.wrapping import Wrapper
 from keys.wrapping import WrongPassphrase
 
 __all__ = [
-    "NOTIFICATION_SCHEMES",
     "SIGNING_ALGS",
     "InvalidSignature",
     "KeyRing",
@@ -38,6 +38,7 @@ __all__ = [
     "KeyStore",
     "NotificationKey",
     "Rotation",
+    "SchemeSerials",
     "UndecryptableField",
     "WrongPassphrase",
 ]
@@ -60,11 +61,16 @@ class KeyRing:
         passphrase: str,
         *,
         publish_retired_for: int,
+        notification_schemes: SchemeSerials,
         refresh_seconds: int = 60,
         clock: Callable[[], float] = time.time,
         create: bool = False,
     ) -> KeyRing:
-        """Open the ring; with ``create=True`` initialise an empty one (``essc init``)."""
+        """Open the ring; with ``create=True`` initialise an empty one (``essc init``).
+
+        ``notification_schemes`` names the native schemes that get a platform RSA key, each with
+        how its serial is made (``channels.signing.registry.platform_key_serials``).
+        """
         meta = store.load_meta()
         if meta is None:
             if not create:
@@ -87,7 +93,7 @@ class KeyRing:
             data.ensure()
             signing.ensure()
         signing.reload()
-        return cls(signing, data, NotificationKeys(store, wrapper, clock))
+        return cls(signing, data, NotificationKeys(store, wrapper, notification_schemes, clock))
 
     # Thin delegates, so callers write ``keyring.sign(...)``.
     def sign(self, claims: dict[str, Any], *, alg: str = "ES256", typ: str = "JWT") -> str:
@@ -116,7 +122,7 @@ class KeyRing:
         return self.notification.ensure()
 
     def notification_signer(self, scheme: str) -> NotificationKey:
-        """``(serial, sign)`` for one of ``NOTIFICATION_SCHEMES``: SHA256withRSA, RSA 2048."""
+        """``(serial, sign)`` for one of the ring's notification schemes: SHA256withRSA."""
         found = self.notification.signer(scheme)
         if found is None:
             raise KeyRingError(f"no notification key for {scheme}; run `essc init`")

@@ -5,13 +5,16 @@ WeChat Pay API v3, Alipay (gateway RSA2 and Open API v3) and UnionPay verify SHA
 under a serial: ``Wechatpay-Serial``, ``alipay-sn``/``app_cert_sn``, UnionPay ``certId``. One key
 per scheme, stored as a data key (purpose ``rsa:<scheme>``, the serial as its id) wrapped under
 the KEK. Outside this module only the serial, a signing function and the public PEM exist.
+
+Which schemes exist, and the serial form each channel's SDK expects, is not this package's to
+know: the key ring is opened with them (``channels.signing.registry.platform_key_serials``).
 """
 
 from __future__ import annotations
 
-import secrets
 import time
 from collections.abc import Callable
+from collections.abc import Mapping
 from typing import NamedTuple
 
 from cryptography.hazmat.primitives import hashes
@@ -23,8 +26,8 @@ from keys.store import KeyStore
 from keys.store import StoredDataKey
 from keys.wrapping import Wrapper
 
-#: The native schemes essc-idp signs notifications in (``essc keys notification-cert``).
-NOTIFICATION_SCHEMES = ("wechatpay-v3", "alipay-rsa2", "alipay-v3", "unionpay")
+#: A scheme's key name in the ring, to how a new key's serial is made.
+SchemeSerials = Mapping[str, Callable[[], str]]
 PURPOSE_PREFIX = "rsa:"
 RSA_BITS = 2048
 
@@ -36,43 +39,50 @@ class NotificationKey(NamedTuple):
     sign: Callable[[bytes], bytes]
 
 
-def _new_serial(scheme: str) -> str:
-    """A serial in the form the channel expects: UnionPay certIds are decimal, WeChat's hex."""
-    if scheme == "unionpay":
-        return str(10**19 + secrets.randbelow(9 * 10**19))
-    serial = secrets.token_hex(16)
-    return serial.upper() if scheme == "wechatpay-v3" else serial
+def rsa_signer(private: rsa.RSAPrivateKey) -> Callable[[bytes], bytes]:
+    """SHA256withRSA (PKCS#1 v1.5) over bytes with ``private``, refusing keys under 2048 bits."""
+    if not isinstance(private, rsa.RSAPrivateKey) or private.key_size < RSA_BITS:
+        raise ValueError("a notification key is not an RSA key of 2048 bits or more")
 
+    def sign(message: bytes) -> bytes:
+        return private.sign(message, padding.PKCS1v15(), hashes.SHA256())
 
-def _require_scheme(scheme: str) -> str:
-    if scheme not in NOTIFICATION_SCHEMES:
-        raise ValueError("unknown notification scheme")
-    return PURPOSE_PREFIX + scheme
+    return sign
 
 
 class NotificationKeys:
     """Loads, creates and uses the per-scheme keys; private keys stay inside this object."""
 
     def __init__(
-        self, store: KeyStore, wrapper: Wrapper, clock: Callable[[], float] = time.time
+        self,
+        store: KeyStore,
+        wrapper: Wrapper,
+        schemes: SchemeSerials,
+        clock: Callable[[], float] = time.time,
     ) -> None:
         self._store = store
         self._wrapper = wrapper
+        self._schemes = dict(schemes)
         self._clock = clock
         self._loaded: dict[str, tuple[str, rsa.RSAPrivateKey]] = {}
 
-    def ensure(self, schemes: tuple[str, ...] = NOTIFICATION_SCHEMES) -> list[str]:
+    def _purpose(self, scheme: str) -> str:
+        if scheme not in self._schemes:
+            raise ValueError("unknown notification scheme")
+        return PURPOSE_PREFIX + scheme
+
+    def ensure(self) -> list[str]:
         """Create each missing scheme key (``essc init``); the schemes that got a new key."""
         present = {k.purpose for k in self._store.data_keys() if k.active}
         created = []
-        for scheme in schemes:
-            if _require_scheme(scheme) not in present:
+        for scheme in self._schemes:
+            if self._purpose(scheme) not in present:
                 self._add(scheme)
                 created.append(scheme)
         return created
 
     def _add(self, scheme: str) -> None:
-        serial = _new_serial(scheme)
+        serial = self._schemes[scheme]()
         private = rsa.generate_private_key(public_exponent=65537, key_size=RSA_BITS)
         der = private.private_bytes(
             serialization.Encoding.DER,
@@ -82,7 +92,7 @@ class NotificationKeys:
         self._store.add_data_key(
             StoredDataKey(
                 kid=serial,
-                purpose=_require_scheme(scheme),
+                purpose=self._purpose(scheme),
                 wrapped=self._wrapper.wrap(serial, der),
                 created_at=int(self._clock()),
                 active=True,
@@ -91,7 +101,7 @@ class NotificationKeys:
         )
 
     def _key(self, scheme: str) -> tuple[str, rsa.RSAPrivateKey] | None:
-        purpose = _require_scheme(scheme)
+        purpose = self._purpose(scheme)
         if scheme not in self._loaded:
             stored = [k for k in self._store.data_keys() if k.purpose == purpose and k.active]
             if not stored:
@@ -111,11 +121,7 @@ class NotificationKeys:
         if found is None:
             return None
         serial, private = found
-
-        def sign(message: bytes) -> bytes:
-            return private.sign(message, padding.PKCS1v15(), hashes.SHA256())
-
-        return NotificationKey(serial, sign)
+        return NotificationKey(serial, rsa_signer(private))
 
     def public(self, scheme: str) -> tuple[str, str] | None:
         """The scheme's serial and SubjectPublicKeyInfo PEM, for channels to register."""

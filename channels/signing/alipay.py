@@ -1,9 +1,11 @@
 """Alipay Open Platform server-to-server signatures, ``RSA2`` (SHA256withRSA) only.
 
-``AlipayRsa2`` is the classic gateway form (``openapi.alipay.com/gateway.do``), following
-Alipay's "自行实现签名" (opendocs.alipay.com/common/02kf5q) and ``AlipaySignature`` in the official
-alipay-sdk-java-all. ``AlipayV3`` is the Open API v3 ``Authorization: ALIPAY-SHA256withRSA``
-header (opendocs.alipay.com/open-v3/054q58, as implemented by the official alipay-sdk-nodejs-all).
+``alipay-rsa2`` (``AlipayRsa2Verifier``, ``AlipayRsa2Signer``) is the classic gateway form
+(``openapi.alipay.com/gateway.do``), following Alipay's "自行实现签名"
+(opendocs.alipay.com/common/02kf5q) and ``AlipaySignature`` in the official alipay-sdk-java-all.
+``alipay-v3`` (``AlipayV3Verifier``, ``AlipayV3Signer``) is the Open API v3 ``Authorization:
+ALIPAY-SHA256withRSA`` header (opendocs.alipay.com/open-v3/054q58, as implemented by the official
+alipay-sdk-nodejs-all).
 Legacy ``sign_type=RSA`` (SHA1withRSA) is refused. Spec: ``docs/channels/signing.md``.
 """
 
@@ -13,21 +15,24 @@ import re
 import secrets
 from collections.abc import Callable
 from collections.abc import Mapping
-from typing import ClassVar
 
 from channels.kinds import ChannelKind
 from channels.signing import rsa_sha256
+from channels.signing.adapter import Adapter
+from channels.signing.channel_keys import ChannelKeys
 from channels.signing.freshness import ReplayGuard
 from channels.signing.freshness import parse_china_time
 from channels.signing.freshness import signature_nonce
-from channels.signing.keyring import KeyRing
-from channels.signing.keyring import OwnKey
 from channels.signing.scheme import ChannelRequest
+from channels.signing.scheme import Clock
 from channels.signing.scheme import Notification
+from channels.signing.scheme import OwnKey
 from channels.signing.scheme import SignatureError
 from channels.signing.scheme import Verified
 from channels.signing.scheme import encode_text
 
+RSA2_NAME = "alipay-rsa2"
+V3_NAME = "alipay-v3"
 CHARSETS = {"utf-8": "utf-8", "gbk": "gbk", "gb2312": "gb2312"}
 TIMESTAMP_LAYOUT = "%Y-%m-%d %H:%M:%S"
 AUTH_PREFIX = "ALIPAY-SHA256withRSA "
@@ -63,19 +68,12 @@ def _random_nonce() -> str:
     return secrets.token_hex(16)
 
 
-class AlipayRsa2:
-    """Classic gateway requests in, asynchronous-notification-style form posts out."""
+class AlipayRsa2Verifier:
+    """Classic gateway requests in (``sign_type=RSA2``), checked with public keys only."""
 
-    name: ClassVar[str] = "alipay-rsa2"
-    channel: ClassVar[ChannelKind] = ChannelKind.ALIPAY
-
-    def __init__(self, *, own: OwnKey, peers: KeyRing, guard: ReplayGuard) -> None:
-        self._own = own
+    def __init__(self, peers: ChannelKeys, guard: ReplayGuard) -> None:
         self._peers = peers
         self._guard = guard
-
-    def handles(self, request: ChannelRequest) -> bool:
-        return "sign" in request.params and request.params.get("sign_type") == "RSA2"
 
     def verify_request(self, request: ChannelRequest) -> Verified:
         """02kf5q: rebuild the string (``sign_type`` stays in) and verify ``sign``.
@@ -93,8 +91,15 @@ class AlipayRsa2:
         key = self._peers.find(app_id, serial)
         self._guard.check_time(issued)
         rsa_sha256.verify(key.public_key, content, signature)
-        self._guard.consume(f"{self.name}:{app_id}", signature_nonce(signature))
-        return Verified(self.name, app_id, serial)
+        self._guard.consume(f"{RSA2_NAME}:{app_id}", signature_nonce(signature))
+        return Verified(RSA2_NAME, app_id, serial)
+
+
+class AlipayRsa2Signer:
+    """Signs as ``own``: gateway requests, and asynchronous-notification-style form posts."""
+
+    def __init__(self, own: OwnKey, clock: Clock | None = None) -> None:
+        self._own = own  # no clock: the form's ``timestamp``/``notify_time`` are the caller's
 
     def sign_request(self, params: Mapping[str, str]) -> dict[str, str]:
         """A signed gateway request, as a channel's SDK would send it (02kf5q steps 1-4)."""
@@ -102,7 +107,7 @@ class AlipayRsa2:
         if self._own.serial is not None:
             signed["app_cert_sn"] = self._own.serial
         content = _encode(signed, gateway_sign_content(signed, notification=False))
-        signed["sign"] = rsa_sha256.sign(self._own.private_key, content)
+        signed["sign"] = rsa_sha256.sign(self._own.sign, content)
         return signed
 
     def sign_notification(self, notification: Notification) -> Notification:
@@ -110,7 +115,7 @@ class AlipayRsa2:
         params = {**notification.params, "sign_type": "RSA2"}
         params.pop("sign", None)
         content = _encode(params, gateway_sign_content(params, notification=True))
-        params["sign"] = rsa_sha256.sign(self._own.private_key, content)
+        params["sign"] = rsa_sha256.sign(self._own.sign, content)
         return Notification(notification.body, params, notification.headers)
 
 
@@ -150,27 +155,12 @@ def parse_v3_authorization(value: str | None) -> tuple[str, dict[str, str], str]
     return auth_string, fields, sign
 
 
-class AlipayV3:
-    """Open API v3: ``Authorization`` header requests in, signed-response-style headers out."""
+class AlipayV3Verifier:
+    """Open API v3 ``Authorization`` header requests in, checked with public keys only."""
 
-    name: ClassVar[str] = "alipay-v3"
-    channel: ClassVar[ChannelKind] = ChannelKind.ALIPAY
-
-    def __init__(
-        self,
-        *,
-        own: OwnKey,
-        peers: KeyRing,
-        guard: ReplayGuard,
-        new_nonce: Callable[[], str] = _random_nonce,
-    ) -> None:
-        self._own = own
+    def __init__(self, peers: ChannelKeys, guard: ReplayGuard) -> None:
         self._peers = peers
         self._guard = guard
-        self._new_nonce = new_nonce
-
-    def handles(self, request: ChannelRequest) -> bool:
-        return (request.header("Authorization") or "").startswith(AUTH_PREFIX)
 
     def verify_request(self, request: ChannelRequest) -> Verified:
         """054q58: verify ``sign`` over the authString exactly as sent, then the HTTP message.
@@ -188,33 +178,91 @@ class AlipayV3:
         window = min(self._guard.window_seconds, int(fields.get("expired_seconds", "3600")))
         self._guard.check_time(int(fields["timestamp"]) / 1000, window)
         rsa_sha256.verify(key.public_key, content, signature)
-        self._guard.consume(f"{self.name}:{app_id}", fields["nonce"])
-        return Verified(self.name, app_id, serial)
+        self._guard.consume(f"{V3_NAME}:{app_id}", fields["nonce"])
+        return Verified(V3_NAME, app_id, serial)
+
+
+class AlipayV3Signer:
+    """Signs as ``own``: v3 ``Authorization`` headers, and response-style signed headers."""
+
+    def __init__(
+        self, own: OwnKey, clock: Clock, new_nonce: Callable[[], str] = _random_nonce
+    ) -> None:
+        self._own = own
+        self._clock = clock
+        self._new_nonce = new_nonce
 
     def authorization(
         self, method: str, target: str, body: bytes, app_auth_token: str | None = None
     ) -> str:
         """The ``Authorization`` value a channel's v3 SDK sends (field order as the Node SDK)."""
-        millis = int(self._guard.clock() * 1000)
+        millis = int(self._clock() * 1000)
         auth_string = f"app_id={self._own.owner},nonce={self._new_nonce()},timestamp={millis}"
         if self._own.serial is not None:
             auth_string += f",app_cert_sn={self._own.serial}"
         content = v3_request_content(auth_string, method, target, body, app_auth_token)
-        return f"{AUTH_PREFIX}{auth_string},sign={rsa_sha256.sign(self._own.private_key, content)}"
+        return f"{AUTH_PREFIX}{auth_string},sign={rsa_sha256.sign(self._own.sign, content)}"
 
     def sign_notification(self, notification: Notification) -> Notification:
         """Sign the body as v3 signs responses: ``alipay-timestamp``/``-nonce``/``-signature``.
 
         Alipay documents these headers for responses; using them for notifications is our choice.
         """
-        millis, nonce = str(int(self._guard.clock() * 1000)), self._new_nonce()
+        millis, nonce = str(int(self._clock() * 1000)), self._new_nonce()
         content = v3_response_content(millis, nonce, notification.body)
         headers = {
             **notification.headers,
             "alipay-timestamp": millis,
             "alipay-nonce": nonce,
-            "alipay-signature": rsa_sha256.sign(self._own.private_key, content),
+            "alipay-signature": rsa_sha256.sign(self._own.sign, content),
         }
         if self._own.serial is not None:
             headers["alipay-sn"] = self._own.serial
         return Notification(notification.body, notification.params, headers)
+
+
+def _is_gateway_form(request: ChannelRequest) -> bool:
+    # sign_type is the verifier's to check: a form with another one is malformed, not foreign
+    return "sign" in request.params
+
+
+def _claimed_app_id(request: ChannelRequest) -> str:
+    return request.params.get("app_id", "")
+
+
+def _is_v3_request(request: ChannelRequest) -> bool:
+    return (request.header("Authorization") or "").startswith(AUTH_PREFIX)
+
+
+def _claimed_v3_app_id(request: ChannelRequest) -> str:
+    return parse_v3_authorization(request.header("Authorization"))[1]["app_id"]
+
+
+def _new_serial() -> str:
+    """An ``app_cert_sn``-style serial: lowercase hex."""
+    return secrets.token_hex(16)
+
+
+ALIPAY_RSA2 = Adapter(
+    name=RSA2_NAME,
+    channel=ChannelKind.ALIPAY,
+    carrier="form",
+    handles=_is_gateway_form,
+    claimed_owner=_claimed_app_id,
+    verifier=AlipayRsa2Verifier,
+    signer=AlipayRsa2Signer,
+    platform_key=RSA2_NAME,
+    new_serial=_new_serial,
+)
+
+ALIPAY_V3 = Adapter(
+    name=V3_NAME,
+    channel=ChannelKind.ALIPAY,
+    carrier="header",
+    handles=_is_v3_request,
+    claimed_owner=_claimed_v3_app_id,
+    verifier=AlipayV3Verifier,
+    signer=AlipayV3Signer,
+    platform_key=V3_NAME,
+    new_serial=_new_serial,
+)

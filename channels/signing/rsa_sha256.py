@@ -16,22 +16,25 @@ from cryptography.hazmat.primitives.asymmetric import padding
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from channels.signing.scheme import SignatureError
+from channels.signing.scheme import SignFunction
 
 MIN_BITS = 2048
 
 
-def require_strength(key: rsa.RSAPrivateKey | rsa.RSAPublicKey) -> None:
-    """Fail closed on configuration: only RSA keys of ``MIN_BITS`` or more are usable."""
-    if not isinstance(key, rsa.RSAPrivateKey | rsa.RSAPublicKey):
+def require_strength(key: rsa.RSAPublicKey) -> None:
+    """Fail closed on configuration: only RSA keys of ``MIN_BITS`` or more are trusted.
+
+    Signing keys never reach this package; ``keys/`` checks their size where it loads them.
+    """
+    if not isinstance(key, rsa.RSAPublicKey):
         raise TypeError("channel signing keys must be RSA keys")
     if key.key_size < MIN_BITS:
         raise ValueError(f"channel signing keys need at least {MIN_BITS} bits")
 
 
-def sign(private_key: rsa.RSAPrivateKey, message: bytes) -> str:
-    """Base64 of the PKCS#1 v1.5 SHA-256 signature over ``message``."""
-    raw = private_key.sign(message, padding.PKCS1v15(), hashes.SHA256())
-    return base64.b64encode(raw).decode("ascii")
+def sign(sign_function: SignFunction, message: bytes) -> str:
+    """Base64 of the PKCS#1 v1.5 SHA-256 signature ``sign_function`` makes over ``message``."""
+    return base64.b64encode(sign_function(message)).decode("ascii")
 
 
 def verify(public_key: rsa.RSAPublicKey, message: bytes, signature: bytes) -> None:

@@ -1,8 +1,9 @@
 """The interface every channel-native signing scheme implements.
 
 Pure protocol types: no Flask, no storage, no clock of its own. The web layer turns an HTTP
-request into a ``ChannelRequest`` and a ``Notification`` back into HTTP; the schemes only check
-and sign. Spec: ``docs/channels/signing.md``.
+request into a ``ChannelRequest`` and a ``Notification`` back into HTTP; a scheme's ``Verifier``
+checks with public keys only and its ``Signer`` signs through a ``SignFunction`` (the key stays
+in ``keys/``). Spec: ``docs/channels/signing.md``.
 """
 
 from __future__ import annotations
@@ -15,8 +16,6 @@ from typing import ClassVar
 from typing import Literal
 from typing import Protocol
 from typing import get_args
-
-from channels.kinds import ChannelKind
 
 Reason = Literal["bad_signature", "stale_timestamp", "replayed_nonce", "unknown_key", "malformed"]
 
@@ -103,19 +102,31 @@ class Notification:
     headers: Mapping[str, str] = field(default_factory=dict)
 
 
-class SignatureScheme(Protocol):
-    """One channel's native server-to-server signature scheme.
+#: SHA256withRSA (RSASSA-PKCS1-v1_5, SHA-256) over the bytes, returning the raw signature: what
+#: ``keys.NotificationKey.sign`` is. A signer gets this function, never a private key object.
+SignFunction = Callable[[bytes], bytes]
 
-    ``handles`` is a cheap shape test used to route a request to its scheme; it never verifies.
+
+@dataclass(frozen=True)
+class OwnKey:
+    """How essc-idp (or, in tests, a channel) signs in one scheme: the ids the receiver expects
+    (owner, certificate serial or certId) and the signing function of the key behind them."""
+
+    owner: str
+    sign: SignFunction
+    serial: str | None = None
+
+
+class Verifier(Protocol):
+    """Checks one scheme's inbound requests against registered public keys.
+
     ``verify_request`` returns ``Verified`` or raises ``SignatureError``.
-    ``sign_notification`` returns the notification with the channel's signature added.
     """
 
-    name: ClassVar[str]
-    channel: ClassVar[ChannelKind]
-
-    def handles(self, request: ChannelRequest) -> bool: ...
-
     def verify_request(self, request: ChannelRequest) -> Verified: ...
+
+
+class Signer(Protocol):
+    """Signs what essc-idp sends in one scheme: the notification with the signature added."""
 
     def sign_notification(self, notification: Notification) -> Notification: ...

@@ -11,22 +11,25 @@ Spec: ``docs/channels/signing.md``.
 from __future__ import annotations
 
 import hashlib
+import secrets
 from collections.abc import Mapping
-from typing import ClassVar
 
 from channels.kinds import ChannelKind
 from channels.signing import rsa_sha256
+from channels.signing.adapter import Adapter
+from channels.signing.channel_keys import ChannelKeys
 from channels.signing.freshness import ReplayGuard
 from channels.signing.freshness import parse_china_time
 from channels.signing.freshness import signature_nonce
-from channels.signing.keyring import KeyRing
-from channels.signing.keyring import OwnKey
 from channels.signing.scheme import ChannelRequest
+from channels.signing.scheme import Clock
 from channels.signing.scheme import Notification
+from channels.signing.scheme import OwnKey
 from channels.signing.scheme import SignatureError
 from channels.signing.scheme import Verified
 from channels.signing.scheme import encode_text
 
+NAME = "unionpay-rsa"
 VERSION = "5.1.0"
 SIGN_METHOD = "01"
 ENCODINGS = {"utf-8": "utf-8", "gbk": "gbk"}
@@ -52,23 +55,12 @@ def filter_blank(params: Mapping[str, str]) -> dict[str, str]:
     return {key: value.strip() for key, value in params.items() if value.strip()}
 
 
-class UnionPayRsa:
-    """Certificate-signed form posts in (``certId`` must be registered for ``merId``) and out."""
+class UnionPayVerifier:
+    """Certificate-signed form posts in: ``certId`` must be registered for ``merId``."""
 
-    name: ClassVar[str] = "unionpay-rsa"
-    channel: ClassVar[ChannelKind] = ChannelKind.UNIONPAY
-
-    def __init__(self, *, own: OwnKey, peers: KeyRing, guard: ReplayGuard) -> None:
-        if own.serial is None:
-            raise ValueError("UnionPay signing needs the signing certificate's certId")
-        self._own = own
-        self._cert_id = own.serial
+    def __init__(self, peers: ChannelKeys, guard: ReplayGuard) -> None:
         self._peers = peers
         self._guard = guard
-
-    def handles(self, request: ChannelRequest) -> bool:
-        params = request.params
-        return "signature" in params and "certId" in params and "signMethod" in params
 
     def verify_request(self, request: ChannelRequest) -> Verified:
         """Verify as ``AcpService.validate`` does, with the key looked up by ``certId``.
@@ -87,15 +79,25 @@ class UnionPayRsa:
         key = self._peers.find(mer_id, cert_id)
         self._guard.check_time(issued)
         rsa_sha256.verify(key.public_key, digest, raw)
-        self._guard.consume(f"{self.name}:{mer_id}", signature_nonce(raw))
-        return Verified(self.name, mer_id, cert_id)
+        self._guard.consume(f"{NAME}:{mer_id}", signature_nonce(raw))
+        return Verified(NAME, mer_id, cert_id)
+
+
+class UnionPaySigner:
+    """Signs as ``own`` (its serial is the signing certificate's ``certId``): forms out."""
+
+    def __init__(self, own: OwnKey, clock: Clock | None = None) -> None:
+        if own.serial is None:
+            raise ValueError("UnionPay signing needs the signing certificate's certId")
+        self._own = own  # no clock: ``txnTime`` is the caller's field
+        self._cert_id = own.serial
 
     def sign_params(self, params: Mapping[str, str]) -> dict[str, str]:
         """``AcpService.sign``: filter blanks, set ``certId``, sign the digest text."""
         signed = filter_blank(params)
         signed.pop("signature", None)
         signed.update(version=VERSION, signMethod=SIGN_METHOD, certId=self._cert_id)
-        signed["signature"] = rsa_sha256.sign(self._own.private_key, digest_text(signed))
+        signed["signature"] = rsa_sha256.sign(self._own.sign, digest_text(signed))
         return signed
 
     def sign_notification(self, notification: Notification) -> Notification:
@@ -103,3 +105,32 @@ class UnionPayRsa:
         return Notification(
             notification.body, self.sign_params(notification.params), notification.headers
         )
+
+
+def _is_unionpay_form(request: ChannelRequest) -> bool:
+    # version and signMethod are the verifier's to check: wrong ones are malformed, not foreign
+    return "signature" in request.params
+
+
+def _claimed_mer_id(request: ChannelRequest) -> str:
+    return request.params.get("merId", "")
+
+
+def _new_cert_id() -> str:
+    """A certId as the ACP SDK prints one: the certificate serial in decimal (20 digits)."""
+    return str(10**19 + secrets.randbelow(9 * 10**19))
+
+
+UNIONPAY_RSA = Adapter(
+    name=NAME,
+    channel=ChannelKind.UNIONPAY,
+    carrier="form",
+    handles=_is_unionpay_form,
+    claimed_owner=_claimed_mer_id,
+    verifier=UnionPayVerifier,
+    signer=UnionPaySigner,
+    # Created as "unionpay" before the scheme had its name; stored keys keep it (rsa:unionpay).
+    platform_key="unionpay",
+    new_serial=_new_cert_id,
+    spellings=frozenset({"unionpay"}),
+)

@@ -14,23 +14,25 @@ import secrets
 import string
 from collections.abc import Callable
 from collections.abc import Mapping
-from typing import ClassVar
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from channels.kinds import ChannelKind
 from channels.signing import rsa_sha256
+from channels.signing.adapter import Adapter
+from channels.signing.channel_keys import ChannelKeys
 from channels.signing.freshness import ReplayGuard
-from channels.signing.keyring import KeyRing
-from channels.signing.keyring import OwnKey
 from channels.signing.scheme import ChannelRequest
+from channels.signing.scheme import Clock
 from channels.signing.scheme import Notification
+from channels.signing.scheme import OwnKey
 from channels.signing.scheme import SignatureError
 from channels.signing.scheme import Verified
 from channels.signing.scheme import encode_text
 from channels.signing.scheme import header_value
 
+NAME = "wechatpay-v3"
 AUTH_SCHEME = "WECHATPAY2-SHA256-RSA2048"
 AUTH_FIELDS = frozenset({"mchid", "nonce_str", "timestamp", "serial_no", "signature"})
 CALLBACK_HEADERS = ("Wechatpay-Timestamp", "Wechatpay-Nonce", "Wechatpay-Signature")
@@ -85,37 +87,23 @@ def _random_resource_nonce() -> str:
     return "".join(secrets.choice(_NONCE_ALPHABET) for _ in range(12))
 
 
-class WechatPayV3:
-    """``Authorization`` requests in; ``Wechatpay-*`` signed notifications out and callbacks in.
+class WechatPayV3Verifier:
+    """``Authorization`` requests and ``Wechatpay-*`` signed callbacks in, public keys only.
 
     ``peers`` holds channels' merchant API certificate keys (owner ``mchid``, serial
     ``serial_no``); ``platform_peers`` holds WeChat-Pay-platform-style keys that sign callbacks
     and responses (looked up by ``Wechatpay-Serial``, a certificate serial or a public key id).
     """
 
-    name: ClassVar[str] = "wechatpay-v3"
-    channel: ClassVar[ChannelKind] = ChannelKind.WECHAT
-
     def __init__(
         self,
-        *,
-        own: OwnKey,
-        peers: KeyRing,
+        peers: ChannelKeys,
         guard: ReplayGuard,
-        platform_peers: KeyRing | None = None,
-        new_nonce: Callable[[], str] = _random_nonce,
+        platform_peers: ChannelKeys | None = None,
     ) -> None:
-        if own.serial is None:
-            raise ValueError("WeChat Pay signing needs a certificate serial or public key id")
-        self._own = own
-        self._serial = own.serial
         self._peers = peers
-        self._platform_peers = platform_peers or KeyRing(())
+        self._platform_peers = platform_peers or ChannelKeys(())
         self._guard = guard
-        self._new_nonce = new_nonce
-
-    def handles(self, request: ChannelRequest) -> bool:
-        return (request.header("Authorization") or "").startswith(AUTH_SCHEME + " ")
 
     def verify_request(self, request: ChannelRequest) -> Verified:
         """The merchant-request check WeChat Pay runs: serial known for mchid, fresh, signed."""
@@ -127,8 +115,8 @@ class WechatPayV3:
         key = self._peers.find(fields["mchid"], fields["serial_no"])
         self._guard.check_time(int(fields["timestamp"]))
         rsa_sha256.verify(key.public_key, message, signature)
-        self._guard.consume(f"{self.name}:{key.owner}", fields["nonce_str"])
-        return Verified(self.name, key.owner, key.serial)
+        self._guard.consume(f"{NAME}:{key.owner}", fields["nonce_str"])
+        return Verified(NAME, key.owner, key.serial)
 
     def verify_callback(self, headers: Mapping[str, str], body: bytes) -> Verified:
         """wechatpay4_1: a response or callback signed by a platform key named by serial."""
@@ -142,15 +130,28 @@ class WechatPayV3:
         key = self._platform_peers.find_serial(serial)
         self._guard.check_time(int(stamp))
         rsa_sha256.verify(key.public_key, callback_message(stamp, nonce, body), signature)
-        self._guard.consume(f"{self.name}-callback:{serial}", nonce)
-        return Verified(self.name, key.owner, serial)
+        self._guard.consume(f"{NAME}-callback:{serial}", nonce)
+        return Verified(NAME, key.owner, serial)
+
+
+class WechatPayV3Signer:
+    """Signs as ``own``: merchant ``Authorization`` headers, and ``Wechatpay-*`` notifications."""
+
+    def __init__(
+        self, own: OwnKey, clock: Clock, new_nonce: Callable[[], str] = _random_nonce
+    ) -> None:
+        if own.serial is None:
+            raise ValueError("WeChat Pay signing needs a certificate serial or public key id")
+        self._own = own
+        self._serial = own.serial
+        self._clock = clock
+        self._new_nonce = new_nonce
 
     def authorization(self, method: str, target: str, body: bytes) -> str:
         """The header a merchant sends (wechatpay4_0 steps 1-4), signed with ``own``."""
-        stamp, nonce = str(int(self._guard.clock())), self._new_nonce()
-        signature = rsa_sha256.sign(
-            self._own.private_key, request_message(method, target, stamp, nonce, body)
-        )
+        stamp, nonce = str(int(self._clock())), self._new_nonce()
+        message = request_message(method, target, stamp, nonce, body)
+        signature = rsa_sha256.sign(self._own.sign, message)
         return (
             f'{AUTH_SCHEME} mchid="{self._own.owner}",nonce_str="{nonce}",'
             f'signature="{signature}",timestamp="{stamp}",serial_no="{self._serial}"'
@@ -161,17 +162,43 @@ class WechatPayV3:
 
         All five ``Wechatpay-*`` headers WeChat Pay sends, ``Wechatpay-Signature-Type`` included.
         """
-        stamp, nonce = str(int(self._guard.clock())), self._new_nonce()
+        stamp, nonce = str(int(self._clock())), self._new_nonce()
         message = callback_message(stamp, nonce, notification.body)
         headers = {
             **notification.headers,
             "Wechatpay-Timestamp": stamp,
             "Wechatpay-Nonce": nonce,
-            "Wechatpay-Signature": rsa_sha256.sign(self._own.private_key, message),
+            "Wechatpay-Signature": rsa_sha256.sign(self._own.sign, message),
             SERIAL_HEADER: self._serial,
             SIGNATURE_TYPE_HEADER: AUTH_SCHEME,
         }
         return Notification(notification.body, notification.params, headers)
+
+
+def _is_wechatpay_request(request: ChannelRequest) -> bool:
+    return (request.header("Authorization") or "").startswith(AUTH_SCHEME + " ")
+
+
+def _claimed_mchid(request: ChannelRequest) -> str:
+    return parse_authorization(request.header("Authorization"))["mchid"]
+
+
+def _new_serial() -> str:
+    """Certificate serials as WeChat Pay prints them: uppercase hex."""
+    return secrets.token_hex(16).upper()
+
+
+WECHATPAY_V3 = Adapter(
+    name=NAME,
+    channel=ChannelKind.WECHAT,
+    carrier="header",
+    handles=_is_wechatpay_request,
+    claimed_owner=_claimed_mchid,
+    verifier=WechatPayV3Verifier,
+    signer=WechatPayV3Signer,
+    platform_key=NAME,
+    new_serial=_new_serial,
+)
 
 
 class ResourceCipher:

@@ -142,7 +142,7 @@ def envelope_text(key: str, value: Mapping[str, Any], own: OwnKey | None, cert: 
     if own is not None:
         if cert and own.serial is not None:
             parts.append(f'"alipay_cert_sn":{json.dumps(own.serial)}')
-        sign = rsa_sha256.sign(own.private_key, text.encode("utf-8"))
+        sign = rsa_sha256.sign(own.sign, text.encode("utf-8"))
         parts.append(f'"sign":{json.dumps(sign)}')
     return "{" + ",".join(parts) + "}"
 

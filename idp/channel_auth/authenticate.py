@@ -5,11 +5,13 @@ Every way in gives one ``Channel`` (issue 3 section 2):
 
 - ``Authorization: Bearer <token>`` from the client credentials grant (RFC 6749 4.4, RFC 6750):
   the token's ``client_id`` is the channel and its ``scope`` must hold ``essc.ecard``.
-- the channel's own scheme (``channels.signing``): WeChat Pay API v3 and Alipay v3
-  ``Authorization`` headers over the raw request, or the form-signed Alipay gateway ``RSA2`` and
-  UnionPay 5.1.0 schemes over form fields (``from_form``). The merchant or app id the signature
-  claims (``mchid``, ``app_id``, ``merId``) is the channel's ``client_id``; the scheme must be the
-  one on its ``ChannelRow.api_auth_scheme``; keys come from its ``api_keys`` ({serial: PEM}, the
+- the channel's own scheme, found in the registry (``channels.signing.registry``) by the shape
+  of the request: WeChat Pay API v3 and Alipay v3 ``Authorization`` headers over the raw request,
+  or the form-signed Alipay gateway ``RSA2`` and UnionPay 5.1.0 schemes over form fields
+  (``from_form``). The merchant or app id the signature claims (``mchid``, ``app_id``,
+  ``merId``) is the channel's ``client_id``; the scheme must be the one its
+  ``ChannelRow.api_auth_scheme`` names; the scheme's ``Verifier`` gets only public keys, from its
+  ``api_keys`` ({serial: PEM}, the
   serial ``""`` for an Alipay key registered without one, public-key mode), serials compared as
   numbers (``channels.signing.canonical_serial``).
 - a client certificate (RFC 8705) forwarded by the TLS proxy, matched by x5t#S256 against
@@ -22,7 +24,6 @@ Every refusal is a 401 problem naming a short reason, never request data. No Fla
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Callable
 from collections.abc import Mapping
 from typing import Any
@@ -34,18 +35,15 @@ from sqlalchemy.orm import Session
 
 from channels.kinds import ECARD_SCOPE
 from channels.kinds import ChannelKind
-from channels.signing import SCHEMES
+from channels.signing import Adapter
+from channels.signing import ChannelKeys
 from channels.signing import ChannelRequest
-from channels.signing import KeyRing
 from channels.signing import KnownKey
 from channels.signing import NonceStore
-from channels.signing import OwnKey
 from channels.signing import ReplayGuard
 from channels.signing import SignatureError
-from channels.signing.alipay import AUTH_PREFIX as ALIPAY_V3_PREFIX
-from channels.signing.alipay import parse_v3_authorization
-from channels.signing.wechatpay import AUTH_SCHEME as WECHATPAY_SCHEME
-from channels.signing.wechatpay import parse_authorization
+from channels.signing import claimant
+from channels.signing.adapter import Carrier
 from idp.channel_auth.caller import Channel
 from idp.channel_auth.rfc8705_mtls import forwarded_thumbprint
 from idp.errors import OAuthError
@@ -65,11 +63,6 @@ def forbidden(detail: str) -> Problem:
     return Problem(403, "insufficient-scope", "The channel may not use this API", detail)
 
 
-#: ``api_auth_scheme`` values for each form-signed scheme (notifications accept both spellings).
-FORM_SCHEMES = {
-    "alipay-rsa2": frozenset({"alipay-rsa2"}),
-    "unionpay-rsa": frozenset({"unionpay", "unionpay-rsa"}),
-}
 #: The form field naming the request path, and the one carrying the JSON request.
 PATH_FIELD, DOCUMENT_FIELD = "essc_path", "biz_content"
 MTLS_SCHEMES = ("tls_client_auth", "self_signed_tls_client_auth")
@@ -112,43 +105,45 @@ def from_bearer(session: Session, authorization: str, claims_of: ClaimsOf) -> Ch
     return _require_scope(channel, granted & channel.scopes)
 
 
-def claimed_scheme(request: ChannelRequest) -> tuple[str, str]:
-    """(scheme name, claimed owner id) from the ``Authorization`` header, or ``malformed``."""
-    header = request.header("Authorization") or ""
-    if header.startswith(WECHATPAY_SCHEME + " "):
-        return "wechatpay-v3", parse_authorization(header)["mchid"]
-    if header.startswith(ALIPAY_V3_PREFIX):
-        return "alipay-v3", parse_v3_authorization(header)[1]["app_id"]
-    raise SignatureError("malformed")
+def _claimed(request: ChannelRequest, carrier: Carrier) -> tuple[Adapter, str]:
+    """The scheme this request's signature is carried in, and the owner id it claims."""
+    adapter = claimant(request, carrier)
+    if adapter is None:
+        raise SignatureError("malformed")
+    return adapter, adapter.claimed_owner(request)
+
+
+def _verify(
+    session: Session, request: ChannelRequest, carrier: Carrier, guard: ReplayGuard
+) -> Channel:
+    """The channel the signature claims, if it is registered for this scheme and it verifies."""
+    try:
+        adapter, owner = _claimed(request, carrier)
+        row, channel = _channel(session, owner)
+        if not adapter.known_as(row.api_auth_scheme):
+            raise unauthorized("wrong_scheme", "This channel is registered for another scheme.")
+        adapter.verifier(_peer_keys(row), guard).verify_request(request)
+    except SignatureError as exc:
+        raise unauthorized(exc.reason, "The request signature was refused.") from None
+    return channel
 
 
 def from_signature(
     session: Session, request: ChannelRequest, *, clock: Callable[[], float], nonces: NonceStore
 ) -> Channel:
-    """Verify the channel's native signature with the keys registered for that channel."""
-    try:
-        name, owner = claimed_scheme(request)
-        row, channel = _channel(session, owner)
-        if row.api_auth_scheme != name:
-            raise unauthorized("wrong_scheme", "This channel is registered for another scheme.")
-        scheme = SCHEMES[name](  # type: ignore[call-arg]
-            own=_verify_only_key(),
-            peers=_peer_keys(row),
-            guard=ReplayGuard(clock=clock, nonces=nonces),
-        )
-        scheme.verify_request(request)
-    except SignatureError as exc:
-        raise unauthorized(exc.reason, "The request signature was refused.") from None
+    """Verify the channel's native ``Authorization`` header with its registered keys."""
+    channel = _verify(session, request, "header", ReplayGuard(clock=clock, nonces=nonces))
     return _require_scope(channel, channel.scopes)
 
 
 def claimed_form_scheme(params: Mapping[str, str]) -> tuple[str, str] | None:
-    """(scheme name, claimed owner id) for a form-signed request, or None if it is not one."""
-    if "sign" in params:
-        return "alipay-rsa2", params.get("app_id", "")
-    if "signature" in params:
-        return "unionpay-rsa", params.get("merId", "")
-    return None
+    """(scheme name, claimed owner id) for a form-signed request, or None if it is not one.
+
+    The registry routes by a request's shape; a form's shape is its fields alone.
+    """
+    request = ChannelRequest("POST", "", params=params)
+    adapter = claimant(request, "form")
+    return None if adapter is None else (adapter.name, adapter.claimed_owner(request))
 
 
 def from_form(
@@ -164,22 +159,7 @@ def from_form(
     The form schemes sign fields, not the URL, so the signed ``essc_path`` must name the path
     the request was sent to: a signature for one e-card or operation cannot be moved to another.
     """
-    claimed = claimed_form_scheme(request.params)
-    try:
-        if claimed is None:
-            raise SignatureError("malformed")
-        name, owner = claimed
-        row, channel = _channel(session, owner)
-        if row.api_auth_scheme not in FORM_SCHEMES[name]:
-            raise unauthorized("wrong_scheme", "This channel is registered for another scheme.")
-        scheme = SCHEMES[name](  # type: ignore[call-arg]
-            own=_verify_only_key(),
-            peers=_peer_keys(row),
-            guard=ReplayGuard(clock=clock, nonces=nonces),
-        )
-        scheme.verify_request(request)
-    except SignatureError as exc:
-        raise unauthorized(exc.reason, "The request signature was refused.") from None
+    channel = _verify(session, request, "form", ReplayGuard(clock=clock, nonces=nonces))
     if request.params.get(PATH_FIELD) != path:
         raise unauthorized("wrong_path", "The signed essc_path is not this request's path.")
     return _require_scope(channel, channel.scopes), request.params.get(DOCUMENT_FIELD, "")
@@ -202,7 +182,7 @@ def from_certificate(session: Session, forwarded: str) -> Channel:
     return _require_scope(channel, channel.scopes)
 
 
-def _peer_keys(row: ChannelRow) -> KeyRing:
+def _peer_keys(row: ChannelRow) -> ChannelKeys:
     """The channel's registered public keys; an unusable registration trusts nothing.
 
     The stored serial ``""`` is a key without one (Alipay public-key mode): a request that
@@ -217,17 +197,6 @@ def _peer_keys(row: ChannelRow) -> KeyRing:
         except (ValueError, TypeError, UnicodeEncodeError):
             continue  # a bad key is skipped: its serial becomes unknown_key
     try:
-        return KeyRing(keys, numeric_serials=True)
+        return ChannelKeys(keys, numeric_serials=True)
     except ValueError:  # a malformed or doubled serial (never from registration)
-        return KeyRing(())
-
-
-@functools.cache
-def _verify_only_key() -> OwnKey:
-    """The schemes' constructors want a signing key; inbound verification never uses it.
-
-    Generated once per process and never stored or published: essc-idp's real notification
-    keys belong to the deliverer (``idp.notifications``).
-    """
-    private = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    return OwnKey("essc-idp-verify-only", private, "verify-only")
+        return ChannelKeys(())

@@ -18,42 +18,33 @@ from collections.abc import Mapping
 
 from flask import Response
 
-from channels.signing import AlipayV3
-from channels.signing import KeyRing
+from channels.signing import ALIPAY_V3
+from channels.signing import WECHATPAY_V3
+from channels.signing import Adapter
+from channels.signing import ChannelRequest
 from channels.signing import Notification
 from channels.signing import OwnKey
-from channels.signing import ReplayGuard
-from channels.signing import WechatPayV3
-from channels.signing.alipay import AUTH_PREFIX as ALIPAY_V3_PREFIX
+from channels.signing import claimant
 from channels.signing.scheme import Clock
-from channels.signing.scheme import NonceStore
-from channels.signing.wechatpay import AUTH_SCHEME as WECHATPAY_SCHEME
 
 log = logging.getLogger(__name__)
 
-#: ``Authorization`` prefix -> the scheme whose platform key signs the response.
-RESPONSE_SCHEMES = {WECHATPAY_SCHEME + " ": "wechatpay-v3", ALIPAY_V3_PREFIX: "alipay-v3"}
+#: The header each header-carried scheme's SDK reads the request id from.
+REQUEST_ID_HEADERS = {WECHATPAY_V3.name: "Request-ID", ALIPAY_V3.name: "alipay-trace-id"}
 
 
-def response_scheme(authorization: str | None) -> str | None:
+def response_scheme(authorization: str | None) -> Adapter | None:
     """The native scheme a response to this ``Authorization`` header is signed in, if any."""
-    for prefix, name in RESPONSE_SCHEMES.items():
-        if (authorization or "").startswith(prefix):
-            return name
-    return None
+    if authorization is None:
+        return None
+    return claimant(ChannelRequest("", "", {"Authorization": authorization}), "header")
 
 
 def signature_headers(
-    name: str, own: OwnKey, body: bytes, *, clock: Clock, nonces: NonceStore
+    adapter: Adapter, own: OwnKey, body: bytes, *, clock: Clock
 ) -> Mapping[str, str]:
-    """The headers that sign ``body`` in scheme ``name`` (the schemes' ``sign_notification``)."""
-    guard = ReplayGuard(clock=clock, nonces=nonces)  # signing reads only the clock
-    scheme: WechatPayV3 | AlipayV3
-    if name == "wechatpay-v3":
-        scheme = WechatPayV3(own=own, peers=KeyRing(()), guard=guard)
-    else:
-        scheme = AlipayV3(own=own, peers=KeyRing(()), guard=guard)
-    return scheme.sign_notification(Notification(body=body)).headers
+    """The headers that sign ``body`` in this scheme (its signer's ``sign_notification``)."""
+    return adapter.signer(own, clock).sign_notification(Notification(body=body)).headers
 
 
 def sign_response(
@@ -62,7 +53,6 @@ def sign_response(
     own_keys: Mapping[str, OwnKey],
     *,
     clock: Clock,
-    nonces: NonceStore,
     request_id: str,
 ) -> Response:
     """Add the caller's scheme's signature headers over the exact response body bytes.
@@ -70,17 +60,16 @@ def sign_response(
     Without the scheme's platform key (``essc init`` not run) the response goes out unsigned and
     the operator is told; the channel's SDK then refuses it, which is the closed failure.
     """
-    name = response_scheme(authorization)
-    if name is None or response.is_streamed:
+    adapter = response_scheme(authorization)
+    if adapter is None or response.is_streamed:
         return response
-    own = own_keys.get(name)
+    own = own_keys.get(adapter.name)
     if own is None:
-        log.warning("no platform key for %s: response not signed [%s]", name, request_id)
+        log.warning("no platform key for %s: response not signed [%s]", adapter.name, request_id)
         return response
-    headers = signature_headers(name, own, response.get_data(), clock=clock, nonces=nonces)
+    headers = signature_headers(adapter, own, response.get_data(), clock=clock)
     response.headers.update(dict(headers))
-    if name == "wechatpay-v3":
-        response.headers["Request-ID"] = request_id  # WeChat Pay's name for its request id
-    else:
-        response.headers["alipay-trace-id"] = request_id  # read by alipay-sdk as traceId
+    id_header = REQUEST_ID_HEADERS.get(adapter.name)
+    if id_header is not None:
+        response.headers[id_header] = request_id
     return response

@@ -8,6 +8,7 @@ from typing import Any
 
 import click
 
+from channels.signing.registry import ADAPTERS
 from idp.cli.common import emit
 from idp.cli.common import provider
 
@@ -32,7 +33,7 @@ def clients() -> None:
 @click.option("--no-refresh-rotation", is_flag=True, help="Keep refresh tokens (FAPI 2.0 clients).")
 @click.option(
     "--api-signature-scheme",
-    help="The channel's native scheme: wechatpay-v3, alipay-v3, alipay-rsa2, unionpay-rsa.",
+    help=f"The channel's native scheme: {', '.join(a.name for a in ADAPTERS)}.",
 )
 @click.option(
     "--api-key",

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import click
 
+from channels.signing.registry import registered
+from channels.signing.registry import spellings
 from idp.cli.common import emit
 from idp.cli.common import provider
 
@@ -41,12 +43,15 @@ def keys_export_jwks() -> None:
 
 
 @keys.command("notification-cert")
-@click.option(
-    "--scheme",
-    required=True,
-    type=click.Choice(["wechatpay-v3", "alipay-v3", "alipay-rsa2", "unionpay"]),
-)
+@click.option("--scheme", required=True, type=click.Choice(spellings()))
 def keys_notification_cert(scheme: str) -> None:
     """The public key (and its serial) a channel registers to verify our notifications."""
-    serial, pem = provider().keyring.notification_public_pem(scheme)
+    adapter = registered(scheme)
+    if adapter is None:  # click allows only the registry's spellings
+        raise click.BadParameter("unknown scheme", param_hint="--scheme")
+    p = provider()
+    try:
+        serial, pem = p.keyring.notification_public_pem(adapter.platform_key)
+    finally:
+        p.db.dispose()  # a command run in-process (the tests) must leave no connection open
     emit({"scheme": scheme, "serial": serial, "public_key_pem": pem})

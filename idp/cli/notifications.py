@@ -42,8 +42,8 @@ def notifications_deliver(once: bool, batch: int) -> None:
 @click.option("--limit", default=1000, show_default=True, type=click.IntRange(1, 100_000))
 def notifications_list(state: str | None, client_id: str | None, limit: int) -> None:
     """Outbox messages, oldest first, without their payloads."""
-    from idp.notifications.claims import STATES
-    from idp.notifications.claims import listing
+    from idp.notifications.leases import STATES
+    from idp.notifications.leases import listing
 
     p = provider()
     with p.db.read() as s:
@@ -62,7 +62,7 @@ def notifications_list(state: str | None, client_id: str | None, limit: int) -> 
 @click.argument("delivery_id")
 def notifications_retry(delivery_id: str) -> None:
     """Give a parked message a fresh set of attempts, due now."""
-    from idp.notifications.claims import requeue
+    from idp.notifications.leases import requeue
 
     p = provider()
     with p.db.transaction() as s:

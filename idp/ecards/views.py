@@ -24,6 +24,7 @@ from flask import request
 from sqlalchemy.orm import Session
 from werkzeug.exceptions import RequestEntityTooLarge
 
+from channels.signing import ALIPAY_RSA2
 from channels.signing import ChannelRequest
 from channels.signing import OwnKey
 from idp.channel_auth import alipay_gateway
@@ -158,7 +159,7 @@ def authenticate(session: Session, p: Provider, body: bytes) -> Caller:
     params = _form_params(body)
     claimed = channel_auth.claimed_form_scheme(params) if params is not None else None
     if params is not None and claimed is not None:
-        gateway = claimed[0] == "alipay-rsa2" and alipay_gateway.is_gateway_call(params)
+        gateway = claimed[0] == ALIPAY_RSA2.name and alipay_gateway.is_gateway_call(params)
         if gateway:  # from here on, even a refusal is answered in Alipay's gateway envelope
             g.alipay_gateway = alipay_gateway.call_of(params)
         signed = ChannelRequest(request.method, _target(), dict(request.headers), body, params)
@@ -216,14 +217,13 @@ def sign_response(response: Response) -> Response:
     p = provider()
     call: alipay_gateway.GatewayCall | None = g.get("alipay_gateway")
     if call is not None:
-        own = _own_keys(p).get("alipay-rsa2")
+        own = _own_keys(p).get(ALIPAY_RSA2.name)
         return alipay_gateway.wrap(response, call, own, g.get("request_id", ""))
     return channel_responses.sign_response(
         response,
         request.headers.get("Authorization"),
         _own_keys(p),
         clock=p.clock,
-        nonces=_nonces(p),
         request_id=g.get("request_id", ""),
     )
 

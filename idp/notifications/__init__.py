@@ -10,8 +10,8 @@ Contract for channels: ``docs/notifications.md``.
 from __future__ import annotations
 
 from idp.notifications.backoff import Backoff
-from idp.notifications.choose import NoSigner
-from idp.notifications.choose import SignerChoice
+from idp.notifications.channel_signers import ChannelSigners
+from idp.notifications.channel_signers import NoSigner
 from idp.notifications.deliverer import DELIVERY_ID_HEADER
 from idp.notifications.deliverer import Deliverer
 from idp.notifications.deliverer import Pass
@@ -26,6 +26,7 @@ from idp.notifications.transport import Transport
 __all__ = [
     "DELIVERY_ID_HEADER",
     "Backoff",
+    "ChannelSigners",
     "Deliverer",
     "Envelope",
     "NoSigner",
@@ -35,6 +36,5 @@ __all__ = [
     "Pass",
     "Policy",
     "RequestsTransport",
-    "SignerChoice",
     "Transport",
 ]

@@ -1,9 +1,9 @@
-"""The deliverer: claim due outbox messages, sign each in its channel's scheme, POST it, record.
+"""The deliverer: lease due outbox messages, sign each in its channel's scheme, POST it, record.
 
 At least once: a message is marked delivered only after a 2xx, so a crash between the POST and
 the mark sends it again, with the same ``X-Essc-Delivery-Id`` so the channel drops the copy.
-In order per card: only the head of each (channel, card) queue is ever claimed
-(``idp.notifications.claims``). Failures wait ``Backoff.delay`` and park after ``max_attempts``.
+In order per card: only the head of each (channel, card) queue is ever leased
+(``idp.notifications.leases``). Failures wait ``Backoff.delay`` and park after ``max_attempts``.
 Time and transport are injected. Contract for channels: ``docs/notifications.md``.
 """
 
@@ -19,9 +19,9 @@ from typing import Protocol
 from sqlalchemy import select
 
 from channels.signing.scheme import Clock
-from idp.notifications import claims
+from idp.notifications import leases
 from idp.notifications.backoff import Backoff
-from idp.notifications.choose import NoSigner
+from idp.notifications.channel_signers import NoSigner
 from idp.notifications.signers import Envelope
 from idp.notifications.signers import NotificationSigner
 from idp.notifications.transport import Outcome
@@ -96,10 +96,10 @@ class Deliverer:
         return int(self._clock())
 
     def run_once(self, batch: int | None = None) -> Pass:
-        """Claim one batch (at most one message per card) and attempt each once."""
+        """Lease one batch (at most one message per card) and attempt each once."""
         policy = self.policy
         with self._db.transaction() as session:
-            claimed = claims.claim(
+            claimed = leases.lease(
                 session,
                 now=self._now(),
                 batch=batch or policy.batch,
@@ -152,7 +152,7 @@ class Deliverer:
                 for row in rows
             }
 
-    def _attempt(self, message: claims.Claimed, target: Target | None) -> Outcome:
+    def _attempt(self, message: leases.Leased, target: Target | None) -> Outcome:
         if target is None:
             return Outcome(False, "unknown channel")
         if not target.url:
@@ -177,25 +177,25 @@ class Deliverer:
         headers = {**outgoing.headers, **_common_headers(message)}
         return self._transport.post(target.url, headers, outgoing.body)
 
-    def _record(self, message: claims.Claimed, outcome: Outcome, report: Pass) -> None:
+    def _record(self, message: leases.Leased, outcome: Outcome, report: Pass) -> None:
         now = self._now()
         with self._db.transaction() as session:
             if outcome.delivered:
-                claims.mark_delivered(session, message, now=now)
+                leases.mark_delivered(session, message, now=now)
                 report.delivered += 1
                 return
             error = outcome.error or "failed"
             if message.attempts >= self.policy.max_attempts:
-                claims.mark_failed(session, message, error=error, retry_at=now)
+                leases.mark_failed(session, message, error=error, retry_at=now)
                 report.parked += 1
                 log.warning("notification %s parked: %s", message.delivery_id, error)
                 return
             delay = self.policy.backoff.delay(message.attempts, outcome.retry_after)
-            claims.mark_failed(session, message, error=error, retry_at=now + delay)
+            leases.mark_failed(session, message, error=error, retry_at=now + delay)
             report.failed += 1
 
 
-def _common_headers(message: claims.Claimed) -> dict[str, str]:
+def _common_headers(message: leases.Leased) -> dict[str, str]:
     return {
         DELIVERY_ID_HEADER: message.delivery_id,
         EVENT_HEADER: message.event,

@@ -1,4 +1,4 @@
-"""Notifications in the channels' own forms, signed by their own schemes (``channels.signing``).
+"""Notifications in the channels' own forms, signed by their schemes' ``Signer``.
 
 - WeChat Pay API v3 (pay.weixin.qq.com wechatpay4_1, 4_2): a JSON callback envelope ``id``,
   ``create_time``, ``event_type``, ``resource_type``, ``summary``, ``resource``, signed in the
@@ -6,7 +6,7 @@
 - Alipay gateway (``alipay-rsa2``, rsaCheckV1 notify form): ``notify_id``, ``notify_time``,
   ``notify_type``, ``app_id``, ``biz_content``, ``sign_type=RSA2``, ``sign``.
 - Alipay Open API v3 (``alipay-v3``): a JSON body with the v3 response-style ``alipay-*`` headers.
-- UnionPay 全渠道 (``unionpay``): a ``version=5.1.0``/``signMethod=01`` form with ``certId``.
+- UnionPay 全渠道 (``unionpay-rsa``): a ``version=5.1.0``/``signMethod=01`` form with ``certId``.
 
 Field names chosen by essc-idp where the channel has no notification of this kind are marked
 [U] in ``docs/notifications.md``. Every form carries the delivery id inside the signed content.
@@ -17,9 +17,13 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import urlencode
 
-from channels.signing.scheme import Notification
-from channels.signing.scheme import SignatureScheme
-from channels.signing.wechatpay import ResourceCipher
+from channels.signing import ALIPAY_RSA2
+from channels.signing import ALIPAY_V3
+from channels.signing import UNIONPAY_RSA
+from channels.signing import WECHATPAY_V3
+from channels.signing import Notification
+from channels.signing import ResourceCipher
+from channels.signing import Signer
 from idp.notifications.signers import FORM_MEDIA_TYPE
 from idp.notifications.signers import JSON_MEDIA_TYPE
 from idp.notifications.signers import Envelope
@@ -32,18 +36,18 @@ ALIPAY_TIME = "%Y-%m-%d %H:%M:%S"
 UNIONPAY_TIME = "%Y%m%d%H%M%S"
 
 
-def _signed_json(scheme: SignatureScheme, document: dict[str, Any]) -> Outgoing:
-    signed = scheme.sign_notification(Notification(body=canonical_json(document)))
+def _signed_json(signer: Signer, document: dict[str, Any]) -> Outgoing:
+    signed = signer.sign_notification(Notification(body=canonical_json(document)))
     return Outgoing(signed.body, {**signed.headers, "Content-Type": JSON_MEDIA_TYPE})
 
 
-def _signed_form(scheme: SignatureScheme, params: dict[str, str]) -> Outgoing:
-    signed = scheme.sign_notification(Notification(params=params))
+def _signed_form(signer: Signer, params: dict[str, str]) -> Outgoing:
+    signed = signer.sign_notification(Notification(params=params))
     body = urlencode(sorted(signed.params.items()), encoding="utf-8").encode("ascii")
     return Outgoing(body, {**signed.headers, "Content-Type": FORM_MEDIA_TYPE})
 
 
-class WechatPaySigner:
+class WechatPayCallback:
     """wechatpay4_1/4_2: the callback envelope; ``resource`` encrypted when a cipher is set.
 
     Headers: the five ``Wechatpay-*`` ones (``Wechatpay-Signature-Type`` included, which the SDKs
@@ -51,10 +55,10 @@ class WechatPaySigner:
     so a resource cannot be moved into another notification's envelope without failing the tag.
     """
 
-    scheme = "wechatpay-v3"
+    scheme = WECHATPAY_V3.name
 
-    def __init__(self, scheme: SignatureScheme, cipher: ResourceCipher | None = None) -> None:
-        self._scheme = scheme
+    def __init__(self, signer: Signer, cipher: ResourceCipher | None = None) -> None:
+        self._signer = signer
         self._cipher = cipher
 
     def _resource(self, envelope: Envelope) -> tuple[str, dict[str, Any]]:
@@ -77,18 +81,18 @@ class WechatPaySigner:
             "summary": envelope.event,
             "resource": resource,
         }
-        signed = _signed_json(self._scheme, document)
+        signed = _signed_json(self._signer, document)
         # WeChat Pay names every message it sends with a ``Request-ID``; ours is the delivery id.
         return Outgoing(signed.body, {**signed.headers, "Request-ID": envelope.delivery_id})
 
 
-class AlipayNotifySigner:
+class AlipayGatewayNotify:
     """The gateway's asynchronous-notification form (``rsaCheckV1``: sign over all but sign)."""
 
-    scheme = "alipay-rsa2"
+    scheme = ALIPAY_RSA2.name
 
-    def __init__(self, scheme: SignatureScheme) -> None:
-        self._scheme = scheme
+    def __init__(self, signer: Signer) -> None:
+        self._signer = signer
 
     def sign(self, envelope: Envelope, now: int) -> Outgoing:
         params = {
@@ -100,16 +104,16 @@ class AlipayNotifySigner:
             "version": "1.0",
             "biz_content": canonical_json(dict(envelope.payload)).decode(),
         }
-        return _signed_form(self._scheme, params)
+        return _signed_form(self._signer, params)
 
 
-class AlipayV3Signer:
+class AlipayV3Notify:
     """Open API v3: JSON body, ``alipay-timestamp``/``-nonce``/``-signature`` headers."""
 
-    scheme = "alipay-v3"
+    scheme = ALIPAY_V3.name
 
-    def __init__(self, scheme: SignatureScheme) -> None:
-        self._scheme = scheme
+    def __init__(self, signer: Signer) -> None:
+        self._signer = signer
 
     def sign(self, envelope: Envelope, now: int) -> Outgoing:
         document = {
@@ -118,16 +122,16 @@ class AlipayV3Signer:
             "notify_type": envelope.event,
             "biz_content": dict(envelope.payload),
         }
-        return _signed_json(self._scheme, document)
+        return _signed_json(self._signer, document)
 
 
-class UnionPaySigner:
+class UnionPayBackNotify:
     """A back-notification form signed like UnionPay's (``AcpService.sign``)."""
 
-    scheme = "unionpay"
+    scheme = UNIONPAY_RSA.name
 
-    def __init__(self, scheme: SignatureScheme) -> None:
-        self._scheme = scheme
+    def __init__(self, signer: Signer) -> None:
+        self._signer = signer
 
     def sign(self, envelope: Envelope, now: int) -> Outgoing:
         params = {
@@ -138,4 +142,4 @@ class UnionPaySigner:
             "notifyType": envelope.event,
             "bizContent": canonical_json(dict(envelope.payload)).decode(),
         }
-        return _signed_form(self._scheme, params)
+        return _signed_form(self._signer, params)

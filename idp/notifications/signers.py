@@ -11,7 +11,6 @@ Contract for channels: ``docs/notifications.md``.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from collections.abc import Mapping
 from dataclasses import dataclass
 from dataclasses import field
@@ -19,11 +18,12 @@ from datetime import datetime
 from typing import Any
 from typing import Protocol
 
+from channels.signing import security_event
 from channels.signing.freshness import CHINA_TIME
+from channels.signing.security_event import SET_MEDIA_TYPE
+from channels.signing.security_event import SecurityEventSigner
+from channels.signing.security_event import SignJwt
 
-#: RFC 8935 2: the media type of a pushed Security Event Token.
-SET_MEDIA_TYPE = "application/secevent+jwt"
-SET_TYP = "secevent+jwt"
 JSON_MEDIA_TYPE = "application/json; charset=utf-8"
 FORM_MEDIA_TYPE = "application/x-www-form-urlencoded; charset=utf-8"
 
@@ -70,38 +70,29 @@ def rfc3339_china(seconds: int) -> str:
     return datetime.fromtimestamp(seconds, CHINA_TIME).isoformat()
 
 
-def event_uri(issuer: str, event: str) -> str:
-    """RFC 8417 2.2: an event identifier is a URI; the issuer's namespace keeps it unique."""
-    return f"{issuer}/events/{event}"
-
-
-SignJwt = Callable[[dict[str, Any], str, str], str]
-
-
 class JwsSetSigner:
     """RFC 8417 Security Event Token, pushed as in RFC 8935, signed with the platform key ring.
 
     ``jti`` is the delivery id, ``aud`` the channel, ``toe`` when the change happened; the
-    channel verifies it with the keys published at ``/jwks.json``.
+    channel verifies it with the keys published at ``/jwks.json``
+    (``channels.signing.security_event.SecurityEventVerifier``).
     """
 
-    scheme = "jws"
+    scheme = security_event.NAME
 
     def __init__(self, sign_jwt: SignJwt, *, issuer: str, alg: str) -> None:
-        self._sign_jwt = sign_jwt
-        self._issuer = issuer
-        self._alg = alg
+        self._set = SecurityEventSigner(sign_jwt, issuer=issuer, alg=alg)
 
     def claims(self, envelope: Envelope, now: int) -> dict[str, Any]:
-        return {
-            "iss": self._issuer,
-            "aud": envelope.client_id,
-            "iat": now,
-            "jti": envelope.delivery_id,
-            "toe": envelope.created_at,
-            "events": {event_uri(self._issuer, envelope.event): dict(envelope.payload)},
-        }
+        return self._set.claims(
+            audience=envelope.client_id,
+            jti=envelope.delivery_id,
+            now=now,
+            occurred=envelope.created_at,
+            event=envelope.event,
+            payload=dict(envelope.payload),
+        )
 
     def sign(self, envelope: Envelope, now: int) -> Outgoing:
-        token = self._sign_jwt(self.claims(envelope, now), self._alg, SET_TYP)
+        token = self._set.sign(self.claims(envelope, now))
         return Outgoing(token.encode("ascii"), {"Content-Type": SET_MEDIA_TYPE})

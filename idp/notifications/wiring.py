@@ -5,12 +5,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
-from channels.signing.keyring import OwnKey
+from channels.signing import OwnKey
 from idp.channel_admin import channel_notification_key
 from idp.notifications import platform_keys
 from idp.notifications.backoff import Backoff
-from idp.notifications.choose import ResourceKey
-from idp.notifications.choose import SignerChoice
+from idp.notifications.channel_signers import ChannelSigners
+from idp.notifications.channel_signers import ResourceKey
 from idp.notifications.deliverer import Deliverer
 from idp.notifications.deliverer import Policy
 from idp.notifications.transport import RequestsTransport
@@ -48,7 +48,7 @@ def build_deliverer(
     operator stored (``essc channels notification-key``).
     """
     keyring = provider.keyring
-    choice = SignerChoice(
+    signers = ChannelSigners(
         sign_jwt=provider.sign,
         issuer=provider.issuer,
         clock=provider.clock,
@@ -57,7 +57,7 @@ def build_deliverer(
     )
     return Deliverer(
         provider.db,
-        signers=choice,
+        signers=signers,
         transport=transport or RequestsTransport(),
         clock=provider.clock,
         policy=policy_for(provider),

@@ -2,7 +2,7 @@
 3, 6): through ``essc clients add`` and through ``POST /register`` + approval, then calling the
 e-card API with requests signed by the vendors' own SDK code (wechatpayv3 2.0.4's
 ``build_authorization``, python-alipay-sdk 3.4.0's ``AliPay``/``DCAliPay.sign_data``; UnionPay
-publishes no SDK, so its vector-checked ``UnionPayRsa`` signs). Nothing is written to the
+publishes no SDK, so its vector-checked ``UnionPaySigner`` signs). Nothing is written to the
 database by hand. Runs on SQLite and on PostgreSQL/Redis."""
 
 from __future__ import annotations
@@ -27,20 +27,18 @@ from cryptography.x509.oid import NameOID
 from sqlalchemy import func
 from sqlalchemy import select
 
-from channels.signing import AlipayV3
-from channels.signing import KeyRing
+from channels.signing import AlipayV3Signer
 from channels.signing import OwnKey
-from channels.signing import ReplayGuard
-from channels.signing import UnionPayRsa
+from channels.signing import UnionPaySigner
 from channels.signing import canonical_serial
 from channels.signing.freshness import CHINA_TIME
 from idp.cli import main
 from idp.provider import Provider
 from idp.store.channels import ChannelRow
 from idp.store.security import AuditEvent
+from keys.notification import rsa_signer
 from tests.channel_admin.test_registration import editable
 from tests.channel_admin.test_registration import statement
-from tests.channels.conftest import MemoryNonceStore
 from tests.conftest import ISSUER
 from tests.ecard_helpers import VECTORS
 from tests.ecard_helpers import accepted
@@ -191,11 +189,8 @@ def alipay_fields(provider: Provider, sdk: Any, path: str, document: Any = None)
 def unionpay_fields(
     provider: Provider, client_id: str, path: str, document: Any, cert_id: str
 ) -> dict[str, str]:
-    """UnionPay has no published SDK: ``UnionPayRsa`` is checked against its vectors."""
-    guard = ReplayGuard(provider.clock, MemoryNonceStore(provider.clock))
-    signer = UnionPayRsa(
-        own=OwnKey(client_id, channel_key(), cert_id), peers=KeyRing(()), guard=guard
-    )
+    """UnionPay has no published SDK: ``UnionPaySigner`` is checked against its vectors."""
+    signer = UnionPaySigner(OwnKey(client_id, rsa_signer(channel_key()), cert_id))
     fields = {
         "txnTime": china_time(provider, "%Y%m%d%H%M%S"),
         "essc_path": path,
@@ -616,15 +611,12 @@ def test_alipay_v3_public_key_mode_header_without_app_cert_sn(
     registered = web.post("/register", json=body).json
     client_id = registered["client_id"]
     assert essc(provider, "channels", "approve", client_id).exit_code == 0
-    guard = ReplayGuard(provider.clock, MemoryNonceStore(provider.clock))
-    signer = AlipayV3(own=OwnKey(client_id, channel_key()), peers=KeyRing(()), guard=guard)
+    signer = AlipayV3Signer(OwnKey(client_id, rsa_signer(channel_key())), provider.clock)
     path = f"{URL}/no-such-card"
     header = signer.authorization("GET", path, b"")
     assert "app_cert_sn" not in header
     assert web.get(path, headers={"Authorization": header}).status_code == 404
-    with_serial = AlipayV3(
-        own=OwnKey(client_id, channel_key(), "AB"), peers=KeyRing(()), guard=guard
-    )
+    with_serial = AlipayV3Signer(OwnKey(client_id, rsa_signer(channel_key()), "AB"), provider.clock)
     refused = web.get(path, headers={"Authorization": with_serial.authorization("GET", path, b"")})
     assert reason(refused) == "unknown_key"
 

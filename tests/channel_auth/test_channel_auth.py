@@ -18,17 +18,16 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from channels.signing import AlipayRsa2
-from channels.signing import KeyRing
+from channels.signing import BY_NAME
+from channels.signing import AlipayRsa2Signer
 from channels.signing import OwnKey
-from channels.signing import ReplayGuard
-from channels.signing import UnionPayRsa
+from channels.signing import UnionPaySigner
 from channels.signing.freshness import CHINA_TIME
 from idp.channel_auth.rfc8705_mtls import forwarded_thumbprint
 from idp.channel_auth.rfc8705_mtls import x5t_s256
 from idp.settings import ConfigurationError
 from idp.settings import Settings
-from tests.channels.conftest import MemoryNonceStore
+from keys.notification import rsa_signer
 from tests.ecard_helpers import accepted
 from tests.ecard_helpers import add_channel
 from tests.ecard_helpers import assert_problem
@@ -44,10 +43,10 @@ from tests.support import CARD
 SERIAL = "5157F09EFDC096DE15EBE81A47057A7232F1B8E1"
 URL = "/api/v1/ecards"
 FORM = "application/x-www-form-urlencoded"
-#: scheme -> (channel kind, the scheme class, its timestamp field and layout)
+#: scheme -> (channel kind, its timestamp field and layout)
 FORM_SCHEMES = {
-    "alipay-rsa2": ("alipay", AlipayRsa2, "timestamp", "%Y-%m-%d %H:%M:%S"),
-    "unionpay-rsa": ("unionpay", UnionPayRsa, "txnTime", "%Y%m%d%H%M%S"),
+    "alipay-rsa2": ("alipay", "timestamp", "%Y-%m-%d %H:%M:%S"),
+    "unionpay-rsa": ("unionpay", "txnTime", "%Y%m%d%H%M%S"),
 }
 
 Sign = Callable[..., dict[str, str]]
@@ -61,21 +60,21 @@ def form_channel(provider: Any, scheme: str) -> Any:
 
 def form_signer(provider: Any, client_id: str, scheme: str) -> Sign:
     """The channel's side: fields as its SDK builds them, signed with its private key."""
-    _, cls, stamp_field, layout = FORM_SCHEMES[scheme]
+    _, stamp_field, layout = FORM_SCHEMES[scheme]
 
     def sign(
         path: str, document: Any = None, *, age: int = 0, serial: str = SERIAL
     ) -> dict[str, str]:
-        guard = ReplayGuard(provider.clock, MemoryNonceStore(provider.clock))
-        scheme_ = cls(own=OwnKey(client_id, channel_key(), serial), peers=KeyRing(()), guard=guard)
+        own = OwnKey(client_id, rsa_signer(channel_key()), serial)
+        scheme_ = BY_NAME[scheme].signer(own, provider.clock)
         moment = datetime.datetime.fromtimestamp(provider.clock() - age, CHINA_TIME)
         fields = {stamp_field: moment.strftime(layout), "essc_path": path}
         if document is not None:
             fields["biz_content"] = json.dumps(document, ensure_ascii=False, separators=(",", ":"))
-        if isinstance(scheme_, AlipayRsa2):
+        if isinstance(scheme_, AlipayRsa2Signer):
             fields.update(method=gateway_method(path), charset="utf-8", version="1.0")
             return scheme_.sign_request(fields)
-        assert isinstance(scheme_, UnionPayRsa)
+        assert isinstance(scheme_, UnionPaySigner)
         return scheme_.sign_params({**fields, "merId": client_id, "encoding": "UTF-8"})
 
     return sign

@@ -18,16 +18,17 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from channels.signing import AlipayRsa2
-from channels.signing import AlipayV3
-from channels.signing import KeyRing
+from channels.signing import ALIPAY_RSA2
+from channels.signing import BY_NAME
+from channels.signing import ChannelKeys
 from channels.signing import KnownKey
 from channels.signing import OwnKey
 from channels.signing import ReplayGuard
-from channels.signing import WechatPayV3
+from channels.signing import WechatPayV3Verifier
 from channels.signing import rsa_sha256
 from channels.signing.alipay import v3_response_content
 from idp.channel_auth import alipay_gateway
+from keys.notification import rsa_signer
 from tests.channel_auth.test_channel_auth import form_channel
 from tests.channel_auth.test_channel_auth import form_signer
 from tests.channel_auth.test_channel_auth import post_form
@@ -40,7 +41,7 @@ from tests.ecard_helpers import public_pem
 
 SERIAL = "5157F09EFDC096DE15EBE81A47057A7232F1B8E1"
 URL = "/api/v1/ecards"
-SCHEMES = {"wechatpay-v3": (WechatPayV3, "wechat"), "alipay-v3": (AlipayV3, "alipay")}
+SCHEMES = {"wechatpay-v3": "wechat", "alipay-v3": "alipay"}
 
 
 def _platform(provider: Any, scheme: str) -> tuple[str, rsa.RSAPublicKey]:
@@ -51,13 +52,12 @@ def _platform(provider: Any, scheme: str) -> tuple[str, rsa.RSAPublicKey]:
 
 
 def _call(provider: Any, web: Any, scheme: str, path: str, body: bytes | None) -> Any:
-    cls, kind = SCHEMES[scheme]
+    kind = SCHEMES[scheme]
     channel = add_channel(
         provider, kind, api_auth_scheme=scheme, api_keys={SERIAL: public_pem(channel_key())}
     )
-    guard = ReplayGuard(provider.clock, MemoryNonceStore(provider.clock))
-    own = OwnKey(channel.client_id, channel_key(), SERIAL)
-    signer = cls(own=own, peers=KeyRing(()), guard=guard)
+    own = OwnKey(channel.client_id, rsa_signer(channel_key()), SERIAL)
+    signer: Any = BY_NAME[scheme].signer(own, provider.clock)
     method = "POST" if body is not None else "GET"
     headers = {"Authorization": signer.authorization(method, path, body or b"")}
     if body is None:
@@ -71,11 +71,8 @@ def _verify(provider: Any, scheme: str, response: Any) -> None:
     body = response.get_data()
     if scheme == "wechatpay-v3":
         guard = ReplayGuard(provider.clock, MemoryNonceStore(provider.clock))
-        channel_side = WechatPayV3(
-            own=OwnKey("1900000001", channel_key(), "X"),
-            peers=KeyRing(()),
-            guard=guard,
-            platform_peers=KeyRing([KnownKey("essc", public, serial)]),
+        channel_side = WechatPayV3Verifier(
+            ChannelKeys(()), guard, ChannelKeys([KnownKey("essc", public, serial)])
         )
         channel_side.verify_callback(dict(response.headers), body)
         assert response.headers["Wechatpay-Signature-Type"] == "WECHATPAY2-SHA256-RSA2048"
@@ -92,7 +89,7 @@ def test_success_and_problem_answers_are_signed(
     provider: Any, web: Any, cardholder: Any, scheme: str
 ) -> None:
     provider.keyring.ensure_notification_keys()
-    kind = SCHEMES[scheme][1]
+    kind = SCHEMES[scheme]
     body = json.dumps(issue_body(provider, kind)).encode()
     issued = _call(provider, web, scheme, URL, body)
     assert issued.status_code == 201
@@ -141,9 +138,8 @@ def _gateway_call(
     channel = channel or form_channel(provider, "alipay-rsa2")
     fields = form_signer(provider, channel.client_id, "alipay-rsa2")(path, document)
     if method is not None:  # re-signed with another method
-        guard = ReplayGuard(provider.clock, MemoryNonceStore(provider.clock))
-        own = OwnKey(channel.client_id, channel_key(), SERIAL)
-        signer = AlipayRsa2(own=own, peers=KeyRing(()), guard=guard)
+        own = OwnKey(channel.client_id, rsa_signer(channel_key()), SERIAL)
+        signer: Any = ALIPAY_RSA2.signer(own, provider.clock)
         fields = signer.sign_request({**fields, "method": method})
     if document is None:
         return web.get(f"{path}?{urlencode(fields)}")

@@ -2,7 +2,8 @@
 
 The vectors in ``tests/vectors/channels`` describe each verifier (``own`` key, ``peers``,
 ``window_seconds``) and each case (``now``, ``request``, ``expect``, ``repeat``); the fixtures
-here turn those descriptions into scheme instances and run the cases.
+here turn those descriptions into a scheme's ``Verifier`` (the public keys of ``peers``) or its
+``Signer`` (the ``own`` key's signing function) and run the cases.
 """
 
 from __future__ import annotations
@@ -15,13 +16,14 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
+from channels.signing import ChannelKeys
 from channels.signing import ChannelRequest
-from channels.signing import KeyRing
 from channels.signing import KnownKey
 from channels.signing import OwnKey
 from channels.signing import ReplayGuard
 from channels.signing import SignatureError
 from channels.signing import Verified
+from keys.notification import rsa_signer
 from tests.support import FakeClock
 
 VECTORS = Path(__file__).resolve().parents[1] / "vectors" / "channels"
@@ -70,27 +72,32 @@ def keys() -> dict[str, rsa.RSAPrivateKey]:
 
 
 @pytest.fixture
-def make_scheme(keys: dict[str, rsa.RSAPrivateKey]) -> Callable[..., tuple[Any, FakeClock]]:
-    """Build ``cls`` from a vector ``verifier`` spec; returns the scheme and its clock."""
+def make_verifier(keys: dict[str, rsa.RSAPrivateKey]) -> Callable[..., tuple[Any, FakeClock]]:
+    """Build a ``Verifier`` class from a vector ``verifier`` spec (public keys only)."""
 
-    def ring(entries: list[dict[str, Any]]) -> KeyRing:
-        return KeyRing(
+    def directory(entries: list[dict[str, Any]]) -> ChannelKeys:
+        return ChannelKeys(
             KnownKey(e["owner"], keys[e["key"]].public_key(), e["serial"]) for e in entries
         )
 
-    def make(cls: Any, spec: dict[str, Any], **extra: Any) -> tuple[Any, FakeClock]:
+    def make(cls: Any, spec: dict[str, Any]) -> tuple[Any, FakeClock]:
         clock = FakeClock()
         guard = ReplayGuard(clock, MemoryNonceStore(clock), spec["window_seconds"])
-        mine = spec["own"]
         if "platform_peers" in spec:
-            extra["platform_peers"] = ring(spec["platform_peers"])
-        scheme = cls(
-            own=OwnKey(mine["owner"], keys[mine["key"]], mine["serial"]),
-            peers=ring(spec["peers"]),
-            guard=guard,
-            **extra,
-        )
-        return scheme, clock
+            return cls(directory(spec["peers"]), guard, directory(spec["platform_peers"])), clock
+        return cls(directory(spec["peers"]), guard), clock
+
+    return make
+
+
+@pytest.fixture
+def make_signer(keys: dict[str, rsa.RSAPrivateKey]) -> Callable[..., tuple[Any, FakeClock]]:
+    """Build a ``Signer`` class from a vector spec's ``own`` key, through its signing function."""
+
+    def make(cls: Any, spec: dict[str, Any], **extra: Any) -> tuple[Any, FakeClock]:
+        clock, mine = FakeClock(), spec["own"]
+        own = OwnKey(mine["owner"], rsa_signer(keys[mine["key"]]), mine["serial"])
+        return cls(own, clock, **extra), clock
 
     return make
 

@@ -9,8 +9,10 @@ from typing import Any
 import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from channels.signing import AlipayRsa2
-from channels.signing import AlipayV3
+from channels.signing import AlipayRsa2Signer
+from channels.signing import AlipayRsa2Verifier
+from channels.signing import AlipayV3Signer
+from channels.signing import AlipayV3Verifier
 from channels.signing import Notification
 from channels.signing import rsa_sha256
 from channels.signing.alipay import gateway_sign_content
@@ -46,22 +48,22 @@ def test_string_to_sign_matches_the_published_example(vector: dict[str, Any]) ->
 
 
 @pytest.mark.parametrize("case", GATEWAY["requests"], ids=_ids(GATEWAY["requests"]))
-def test_gateway_request(case: dict[str, Any], make_scheme: Any, check: Any) -> None:
-    scheme, clock = make_scheme(AlipayRsa2, GATEWAY["verifier"])
+def test_gateway_request(case: dict[str, Any], make_verifier: Any, check: Any) -> None:
+    scheme, clock = make_verifier(AlipayRsa2Verifier, GATEWAY["verifier"])
     check(scheme.verify_request, clock, case)
 
 
 @pytest.mark.parametrize("case", V3["requests"], ids=_ids(V3["requests"]))
-def test_v3_request(case: dict[str, Any], make_scheme: Any, check: Any) -> None:
-    scheme, clock = make_scheme(AlipayV3, V3["verifier"])
+def test_v3_request(case: dict[str, Any], make_verifier: Any, check: Any) -> None:
+    scheme, clock = make_verifier(AlipayV3Verifier, V3["verifier"])
     check(scheme.verify_request, clock, case)
 
 
 @pytest.mark.parametrize("vector", GATEWAY["notifications"], ids=_ids(GATEWAY["notifications"]))
 def test_gateway_notification_is_signed_over_the_notify_string(
-    vector: dict[str, Any], make_scheme: Any, keys: dict[str, rsa.RSAPrivateKey]
+    vector: dict[str, Any], make_signer: Any, keys: dict[str, rsa.RSAPrivateKey]
 ) -> None:
-    scheme, _ = make_scheme(AlipayRsa2, GATEWAY["verifier"])
+    scheme, _ = make_signer(AlipayRsa2Signer, GATEWAY["verifier"])
     signed = scheme.sign_notification(Notification(params=vector["input"])).params
     assert signed == vector["expected"]
     content = gateway_sign_content(signed, notification=True)
@@ -73,11 +75,11 @@ def test_gateway_notification_is_signed_over_the_notify_string(
 
 @pytest.mark.parametrize("vector", V3["notifications"], ids=_ids(V3["notifications"]))
 def test_v3_notification_headers(
-    vector: dict[str, Any], make_scheme: Any, keys: dict[str, rsa.RSAPrivateKey]
+    vector: dict[str, Any], make_signer: Any, keys: dict[str, rsa.RSAPrivateKey]
 ) -> None:
     expected = vector["expected_headers"]
-    scheme, clock = make_scheme(
-        AlipayV3, V3["verifier"], new_nonce=lambda: expected["alipay-nonce"]
+    scheme, clock = make_signer(
+        AlipayV3Signer, V3["verifier"], new_nonce=lambda: expected["alipay-nonce"]
     )
     clock.now = int(expected["alipay-timestamp"]) / 1000
     body = vector["body"].encode()
@@ -89,8 +91,8 @@ def test_v3_notification_headers(
     rsa_sha256.verify(keys["essc"].public_key(), content, signature)
 
 
-def test_gateway_notification_replaces_a_stale_sign(make_scheme: Any) -> None:
-    scheme, _ = make_scheme(AlipayRsa2, GATEWAY["verifier"])
+def test_gateway_notification_replaces_a_stale_sign(make_signer: Any) -> None:
+    scheme, _ = make_signer(AlipayRsa2Signer, GATEWAY["verifier"])
     vector = GATEWAY["notifications"][0]
     given = {**vector["input"], "sign": "old", "sign_type": "RSA"}
     assert scheme.sign_notification(Notification(params=given)).params == vector["expected"]

@@ -16,32 +16,33 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from channels.signing import SCHEMES
-from channels.signing import AlipayRsa2
-from channels.signing import AlipayV3
+from channels.signing import ADAPTERS
+from channels.signing import ALIPAY_RSA2
+from channels.signing import ALIPAY_V3
+from channels.signing import UNIONPAY_RSA
+from channels.signing import WECHATPAY_V3
+from channels.signing import Adapter
+from channels.signing import ChannelKeys
 from channels.signing import ChannelRequest
-from channels.signing import KeyRing
 from channels.signing import KnownKey
 from channels.signing import OwnKey
 from channels.signing import ReplayGuard
 from channels.signing import SignatureError
-from channels.signing import SignatureScheme
-from channels.signing import UnionPayRsa
-from channels.signing import WechatPayV3
-from channels.signing import pick
+from channels.signing import claimant
 from channels.signing import rsa_sha256
 from channels.signing.wechatpay import request_message
+from keys.notification import rsa_signer
 
 VECTOR_DIR = Path(__file__).parents[1] / "vectors" / "channels"
 VECTORS = {
     name: json.loads((VECTOR_DIR / f"{name}.json").read_text("utf-8"))
     for name in ("alipay", "wechatpay", "unionpay")
 }
-SPECS: dict[type[Any], dict[str, Any]] = {
-    AlipayRsa2: VECTORS["alipay"]["alipay-rsa2"],
-    AlipayV3: VECTORS["alipay"]["alipay-v3"],
-    WechatPayV3: VECTORS["wechatpay"],
-    UnionPayRsa: VECTORS["unionpay"],
+SPECS: dict[Adapter, dict[str, Any]] = {
+    ALIPAY_RSA2: VECTORS["alipay"]["alipay-rsa2"],
+    ALIPAY_V3: VECTORS["alipay"]["alipay-v3"],
+    WECHATPAY_V3: VECTORS["wechatpay"],
+    UNIONPAY_RSA: VECTORS["unionpay"],
 }
 GARBAGE = ["", " ", "\x00", "签名", "A" * 10_000, "\ud800", ",,,", "=", '""']
 
@@ -51,8 +52,8 @@ class _Store:
         return True
 
 
-def _all_schemes(make_scheme: Any) -> list[Any]:
-    return [make_scheme(cls, spec["verifier"])[0] for cls, spec in SPECS.items()]
+def _first_ok(adapter: Adapter) -> dict[str, Any]:
+    return next(case for case in SPECS[adapter]["requests"] if case["expect"] == "ok")
 
 
 @pytest.mark.parametrize("reason", sorted(SignatureError.REASONS))
@@ -68,38 +69,46 @@ def test_unknown_reason_is_a_programming_error() -> None:
 
 
 def test_registry_names_every_scheme() -> None:
-    expected = {
-        "alipay-rsa2": AlipayRsa2,
-        "alipay-v3": AlipayV3,
-        "wechatpay-v3": WechatPayV3,
-        "unionpay-rsa": UnionPayRsa,
-    }
-    assert expected == SCHEMES
-    for cls in SCHEMES.values():
-        assert cls.channel.value in {"alipay", "wechat", "unionpay"}
+    assert [adapter.name for adapter in ADAPTERS] == [
+        "wechatpay-v3",
+        "alipay-rsa2",
+        "alipay-v3",
+        "unionpay-rsa",
+    ]
+    for adapter in ADAPTERS:
+        assert adapter.channel.value in {"alipay", "wechat", "unionpay"}
 
 
-@pytest.mark.parametrize("cls", list(SPECS), ids=lambda cls: cls.name)
-def test_pick_routes_a_request_to_its_scheme(cls: type[Any], make_scheme: Any) -> None:
-    schemes: list[SignatureScheme] = _all_schemes(make_scheme)
-    first_ok = next(case for case in SPECS[cls]["requests"] if case["expect"] == "ok")
-    data = first_ok["request"]
+@pytest.mark.parametrize("adapter", list(SPECS), ids=lambda adapter: adapter.name)
+def test_a_request_is_routed_to_its_scheme(adapter: Adapter) -> None:
+    data = _first_ok(adapter)["request"]
     request = ChannelRequest(
         data["method"], data["target"], data["headers"], data["body"].encode(), data["params"]
     )
-    assert type(pick(schemes, request)) is cls
+    assert claimant(request, adapter.carrier) is adapter
+    other = "form" if adapter.carrier == "header" else "header"
+    assert claimant(request, other) is None
+    assert adapter.claimed_owner(request) == SPECS[adapter]["verifier"]["peers"][0]["owner"]
 
 
-def test_pick_refuses_an_unrecognised_request(make_scheme: Any) -> None:
-    with pytest.raises(SignatureError) as refused:
-        pick(_all_schemes(make_scheme), ChannelRequest("POST", "/", {"Authorization": "Bearer x"}))
-    assert refused.value.reason == "malformed"
+def test_an_unrecognised_request_has_no_scheme() -> None:
+    request = ChannelRequest("POST", "/", {"Authorization": "Bearer x"}, params={"a": "b"})
+    assert claimant(request, "header") is None
+    assert claimant(request, "form") is None
+
+
+def test_a_form_with_both_signature_fields_is_an_alipay_form() -> None:
+    """The order authentication always had: ``sign`` (Alipay) before ``signature`` (UnionPay)."""
+    request = ChannelRequest("POST", "/", params={"sign": "x", "signature": "y"})
+    assert claimant(request, "form") is ALIPAY_RSA2
 
 
 @pytest.mark.parametrize("value", GARBAGE)
-@pytest.mark.parametrize("cls", [AlipayV3, WechatPayV3], ids=["alipay-v3", "wechatpay-v3"])
-def test_garbage_authorization_is_malformed(cls: type[Any], value: str, make_scheme: Any) -> None:
-    scheme, _ = make_scheme(cls, SPECS[cls]["verifier"])
+@pytest.mark.parametrize("adapter", [ALIPAY_V3, WECHATPAY_V3], ids=["alipay-v3", "wechatpay-v3"])
+def test_garbage_authorization_is_malformed(
+    adapter: Adapter, value: str, make_verifier: Any
+) -> None:
+    scheme, _ = make_verifier(adapter.verifier, SPECS[adapter]["verifier"])
     for prefix in ("", "ALIPAY-SHA256withRSA ", "WECHATPAY2-SHA256-RSA2048 "):
         request = ChannelRequest("POST", "/", {"Authorization": prefix + value})
         with pytest.raises(SignatureError) as refused:
@@ -108,10 +117,12 @@ def test_garbage_authorization_is_malformed(cls: type[Any], value: str, make_sch
 
 
 @pytest.mark.parametrize("value", GARBAGE)
-@pytest.mark.parametrize("cls", [AlipayRsa2, UnionPayRsa], ids=["alipay-rsa2", "unionpay-rsa"])
-def test_garbage_form_fields_are_refused(cls: type[Any], value: str, make_scheme: Any) -> None:
-    scheme, clock = make_scheme(cls, SPECS[cls]["verifier"])
-    ok = next(case for case in SPECS[cls]["requests"] if case["expect"] == "ok")
+@pytest.mark.parametrize(
+    "adapter", [ALIPAY_RSA2, UNIONPAY_RSA], ids=["alipay-rsa2", "unionpay-rsa"]
+)
+def test_garbage_form_fields_are_refused(adapter: Adapter, value: str, make_verifier: Any) -> None:
+    scheme, clock = make_verifier(adapter.verifier, SPECS[adapter]["verifier"])
+    ok = _first_ok(adapter)
     clock.now = ok["now"]
     for field, original in ok["request"]["params"].items():
         if original == value:
@@ -122,14 +133,16 @@ def test_garbage_form_fields_are_refused(cls: type[Any], value: str, make_scheme
 
 
 @pytest.mark.parametrize(
-    ("cls", "field"), [(AlipayRsa2, "sign"), (UnionPayRsa, "signature")], ids=["alipay", "unionpay"]
+    ("adapter", "field"),
+    [(ALIPAY_RSA2, "sign"), (UNIONPAY_RSA, "signature")],
+    ids=["alipay", "unionpay"],
 )
 def test_re_encoded_signature_is_still_a_replay(
-    cls: type[Any], field: str, make_scheme: Any
+    adapter: Adapter, field: str, make_verifier: Any
 ) -> None:
     """Base64 padding bits are ignored on decode; the replay key must not depend on them."""
-    scheme, clock = make_scheme(cls, SPECS[cls]["verifier"])
-    ok = next(case for case in SPECS[cls]["requests"] if case["expect"] == "ok")
+    scheme, clock = make_verifier(adapter.verifier, SPECS[adapter]["verifier"])
+    ok = _first_ok(adapter)
     clock.now = ok["now"]
     params = ok["request"]["params"]
     scheme.verify_request(ChannelRequest("POST", "/", params=params))
@@ -148,7 +161,7 @@ def test_keys_below_2048_bits_are_refused_at_start_up() -> None:
     with pytest.raises(ValueError, match="2048"):
         KnownKey("app", weak.public_key())
     with pytest.raises(ValueError, match="2048"):
-        OwnKey("app", weak)
+        rsa_signer(weak)  # the signing function an OwnKey is given
 
 
 def test_non_rsa_keys_are_refused() -> None:
@@ -159,13 +172,13 @@ def test_non_rsa_keys_are_refused() -> None:
 def test_a_key_cannot_be_registered_twice(keys: dict[str, rsa.RSAPrivateKey]) -> None:
     public = keys["channel"].public_key()
     with pytest.raises(ValueError, match="twice"):
-        KeyRing([KnownKey("a", public, "1"), KnownKey("a", public, "1")])
+        ChannelKeys([KnownKey("a", public, "1"), KnownKey("a", public, "1")])
     with pytest.raises(ValueError, match="twice"):
-        KeyRing([KnownKey("a", public, "1"), KnownKey("b", public, "1")])
+        ChannelKeys([KnownKey("a", public, "1"), KnownKey("b", public, "1")])
 
 
 def test_lookup_needs_the_exact_owner_and_serial(keys: dict[str, rsa.RSAPrivateKey]) -> None:
-    ring = KeyRing([KnownKey("a", keys["channel"].public_key(), "1")])
+    ring = ChannelKeys([KnownKey("a", keys["channel"].public_key(), "1")])
     assert ring.find("a", "1").owner == "a"
     for owner, serial in [("a", None), ("a", "2"), ("b", "1")]:
         with pytest.raises(SignatureError, match="unknown_key"):
@@ -178,21 +191,23 @@ def test_replay_window_bounds(window: int) -> None:
         ReplayGuard(lambda: 0.0, _Store(), window)
 
 
-@pytest.mark.parametrize("cls", [WechatPayV3, UnionPayRsa], ids=["wechatpay-v3", "unionpay-rsa"])
+@pytest.mark.parametrize(
+    "adapter", [WECHATPAY_V3, UNIONPAY_RSA], ids=["wechatpay-v3", "unionpay-rsa"]
+)
 def test_schemes_that_name_certificates_need_a_serial(
-    cls: type[Any], keys: dict[str, rsa.RSAPrivateKey]
+    adapter: Adapter, keys: dict[str, rsa.RSAPrivateKey]
 ) -> None:
     with pytest.raises(ValueError, match=r"serial|certId"):
-        cls(own=OwnKey("me", keys["essc"]), peers=KeyRing(()), guard=ReplayGuard(time, _Store()))
+        adapter.signer(OwnKey("me", rsa_signer(keys["essc"])), time)
 
 
 def time() -> float:
     return 0.0
 
 
-def test_nonces_are_kept_for_twice_the_window(make_scheme: Any) -> None:
-    scheme, clock = make_scheme(WechatPayV3, SPECS[WechatPayV3]["verifier"])
-    ok = next(case for case in SPECS[WechatPayV3]["requests"] if case["expect"] == "ok")
+def test_nonces_are_kept_for_twice_the_window(make_verifier: Any) -> None:
+    scheme, clock = make_verifier(WECHATPAY_V3.verifier, SPECS[WECHATPAY_V3]["verifier"])
+    ok = _first_ok(WECHATPAY_V3)
     clock.now = ok["now"]
     data = ok["request"]
     scheme.verify_request(
@@ -225,4 +240,6 @@ def test_signatures_match_openssl(keys: dict[str, rsa.RSAPrivateKey]) -> None:
         capture_output=True,
         check=True,
     ).stdout
-    assert base64.b64encode(produced).decode() == rsa_sha256.sign(keys["channel"], message)
+    assert base64.b64encode(produced).decode() == rsa_sha256.sign(
+        rsa_signer(keys["channel"]), message
+    )

@@ -10,7 +10,8 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from channels.signing import Notification
-from channels.signing import UnionPayRsa
+from channels.signing import UnionPaySigner
+from channels.signing import UnionPayVerifier
 from channels.signing import rsa_sha256
 from channels.signing.unionpay import digest_text
 from channels.signing.unionpay import sign_content
@@ -31,16 +32,16 @@ def test_string_and_digest_text(vector: dict[str, Any]) -> None:
 
 
 @pytest.mark.parametrize("case", VECTORS["requests"], ids=_ids(VECTORS["requests"]))
-def test_request(case: dict[str, Any], make_scheme: Any, check: Any) -> None:
-    scheme, clock = make_scheme(UnionPayRsa, VECTORS["verifier"])
+def test_request(case: dict[str, Any], make_verifier: Any, check: Any) -> None:
+    scheme, clock = make_verifier(UnionPayVerifier, VECTORS["verifier"])
     check(scheme.verify_request, clock, case)
 
 
 @pytest.mark.parametrize("vector", VECTORS["notifications"], ids=_ids(VECTORS["notifications"]))
 def test_notification_signs_the_digest_text(
-    vector: dict[str, Any], make_scheme: Any, keys: dict[str, rsa.RSAPrivateKey]
+    vector: dict[str, Any], make_signer: Any, keys: dict[str, rsa.RSAPrivateKey]
 ) -> None:
-    scheme, _ = make_scheme(UnionPayRsa, VECTORS["verifier"])
+    scheme, _ = make_signer(UnionPaySigner, VECTORS["verifier"])
     signed = scheme.sign_notification(Notification(params=vector["input"])).params
     assert signed == vector["expected"]
     assert "reserved" not in signed  # blank fields are dropped before signing

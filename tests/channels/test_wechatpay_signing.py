@@ -12,7 +12,8 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from channels.signing import Notification
 from channels.signing import ResourceCipher
 from channels.signing import SignatureError
-from channels.signing import WechatPayV3
+from channels.signing import WechatPayV3Signer
+from channels.signing import WechatPayV3Verifier
 from channels.signing import rsa_sha256
 from channels.signing.wechatpay import callback_message
 from channels.signing.wechatpay import parse_authorization
@@ -52,24 +53,27 @@ def test_published_authorization_header_parses(vector: dict[str, Any]) -> None:
 
 
 @pytest.mark.parametrize("case", VECTORS["requests"], ids=_ids(VECTORS["requests"]))
-def test_request(case: dict[str, Any], make_scheme: Any, check: Any) -> None:
-    scheme, clock = make_scheme(WechatPayV3, VECTORS["verifier"])
+def test_request(case: dict[str, Any], make_verifier: Any, check: Any) -> None:
+    scheme, clock = make_verifier(WechatPayV3Verifier, VECTORS["verifier"])
     check(scheme.verify_request, clock, case)
 
 
 @pytest.mark.parametrize("case", VECTORS["callbacks"], ids=_ids(VECTORS["callbacks"]))
-def test_callback(case: dict[str, Any], make_scheme: Any, check: Any) -> None:
-    scheme, clock = make_scheme(WechatPayV3, VECTORS["callback_verifier"])
+def test_callback(case: dict[str, Any], make_verifier: Any, check: Any) -> None:
+    scheme, clock = make_verifier(WechatPayV3Verifier, VECTORS["callback_verifier"])
     check(lambda request: scheme.verify_callback(request.headers, request.body), clock, case)
 
 
 @pytest.mark.parametrize("vector", VECTORS["notifications"], ids=_ids(VECTORS["notifications"]))
 def test_notification_is_signed_and_verifies_as_a_callback(
-    vector: dict[str, Any], make_scheme: Any, keys: dict[str, rsa.RSAPrivateKey]
+    vector: dict[str, Any],
+    make_signer: Any,
+    make_verifier: Any,
+    keys: dict[str, rsa.RSAPrivateKey],
 ) -> None:
     expected = vector["expected_headers"]
-    scheme, clock = make_scheme(
-        WechatPayV3, VECTORS["verifier"], new_nonce=lambda: expected["Wechatpay-Nonce"]
+    scheme, clock = make_signer(
+        WechatPayV3Signer, VECTORS["verifier"], new_nonce=lambda: expected["Wechatpay-Nonce"]
     )
     clock.now = int(expected["Wechatpay-Timestamp"])
     body = vector["body"].encode()
@@ -79,7 +83,7 @@ def test_notification_is_signed_and_verifies_as_a_callback(
     assert message == vector["signed_string"].encode()
     signature = rsa_sha256.decode_base64(headers["Wechatpay-Signature"])
     rsa_sha256.verify(keys["essc"].public_key(), message, signature)
-    receiver, receiver_clock = make_scheme(WechatPayV3, VECTORS["callback_verifier"])
+    receiver, receiver_clock = make_verifier(WechatPayV3Verifier, VECTORS["callback_verifier"])
     receiver_clock.now = clock.now
     assert receiver.verify_callback(headers, body).serial == headers["Wechatpay-Serial"]
 

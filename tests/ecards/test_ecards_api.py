@@ -11,13 +11,10 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from channels.signing import AlipayV3
-from channels.signing import KeyRing
+from channels.signing import BY_NAME
 from channels.signing import OwnKey
-from channels.signing import ReplayGuard
-from channels.signing import WechatPayV3
 from idp.store.security import AuditEvent
-from tests.channels.conftest import MemoryNonceStore
+from keys.notification import rsa_signer
 from tests.ecard_helpers import FAMILIES
 from tests.ecard_helpers import add_channel
 from tests.ecard_helpers import assert_problem
@@ -31,7 +28,6 @@ from tests.support import CARD
 
 ROOT = Path(__file__).resolve().parents[2]
 SERIAL = "5157F09EFDC096DE15EBE81A47057A7232F1B8E1"
-SCHEMES = {"wechatpay-v3": WechatPayV3, "alipay-v3": AlipayV3}
 
 
 def native_channel(provider: Any, kind: str, scheme: str) -> Any:
@@ -41,9 +37,8 @@ def native_channel(provider: Any, kind: str, scheme: str) -> Any:
 
 def signer(provider: Any, client_id: str, scheme: str, serial: str = SERIAL) -> Any:
     """The channel's side: its SDK signing a request with its private key."""
-    guard = ReplayGuard(provider.clock, MemoryNonceStore(provider.clock))
-    return SCHEMES[scheme](
-        own=OwnKey(client_id, channel_key(), serial), peers=KeyRing(()), guard=guard
+    return BY_NAME[scheme].signer(
+        OwnKey(client_id, rsa_signer(channel_key()), serial), provider.clock
     )
 
 

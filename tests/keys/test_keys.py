@@ -17,6 +17,7 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from sqlalchemy import select
 
+from channels.signing.registry import platform_key_serials
 from idp.provider import Provider
 from idp.store.database import Database
 from idp.store.keystore import SqlKeyStore
@@ -89,6 +90,7 @@ def open_ring(db: Database, clock: FakeClock, passphrase: str = PASSPHRASE) -> K
         SqlKeyStore(db),
         passphrase,
         publish_retired_for=PUBLISH_RETIRED_FOR,
+        notification_schemes=platform_key_serials(),
         refresh_seconds=REFRESH,
         clock=clock,
     )
@@ -342,7 +344,14 @@ def test_a_fresh_ring(tmp_path: Path, clock: FakeClock, sqlite_template: Path) -
     db = Database(f"sqlite:///{tmp_path / 'fresh.db'}")
     upgrade(db)
     store = SqlKeyStore(db)
-    fresh = KeyRing.open(store, PASSPHRASE, publish_retired_for=60, clock=clock, create=True)
+    fresh = KeyRing.open(
+        store,
+        PASSPHRASE,
+        publish_retired_for=60,
+        notification_schemes=platform_key_serials(),
+        clock=clock,
+        create=True,
+    )
     assert all(set(states(fresh, alg).values()) == {ACTIVE, PENDING} for alg in SIGNING_ALGS)
     assert fresh.signing.ensure() == [], "ensure is idempotent"
     with pytest.raises(KeyRingError):
@@ -362,7 +371,13 @@ def test_opening_an_uninitialised_ring_fails_clearly(tmp_path: Path, clock: Fake
     db = Database(f"sqlite:///{tmp_path / 'empty.db'}")
     upgrade(db)
     with pytest.raises(KeyRingError, match="essc init"):
-        KeyRing.open(SqlKeyStore(db), PASSPHRASE, publish_retired_for=60, clock=clock)
+        KeyRing.open(
+            SqlKeyStore(db),
+            PASSPHRASE,
+            publish_retired_for=60,
+            notification_schemes=platform_key_serials(),
+            clock=clock,
+        )
     db.dispose()
 
 
@@ -474,13 +489,14 @@ def test_notification_keys_are_created_once_and_sign_sha256_with_rsa(
     from cryptography.hazmat.primitives.asymmetric import padding
     from cryptography.hazmat.primitives.asymmetric import rsa
 
-    from keys import NOTIFICATION_SCHEMES
+    schemes = list(platform_key_serials())  # the key names in the ring
+    assert schemes == ["wechatpay-v3", "alipay-rsa2", "alipay-v3", "unionpay"]
 
     with pytest.raises(KeyRingError, match="essc init"):
         ring.notification_signer("wechatpay-v3")
-    assert ring.ensure_notification_keys() == list(NOTIFICATION_SCHEMES)
+    assert ring.ensure_notification_keys() == schemes
     assert ring.ensure_notification_keys() == []
-    for scheme in NOTIFICATION_SCHEMES:
+    for scheme in schemes:
         serial, sign = ring.notification_signer(scheme)
         assert (serial, sign(b"m")) != ("", b"")
         pem_serial, pem = ring.notification_public_pem(scheme)
@@ -490,8 +506,8 @@ def test_notification_keys_are_created_once_and_sign_sha256_with_rsa(
         public.verify(sign(b"message"), b"message", padding.PKCS1v15(), hashes.SHA256())
         # another process opening the same ring signs with the same key under the same serial
         assert open_ring(db, clock).notification_public_pem(scheme) == (serial, pem)
-    serials = {ring.notification_signer(s).serial for s in NOTIFICATION_SCHEMES}
-    assert len(serials) == len(NOTIFICATION_SCHEMES)
+    serials = {ring.notification_signer(s).serial for s in schemes}
+    assert len(serials) == len(schemes)
     with pytest.raises(ValueError):
         ring.notification_signer("hmac-sha256")
 

@@ -21,31 +21,31 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from sqlalchemy import select
 
+from channels.signing import BY_NAME
+from channels.signing import ChannelKeys
 from channels.signing import ChannelRequest
-from channels.signing import KeyRing
 from channels.signing import KnownKey
-from channels.signing import OwnKey
 from channels.signing import ReplayGuard
 from channels.signing import ResourceCipher
+from channels.signing import SecurityEventVerifier
 from channels.signing import SignatureError
-from channels.signing import UnionPayRsa
-from channels.signing import WechatPayV3
+from channels.signing import UnionPayVerifier
+from channels.signing import WechatPayV3Verifier
 from channels.signing import rsa_sha256
 from channels.signing.alipay import gateway_sign_content
 from channels.signing.alipay import v3_response_content
 from idp.channel_admin.channel_notification_key import set_key
 from idp.events.outbox import enqueue
 from idp.notifications import Backoff
+from idp.notifications import ChannelSigners
 from idp.notifications import Deliverer
 from idp.notifications import Outcome
 from idp.notifications import Policy
 from idp.notifications import RequestsTransport
-from idp.notifications import SignerChoice
 from idp.notifications import Transport
-from idp.notifications.claims import listing
-from idp.notifications.claims import next_due
-from idp.notifications.claims import requeue
-from idp.notifications.platform_keys import RingHeldKey
+from idp.notifications.leases import listing
+from idp.notifications.leases import next_due
+from idp.notifications.leases import requeue
 from idp.notifications.platform_keys import own_keys
 from idp.notifications.signers import canonical_json
 from idp.notifications.wiring import stored_resource_key
@@ -59,19 +59,9 @@ from tests.notification_receiver import serving
 from tests.support import FakeClock
 from tests.support import register
 
-VECTORS = Path(__file__).resolve().parents[1] / "vectors" / "channels"
 API_V3_KEY = b"TEST-ONLY-apiv3-key-0123456789ab"
 KIND = {"wechatpay-v3": "wechat", "alipay-rsa2": "alipay", "alipay-v3": "alipay"}
 EVENTS = ("ecard.issued", "card.suspended", "card.resumed", "card.cancelled")
-
-
-def _load(name: str) -> rsa.RSAPrivateKey:
-    key = serialization.load_pem_private_key((VECTORS / name).read_bytes(), password=None)
-    assert isinstance(key, rsa.RSAPrivateKey)
-    return key
-
-
-CHANNEL_KEY = _load("TEST-ONLY-channel-rsa2048.pem")
 
 
 class Nonces:
@@ -101,7 +91,7 @@ def make_deliverer(
     platform_keys: bool = True,
 ) -> Deliverer:
     """Signs with the real key ring: its notification keys and the channels' stored APIv3 keys."""
-    signers = SignerChoice(
+    signers = ChannelSigners(
         sign_jwt=provider.sign,
         issuer=provider.issuer,
         clock=clock,
@@ -339,6 +329,17 @@ def test_jws_notifications_are_security_event_tokens_verifiable_with_the_jwks(
         jwt.decode(
             token[:-4] + "AAAA", jwt.PyJWK(jwk).key, algorithms=[jwk["alg"]], audience=client_id
         )
+    # the scheme's own Verifier, from the published JWK Set alone, agrees
+    channel_side = SecurityEventVerifier(
+        provider.keyring.jwks(), issuer=provider.issuer, audience=client_id
+    )
+    assert channel_side.verify(token) == claims
+    for forged, reason in [(token[:-4] + "AAAA", "bad_signature"), ("x.y", "malformed")]:
+        with pytest.raises(SignatureError, match=reason):
+            channel_side.verify(forged)
+    other = SecurityEventVerifier(provider.keyring.jwks(), issuer=provider.issuer, audience="c2")
+    with pytest.raises(SignatureError, match="bad_signature"):
+        other.verify(token)  # a SET for one channel is no SET for another
 
 
 def test_wechatpay_notifications_verify_and_decrypt(
@@ -346,11 +347,10 @@ def test_wechatpay_notifications_verify_and_decrypt(
 ) -> None:
     _, delivery_id, got = _one_delivery(provider, clock, transport, "wechatpay-v3", API_V3_KEY)
     serial, public = platform_key(provider, "wechatpay-v3")
-    channel_side = WechatPayV3(
-        own=OwnKey("1900000001", CHANNEL_KEY, "CHANNELSERIAL"),
-        peers=KeyRing(()),
-        guard=ReplayGuard(clock, Nonces()),
-        platform_peers=KeyRing([KnownKey("essc", public, serial)]),
+    channel_side = WechatPayV3Verifier(
+        ChannelKeys(()),
+        ReplayGuard(clock, Nonces()),
+        platform_peers=ChannelKeys([KnownKey("essc", public, serial)]),
     )
     channel_side.verify_callback(got.headers, got.body)
     assert got.headers["Wechatpay-Serial"] == serial
@@ -369,11 +369,10 @@ def test_wechatpay_channels_without_an_apiv3_key_get_plain_resources(
 ) -> None:
     _, _, got = _one_delivery(provider, clock, transport, "wechatpay-v3")
     serial, public = platform_key(provider, "wechatpay-v3")
-    channel_side = WechatPayV3(
-        own=OwnKey("1900000001", CHANNEL_KEY, "CHANNELSERIAL"),
-        peers=KeyRing(()),
-        guard=ReplayGuard(clock, Nonces()),
-        platform_peers=KeyRing([KnownKey("essc", public, serial)]),
+    channel_side = WechatPayV3Verifier(
+        ChannelKeys(()),
+        ReplayGuard(clock, Nonces()),
+        platform_peers=ChannelKeys([KnownKey("essc", public, serial)]),
     )
     channel_side.verify_callback(got.headers, got.body)
     document = json.loads(got.body)
@@ -417,10 +416,8 @@ def test_unionpay_notifications_verify_with_the_acp_rule(
     params = dict(parse_qsl(got.body.decode(), keep_blank_values=True))
     cert_id, public = platform_key(provider, "unionpay")
     assert cert_id.isdigit()
-    channel_side = UnionPayRsa(
-        own=OwnKey(client_id, CHANNEL_KEY, "CHANNELCERT"),
-        peers=KeyRing([KnownKey(client_id, public, cert_id)]),
-        guard=ReplayGuard(clock, Nonces()),
+    channel_side = UnionPayVerifier(
+        ChannelKeys([KnownKey(client_id, public, cert_id)]), ReplayGuard(clock, Nonces())
     )
     request = ChannelRequest("POST", "/essc/notify", got.headers, got.body, params)
     assert channel_side.verify_request(request).serial == cert_id
@@ -435,16 +432,12 @@ def test_the_platform_keys_stay_in_the_key_ring(provider: Provider) -> None:
     assert provider.keyring.ensure_notification_keys() == []  # `essc init` again: no new keys
     held = own_keys(provider.keyring)
     assert set(held) == {"wechatpay-v3", "alipay-rsa2", "alipay-v3", "unionpay-rsa"}
-    key = held["alipay-v3"].private_key
-    assert isinstance(key, RingHeldKey)
-    with pytest.raises(TypeError):
-        key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        )
-    with pytest.raises(TypeError):
-        key.private_numbers()
+    for name, own in held.items():  # a serial and the ring's signing function, no key object
+        assert set(vars(own)) == {"owner", "sign", "serial"}
+        assert not any(isinstance(v, rsa.RSAPrivateKey) for v in vars(own).values())
+        serial, public = platform_key(provider, BY_NAME[name].platform_key)
+        assert own.serial == serial
+        rsa_sha256.verify(public, b"message", own.sign(b"message"))
     with provider.db.read() as s:
         stored = s.scalars(select(DataKeyRow).where(DataKeyRow.purpose.like("rsa:%"))).all()
         assert sorted(r.purpose for r in stored) == [

@@ -1,4 +1,4 @@
-"""Alipay vectors: classic gateway ``RSA2`` (``AlipayRsa2``) and Open API v3 (``AlipayV3``).
+"""Alipay vectors: classic gateway ``RSA2`` (``alipay-rsa2``) and Open API v3 (``alipay-v3``).
 
 Identities are fictitious TEST-ONLY values. The ``string_to_sign`` examples are Alipay's own:
 the gateway example of "自行实现签名" (opendocs.alipay.com/common/02kf5q, reproduced verbatim in
@@ -12,22 +12,22 @@ import re
 from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric import rsa
-from vector_case import NO_PEERS
+from vector_case import FixedClock
 from vector_case import case
 from vector_case import fixed_nonces
 from vector_case import flip
-from vector_case import guard_at
 from vector_case import own
 from vector_case import peer
 from vector_case import request
 
 from channels.signing import rsa_sha256
-from channels.signing.alipay import AlipayRsa2
-from channels.signing.alipay import AlipayV3
+from channels.signing.alipay import AlipayRsa2Signer
+from channels.signing.alipay import AlipayV3Signer
 from channels.signing.alipay import gateway_sign_content
 from channels.signing.alipay import v3_request_content
 from channels.signing.alipay import v3_response_content
 from channels.signing.scheme import Notification
+from keys.notification import rsa_signer
 
 T = 1716170400  # 2024-05-20 10:00:00 UTC+8
 T_MS = T * 1000
@@ -149,7 +149,7 @@ def _strings() -> list[dict[str, Any]]:
 
 def _gateway_requests(keys: dict[str, rsa.RSAPrivateKey]) -> list[dict[str, Any]]:
     def signed(key: str, app_id: str, serial: str | None, **extra: str) -> dict[str, str]:
-        signer = AlipayRsa2(own=own(keys[key], app_id, serial), peers=NO_PEERS, guard=guard_at(T))
+        signer = AlipayRsa2Signer(own(keys[key], app_id, serial))
         return signer.sign_request({**GATEWAY_BASE, **extra})
 
     def form(params: dict[str, str]) -> dict[str, Any]:
@@ -211,7 +211,7 @@ def _gateway_malformed(ok: dict[str, str], form: Any) -> list[dict[str, Any]]:
 
 
 def _gateway_notifications(keys: dict[str, rsa.RSAPrivateKey]) -> list[dict[str, Any]]:
-    essc = AlipayRsa2(own=own(keys["essc"], "essc-idp", None), peers=NO_PEERS, guard=guard_at(T))
+    essc = AlipayRsa2Signer(own(keys["essc"], "essc-idp", None))
     params = {
         "notify_id": "essc-notify-0001",
         "notify_type": "essc_card_status_sync",
@@ -237,13 +237,15 @@ def _gateway_notifications(keys: dict[str, rsa.RSAPrivateKey]) -> list[dict[str,
 def _v3_requests(keys: dict[str, rsa.RSAPrivateKey]) -> list[dict[str, Any]]:
     nonces = fixed_nonces("7f7cb1f2-0d5c-4a6e-9a8e-2b1a6f0c")
 
-    def signer(key: str, app_id: str, serial: str | None) -> AlipayV3:
-        return AlipayV3(
-            own=own(keys[key], app_id, serial), peers=NO_PEERS, guard=guard_at(T), new_nonce=nonces
-        )
+    def signer(key: str, app_id: str, serial: str | None) -> AlipayV3Signer:
+        return AlipayV3Signer(own(keys[key], app_id, serial), FixedClock(T), new_nonce=nonces)
 
     def call(
-        method: str, target: str, body: str, who: AlipayV3 | None = None, token: str | None = None
+        method: str,
+        target: str,
+        body: str,
+        who: AlipayV3Signer | None = None,
+        token: str | None = None,
     ) -> dict[str, Any]:
         who = who or signer("channel", APP_ID, APP_CERT_SN)
         headers = {"Authorization": who.authorization(method, target, body.encode(), token)}
@@ -317,7 +319,9 @@ def _manual_v3(keys: dict[str, rsa.RSAPrivateKey], expired: str) -> dict[str, An
         f"app_cert_sn={APP_CERT_SN},expired_seconds={expired}"
     )
     target, body = "/v3/essc/card/sign/query", '{"busi_seq":"T2"}'
-    sign = rsa_sha256.sign(keys["channel"], v3_request_content(auth, "POST", target, body.encode()))
+    sign = rsa_sha256.sign(
+        rsa_signer(keys["channel"]), v3_request_content(auth, "POST", target, body.encode())
+    )
     return request(
         "POST", target, {"Authorization": f"ALIPAY-SHA256withRSA {auth},sign={sign}"}, body
     )
@@ -349,10 +353,9 @@ def _v3_malformed(ok: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def _v3_notifications(keys: dict[str, rsa.RSAPrivateKey]) -> list[dict[str, Any]]:
-    essc = AlipayV3(
-        own=own(keys["essc"], "essc-idp", ESSC_CERT_SN),
-        peers=NO_PEERS,
-        guard=guard_at(T),
+    essc = AlipayV3Signer(
+        own(keys["essc"], "essc-idp", ESSC_CERT_SN),
+        FixedClock(T),
         new_nonce=fixed_nonces("essc-alipay-notify-"),
     )
     body = '{"event":"essc.card.status","aab301":"330100","card_status":"LOST"}'

@@ -12,16 +12,14 @@ import hashlib
 from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric import rsa
-from vector_case import NO_PEERS
 from vector_case import case
 from vector_case import flip
-from vector_case import guard_at
 from vector_case import own
 from vector_case import peer
 from vector_case import request
 
 from channels.signing.scheme import Notification
-from channels.signing.unionpay import UnionPayRsa
+from channels.signing.unionpay import UnionPaySigner
 from channels.signing.unionpay import sign_content
 
 T = 1716170400  # 2024-05-20 10:00:00 UTC+8
@@ -81,8 +79,8 @@ def build(keys: dict[str, rsa.RSAPrivateKey]) -> dict[str, Any]:
     }
 
 
-def _signer(key: rsa.RSAPrivateKey, mer_id: str, cert_id: str) -> UnionPayRsa:
-    return UnionPayRsa(own=own(key, mer_id, cert_id), peers=NO_PEERS, guard=guard_at(T))
+def _signer(key: rsa.RSAPrivateKey, mer_id: str, cert_id: str) -> UnionPaySigner:
+    return UnionPaySigner(own(key, mer_id, cert_id))
 
 
 def _requests(keys: dict[str, rsa.RSAPrivateKey]) -> list[dict[str, Any]]:

@@ -13,9 +13,8 @@ from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from channels.signing.freshness import ReplayGuard
-from channels.signing.keyring import KeyRing
-from channels.signing.keyring import OwnKey
+from channels.signing.scheme import OwnKey
+from keys.notification import rsa_signer
 
 
 class FixedClock:
@@ -26,22 +25,8 @@ class FixedClock:
         return self.now
 
 
-class SigningOnly:
-    """A nonce store for signing-only instances: signing never consumes nonces."""
-
-    def add_once(self, key: str, ttl_seconds: int) -> bool:
-        return True
-
-
-def guard_at(now: float) -> ReplayGuard:
-    return ReplayGuard(FixedClock(now), SigningOnly())
-
-
 def own(key: rsa.RSAPrivateKey, owner: str, serial: str | None) -> OwnKey:
-    return OwnKey(owner, key, serial)
-
-
-NO_PEERS = KeyRing(())
+    return OwnKey(owner, rsa_signer(key), serial)
 
 
 def request(

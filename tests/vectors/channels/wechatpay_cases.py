@@ -13,18 +13,17 @@ import re
 from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric import rsa
-from vector_case import NO_PEERS
+from vector_case import FixedClock
 from vector_case import case
 from vector_case import fixed_nonces
 from vector_case import flip
-from vector_case import guard_at
 from vector_case import own
 from vector_case import peer
 from vector_case import request
 
 from channels.signing.scheme import Notification
 from channels.signing.wechatpay import ResourceCipher
-from channels.signing.wechatpay import WechatPayV3
+from channels.signing.wechatpay import WechatPayV3Signer
 from channels.signing.wechatpay import callback_message
 
 T = 1716170400  # 2024-05-20 10:00:00 UTC+8
@@ -133,11 +132,12 @@ def _strings() -> list[dict[str, Any]]:
     ]
 
 
-def _signer(keys: dict[str, rsa.RSAPrivateKey], role: str, mchid: str, serial: str) -> WechatPayV3:
-    return WechatPayV3(
-        own=own(keys[role], mchid, serial),
-        peers=NO_PEERS,
-        guard=guard_at(T),
+def _signer(
+    keys: dict[str, rsa.RSAPrivateKey], role: str, mchid: str, serial: str
+) -> WechatPayV3Signer:
+    return WechatPayV3Signer(
+        own(keys[role], mchid, serial),
+        FixedClock(T),
         new_nonce=fixed_nonces("5K8264ILTKCH16CQ2502SI8ZNMTM"),
     )
 
@@ -145,7 +145,9 @@ def _signer(keys: dict[str, rsa.RSAPrivateKey], role: str, mchid: str, serial: s
 def _requests(keys: dict[str, rsa.RSAPrivateKey]) -> list[dict[str, Any]]:
     channel = _signer(keys, "channel", MCHID, SERIAL)
 
-    def call(method: str, target: str, body: str, who: WechatPayV3 = channel) -> dict[str, Any]:
+    def call(
+        method: str, target: str, body: str, who: WechatPayV3Signer = channel
+    ) -> dict[str, Any]:
         header = who.authorization(method, target, body.encode())
         return request(method, target, {"Authorization": header}, body)
 

@@ -1,4 +1,4 @@
-"""Which keys a scheme trusts and which key it signs with.
+"""The channel keys a verifier trusts: the public keys operators registered for each channel.
 
 A peer's key is registered under its owner id (Alipay ``app_id``, WeChat Pay ``mchid``, UnionPay
 ``merId``) and, where the channel names certificates, a serial (Alipay ``app_cert_sn``, WeChat
@@ -6,8 +6,9 @@ Pay ``serial_no``, UnionPay ``certId``). A message is checked only against the k
 for exactly the (owner, serial) pair it claims; anything else is ``unknown_key``.
 
 Serials are numbers, not strings (RFC 5280 4.1.2.2): SDKs print the same certificate serial in
-upper or lower case hex, with or without leading zeros (wechatpay-node-v3 prints lowercase), so a
-ring built with ``numeric_serials`` compares ``canonical_serial`` forms, at registration and lookup.
+upper or lower case hex, with or without leading zeros (wechatpay-node-v3 prints lowercase), so
+a directory built with ``numeric_serials`` compares ``canonical_serial`` forms, at registration
+and lookup.
 """
 
 from __future__ import annotations
@@ -50,20 +51,8 @@ class KnownKey:
         require_strength(self.public_key)
 
 
-@dataclass(frozen=True)
-class OwnKey:
-    """The key essc-idp signs with in one scheme, with the ids the channel expects beside it."""
-
-    owner: str
-    private_key: rsa.RSAPrivateKey
-    serial: str | None = None
-
-    def __post_init__(self) -> None:
-        require_strength(self.private_key)
-
-
-class KeyRing:
-    """Registered peer keys, looked up by exact (owner, serial).
+class ChannelKeys:
+    """The directory of known channel keys (public only), looked up by exact (owner, serial).
 
     With ``numeric_serials`` serials are compared as numbers through ``canonical_serial``;
     without it, as exact strings (platform key ids like ``PUB_KEY_ID_…``).

@@ -1,12 +1,12 @@
-"""The outbox as a work queue: claim due messages, record each attempt, list them for operators.
+"""The outbox as a work queue: lease due messages, record each attempt, list them for operators.
 
 A message is *due* when it is undelivered, not parked, its ``next_attempt_at`` has come, and no
 older message of the same channel and card (``client_id``, ``ordering_key``) is still
 undelivered: only the head of each card's queue is ever handed out, so message k+1 never leaves
-before message k was delivered. Claiming leases the message (``attempts + 1``, ``next_attempt_at
-= now + lease``) in a short transaction; on PostgreSQL ``FOR UPDATE SKIP LOCKED`` lets workers
-claim side by side, and the conditional ``UPDATE ... WHERE attempts = :seen`` (one row or none)
-makes a double claim impossible on any database. ``attempts`` is the fencing token: a worker
+before message k was delivered. A message is leased (``attempts + 1``, ``next_attempt_at = now +
+lease``) in a short transaction; on PostgreSQL ``FOR UPDATE SKIP LOCKED`` lets workers lease
+side by side, and the conditional ``UPDATE ... WHERE attempts = :seen`` (one row or none)
+makes a double lease impossible on any database. ``attempts`` is the fencing token: a worker
 whose lease ran out cannot overwrite the schedule of the worker that took over.
 
 A message is *parked* when ``attempts >= max_attempts`` and it is still undelivered; a parked
@@ -35,7 +35,7 @@ STATES: tuple[State, ...] = ("pending", "delivered", "parked")
 
 
 @dataclass(frozen=True)
-class Claimed:
+class Leased:
     """A leased message; ``attempts`` already counts this attempt."""
 
     id: int
@@ -67,9 +67,9 @@ def _due(now: int, max_attempts: int) -> list[ColumnElement[bool]]:
     ]
 
 
-def claim(
+def lease(
     session: Session, *, now: int, batch: int, max_attempts: int, lease_seconds: int
-) -> list[Claimed]:
+) -> list[Leased]:
     """Lease up to ``batch`` due messages, at most one per card, oldest first."""
     rows = session.scalars(
         select(OutboxMessage)
@@ -81,7 +81,7 @@ def claim(
     return [c for c in (_lease(session, row, now + lease_seconds) for row in rows) if c]
 
 
-def _lease(session: Session, row: OutboxMessage, until: int) -> Claimed | None:
+def _lease(session: Session, row: OutboxMessage, until: int) -> Leased | None:
     seen = row.attempts
     won = session.execute(
         update(OutboxMessage)
@@ -95,7 +95,7 @@ def _lease(session: Session, row: OutboxMessage, until: int) -> Claimed | None:
     )
     if won.rowcount != 1:  # type: ignore[attr-defined]
         return None
-    return Claimed(
+    return Leased(
         row.id,
         row.delivery_id,
         row.client_id,
@@ -107,7 +107,7 @@ def _lease(session: Session, row: OutboxMessage, until: int) -> Claimed | None:
     )
 
 
-def mark_delivered(session: Session, message: Claimed, *, now: int) -> bool:
+def mark_delivered(session: Session, message: Leased, *, now: int) -> bool:
     """Delivered is final, whoever's lease it was: a later duplicate send is harmless."""
     result = session.execute(
         update(OutboxMessage)
@@ -118,7 +118,7 @@ def mark_delivered(session: Session, message: Claimed, *, now: int) -> bool:
     return bool(result.rowcount == 1)  # type: ignore[attr-defined]
 
 
-def mark_failed(session: Session, message: Claimed, *, error: str, retry_at: int) -> bool:
+def mark_failed(session: Session, message: Leased, *, error: str, retry_at: int) -> bool:
     """Schedule the next attempt, only if this worker's lease is still the current one."""
     result = session.execute(
         update(OutboxMessage)
