@@ -2,19 +2,20 @@
 
 Issue 3, section 4, and essc-domain.md 1.7. The allowed transitions are the ``TRANSITIONS``
 table; anything else raises ``TransitionRefused`` before a single row is written. Each change
-writes, in the caller's one transaction, the card row, a ``CardEvent`` (who and which factor,
-essc-domain.md 1.6), an audit event, and one outbox notification per active e-card, so the
-change and its notifications commit or roll back together. Taking a card out of ``normal`` also
-revokes the cardholder's grants and ends their browser sessions: every token, refresh token,
-code and session stops at once, and a resume does not bring back what a finder of the lost card
-may have signed into. Reads never wait for ``lift_expired_suspensions``: ``status_at`` already
-reads a lapsed suspension as normal. No Flask here; ``docs/card-lifecycle.md`` is the prose.
-"""
+writes, in the caller's unit of work (one transaction; nothing here commits), the card row, a
+``CardEvent`` (who and which factor, essc-domain.md 1.6), an audit event, and one outbox
+notification per active e-card, so the change and its notifications commit or roll back
+together. Taking a card out of ``normal`` also revokes the cardholder's grants and ends their
+browser sessions: every token, refresh token, code and session stops at once, and a resume does
+not bring back what a finder of the lost card may have signed into. Reads never wait for
+``lift_expired_suspensions``: ``status_at`` already reads a lapsed suspension as normal. No
+Flask here; ``docs/card-lifecycle.md`` is the prose."""
 
 from __future__ import annotations
 
 import dataclasses
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -34,6 +35,7 @@ from idp.store.grants import BrowserSession
 from idp.store.grants import Grant
 from idp.store.people import SocialSecurityCard
 from idp.store.people import status_at
+from idp.store.unit_of_work import UnitOfWork
 
 #: Factors that prove the cardholder present (essc-domain.md 1.6); ``system`` for automatic lifts.
 FACTORS = frozenset({"pin", "face", "counter", "sms", "system"})
@@ -367,6 +369,48 @@ def _notify(session: Session, card_id: str, ecard: ECard, event: str, change: Ca
         payload=payload,
         now=change.at,
     )
+
+
+# -- the service -------------------------------------------------------------------------------
+class CardLifecycle:
+    """The transitions at this deployment's clock and suspension length (``Provider.cards``):
+    the counter's commands and a channel's change on the cardholder's behalf go through it."""
+
+    def __init__(self, *, clock: Callable[[], int], suspension_seconds: int) -> None:
+        self._now = clock
+        self._suspension_seconds = suspension_seconds
+
+    def change(
+        self, uow: UnitOfWork, action: str, card_number: str, actor: Actor, **extra: Any
+    ) -> CardChange:
+        """Find and lock the card, then ``apply`` ``action`` to it now."""
+        card = find_card(uow.session, card_number)
+        return self.apply(uow.session, card, action, actor, now=self._now(), **extra)
+
+    def apply(
+        self,
+        session: Session,
+        card: SocialSecurityCard,
+        action: str,
+        actor: Actor,
+        *,
+        now: int,
+        **extra: Any,
+    ) -> CardChange:
+        """``suspend`` (for ``suspension_seconds``), ``resume``, ``cancel`` or ``replace``
+        (``new_card_number``, ``production_stage``) of a card the caller has locked."""
+        if action == "suspend":
+            return suspend(session, card, actor, now=now, seconds=self._suspension_seconds)
+        if action == "resume":
+            return resume(session, card, actor, now=now)
+        if action == "cancel":
+            return cancel(session, card, actor, now=now)
+        if action == "replace":
+            return replace(session, card, actor, now=now, **extra)
+        raise CardLifecycleError(f"unknown card action {action!r}")
+
+    def lift_expired(self, uow: UnitOfWork) -> list[CardChange]:
+        return lift_expired_suspensions(uow.session, self._now())
 
 
 # -- 制卡进度 -------------------------------------------------------------------------------------
