@@ -28,11 +28,11 @@ from idp.channel_admin.status import ChannelStatus
 from idp.demo.data import DemoData
 from idp.ecards.channel_card_changes import ChannelCardChanges
 from idp.ecards.service import ECardService
-from idp.notifications import platform_keys
 from idp.notifications.backoff import Backoff
 from idp.notifications.choose import SignerChoice
 from idp.notifications.deliverer import Deliverer
 from idp.notifications.deliverer import Policy
+from idp.notifications.platform_keys import own_keys
 from idp.notifications.transport import Transport
 from idp.notifications.wiring import BASE_BACKOFF_SECONDS
 from idp.notifications.wiring import stored_resource_key
@@ -135,7 +135,7 @@ class Provider:
     @cached_property
     def platform_keys(self) -> dict[str, OwnKey]:
         """The platform's keys for the channel-native schemes (``essc init`` creates them)."""
-        return platform_keys.own_keys(self.keyring)
+        return own_keys(self.keyring)
 
     @cached_property
     def pin_hasher(self) -> PinHasher:

@@ -23,6 +23,7 @@ from idp.cardholders.gb11643 import mask_id_number
 from idp.cardholders.gb11643 import normalize_id_number
 from idp.cardholders.pin import PinHasher
 from idp.cardholders.pin import check_pin_rules
+from idp.store.card_repository import SqlCardRepository
 from idp.store.people import Person
 from idp.store.people import PinAttempts
 from idp.store.people import SocialSecurityCard
@@ -317,12 +318,8 @@ def purge_pin_attempts(session: Session, now: int) -> int:
 
 
 def primary_card(session: Session, person_id: str) -> SocialSecurityCard | None:
-    return session.scalar(
-        select(SocialSecurityCard)
-        .where(SocialSecurityCard.person_id == person_id)
-        # After 补换 the successor is the card, even when both were issued in one second.
-        .order_by(SocialSecurityCard.status == "replaced", SocialSecurityCard.issued_at.desc())
-    )
+    """The cardholder's current card (``CardRepository.primary_of``)."""
+    return SqlCardRepository(session).primary_of(person_id)
 
 
 def describe(person: Person, card: SocialSecurityCard | None) -> dict[str, str]:

@@ -19,8 +19,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy.orm import Session
-
 from idp.cardholders.gb11643 import mask_card_number
 from idp.cards.lifecycle import Actor
 from idp.cards.lifecycle import CardLifecycle
@@ -78,15 +76,13 @@ class ChannelCardChanges:
         self, uow: UnitOfWork, channel: Channel, sign_no: str, action: str, proof: PresenceProof
     ) -> ChannelCardChange:
         """Suspend or resume the card behind the channel's active e-card ``sign_no``."""
-        session, now = uow.session, self._now()
-        card, ecard = _lock(session, channel, sign_no)
-        self._ecards.prove_presence(session, ecard, proof, now)
+        now = self._now()
+        card, ecard = _lock(uow, channel, sign_no)
+        self._ecards.prove_presence(uow.session, ecard, proof, now)
         if status_at(card, now) == ACTIONS[action]:
             return ChannelCardChange(ecard.sign_no, action, False, card, now)
         try:
-            self._cards.apply(
-                session, card, action, Actor(channel.client_id, proof.factor), now=now
-            )
+            self._cards.apply(uow, card, action, Actor(channel.client_id, proof.factor), now=now)
         except TransitionRefused as exc:
             raise Problem(
                 409,
@@ -98,13 +94,13 @@ class ChannelCardChanges:
         return ChannelCardChange(ecard.sign_no, action, True, card, now)
 
 
-def _lock(session: Session, channel: Channel, sign_no: str) -> tuple[SocialSecurityCard, ECard]:
+def _lock(uow: UnitOfWork, channel: Channel, sign_no: str) -> tuple[SocialSecurityCard, ECard]:
     """Lock the card, then the e-card: the order ``idp.cards.lifecycle`` locks them in, so a
     concurrent operator change and this one serialise instead of deadlocking."""
-    card_id = find_own(session, channel, sign_no).card_id
-    card = session.get(SocialSecurityCard, card_id, with_for_update=True, populate_existing=True)
-    ecard = find_own(session, channel, sign_no, lock=True)
-    session.refresh(ecard)
+    card_id = find_own(uow, channel, sign_no).card_id
+    card = uow.cards.get(card_id, lock=True)
+    ecard = find_own(uow, channel, sign_no, lock=True)
+    uow.ecards.reread(ecard)
     if card is None or ecard.card_id != card.id:  # replaced in between: the caller retries
         raise Problem(
             409,

@@ -16,12 +16,10 @@ from typing import Any
 from typing import ClassVar
 
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from idp.cardholders.gb11643 import mask_card_number
 from idp.cardholders.service import Cardholders
-from idp.cardholders.service import primary_card
 from idp.channel_auth.caller import Channel
 from idp.ecards import credential as ecard_credential
 from idp.ecards.requests import IssueRequest
@@ -31,7 +29,6 @@ from idp.errors import Problem
 from idp.events.audit import record_event
 from idp.events.outbox import enqueue
 from idp.store.ecards import ECard
-from idp.store.locks import lock_row
 from idp.store.people import Person
 from idp.store.people import SocialSecurityCard
 from idp.store.people import status_at
@@ -107,35 +104,35 @@ class ECardService:
     def issue(self, uow: UnitOfWork, channel: Channel, request: IssueRequest) -> IssuedECard:
         """签发: match the cardholder and card, check the level, supersede, insert, audit and
         notify."""
-        session, now = uow.session, self._now()
+        now = self._now()
         index = self._cardholders.id_number_index(request.id_number)
-        replay = _replay(session, channel, request, index)
+        replay = _replay(uow, channel, request, index)
         if replay is not None:
             return self._result(*replay, request, replayed=True)
         _check_face_time(request.evidence.face_verified_at, now)
-        person = _match_cardholder(session, request, index)
-        card = _usable_card(session, person, request, now)
+        person = _match_cardholder(uow.session, request, index)
+        card = _usable_card(uow, person, request, now)
         # Concurrent issuances for one cardholder queue on the card's lock: the first inserts,
         # each later one finds its e-card here and answers the same (docs/ecards.md 3).
-        replay = _replay(session, channel, request, index)
+        replay = _replay(uow, channel, request, index)
         if replay is not None:
             return self._result(*replay, request, replayed=True)
         _check_level(channel, request.level, card)
-        old = _supersede(session, person.id, channel.client_id, now)
-        row = _insert(session, channel, request, person, card, old, now)
-        _record_issue(session, uow.request_id, channel, row, card, now)
+        old = _supersede(uow, person.id, channel.client_id, now)
+        row = _insert(uow, channel, request, person, card, old, now)
+        _record_issue(uow.session, uow.request_id, channel, row, card, now)
         return self._result(row, card, request, replayed=False)
 
     def status(self, uow: UnitOfWork, channel: Channel, sign_no: str) -> dict[str, Any]:
         """E-card status, level, physical card status and production progress (制卡进度)."""
-        return ecard_status(uow.session, channel, sign_no, self._now())
+        return ecard_status(uow, channel, sign_no, self._now())
 
     def unbind(
         self, uow: UnitOfWork, channel: Channel, sign_no: str, request: UnbindRequest
     ) -> dict[str, Any]:
         """解除关联: needs the cardholder present, by PIN (checked here) or a fresh face check."""
         session, now = uow.session, self._now()
-        row = find_own(session, channel, sign_no, lock=True)
+        row = find_own(uow, channel, sign_no, lock=True)
         if row.status != "active":
             raise Problem(
                 409, "ecard-not-active", "The e-card is not active", ecard_status=row.status
@@ -195,19 +192,14 @@ class ECardService:
 
 # -- issuance steps --------------------------------------------------------------------------
 def _replay(
-    session: Session, channel: Channel, request: IssueRequest, index: str
+    uow: UnitOfWork, channel: Channel, request: IssueRequest, index: str
 ) -> tuple[ECard, SocialSecurityCard] | None:
     """Same idempotency key and same body: the e-card issued then; another body: 409."""
-    row = session.scalar(
-        select(ECard).where(
-            ECard.client_id == channel.client_id,
-            ECard.idempotency_key == request.idempotency_key,
-        )
-    )
+    row = uow.ecards.by_idempotency_key(channel.client_id, request.idempotency_key)
     if row is None:
         return None
-    person = session.get(Person, row.person_id)
-    card = session.get(SocialSecurityCard, row.card_id)
+    person = uow.session.get(Person, row.person_id)
+    card = uow.cards.get(row.card_id)
     same = (
         person is not None
         and card is not None
@@ -249,15 +241,15 @@ def _match_cardholder(session: Session, request: IssueRequest, index: str) -> Pe
 
 
 def _usable_card(
-    session: Session, person: Person, request: IssueRequest, now: int
+    uow: UnitOfWork, person: Person, request: IssueRequest, now: int
 ) -> SocialSecurityCard:
-    found = primary_card(session, person.id)
+    found = uow.cards.primary_of(person.id)
     if found is None or found.region_code != request.region_code:
         raise mismatch()
     # Lock the card row: a suspension committing at the same moment either sees this e-card
     # (and notifies its channel) or is seen here (and refuses the issuance); so does another
     # issuance for this cardholder.
-    card = lock_row(session, SocialSecurityCard, found.id)
+    card = uow.cards.hold(found.id)
     assert card is not None
     if status_at(card, now) != "normal":
         raise Problem(
@@ -291,22 +283,16 @@ def _check_level(channel: Channel, level: int, card: SocialSecurityCard) -> None
         )
 
 
-def _supersede(session: Session, person_id: str, client_id: str, now: int) -> ECard | None:
+def _supersede(uow: UnitOfWork, person_id: str, client_id: str, now: int) -> ECard | None:
     """One active e-card per person per channel: the old one is superseded first."""
-    old = session.scalar(
-        select(ECard)
-        .where(ECard.person_id == person_id, ECard.client_id == client_id)
-        .where(ECard.status == "active")
-        .with_for_update()
-    )
+    old = uow.ecards.active_of(person_id, client_id)
     if old is not None:
-        old.status, old.updated_at = "superseded", now
-        session.flush()  # the partial unique index must see it before the new row
+        uow.ecards.supersede(old, now)
     return old
 
 
 def _insert(
-    session: Session,
+    uow: UnitOfWork,
     channel: Channel,
     request: IssueRequest,
     person: Person,
@@ -332,35 +318,31 @@ def _insert(
         idempotency_key=request.idempotency_key,
         supersedes=old.sign_no if old else None,
     )
-    session.add(row)
-    try:
-        session.flush()
-    except IntegrityError:
+    if not uow.ecards.add(row):
         raise Problem(
             409,
             "concurrent-issuance",
             "Another issuance for this cardholder is in progress",
             "Retry the request with the same idempotency_key.",
-        ) from None
+        )
     return row
 
 
 # -- queries ---------------------------------------------------------------------------------
-def find_own(session: Session, channel: Channel, sign_no: str, *, lock: bool = False) -> ECard:
+def find_own(uow: UnitOfWork, channel: Channel, sign_no: str, *, lock: bool = False) -> ECard:
     """The channel's own e-card; anyone else's is indistinguishable from none (404)."""
     if not SIGN_NO.fullmatch(sign_no):
         raise Problem(404, "ecard-not-found", "No such e-card for this channel")
-    query = select(ECard).where(ECard.sign_no == sign_no, ECard.client_id == channel.client_id)
-    row = session.scalar(query.with_for_update() if lock else query)
+    row = uow.ecards.own(channel.client_id, sign_no, lock=lock)
     if row is None:
         raise Problem(404, "ecard-not-found", "No such e-card for this channel")
     return row
 
 
-def ecard_status(session: Session, channel: Channel, sign_no: str, now: int) -> dict[str, Any]:
+def ecard_status(uow: UnitOfWork, channel: Channel, sign_no: str, now: int) -> dict[str, Any]:
     """E-card status, level, physical card status and production progress (制卡进度)."""
-    row = find_own(session, channel, sign_no)
-    card = session.get(SocialSecurityCard, row.card_id)
+    row = find_own(uow, channel, sign_no)
+    card = uow.cards.get(row.card_id)
     assert card is not None  # a foreign key
     return {
         "sign_no": row.sign_no,

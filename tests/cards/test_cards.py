@@ -211,8 +211,8 @@ def test_actor_and_factor_are_checked(actor: str, factor: str) -> None:
 
 def test_unknown_card_number(provider: Any, cardholder: Any) -> None:
     for number in ("Z99999999", "bad\x00number", "1"):
-        with pytest.raises(cards.CardNotFound), provider.db.transaction() as s:
-            cards.find_card(s, number)
+        with pytest.raises(cards.CardNotFound), provider.unit_of_work() as uow:
+            provider.cards.change(uow, "suspend", number, OPERATOR)
 
 
 # -- what a change records and sends -------------------------------------------------------------
