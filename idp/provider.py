@@ -1,17 +1,42 @@
-"""The provider: every collaborator the endpoints need, built once per process from settings."""
+"""The provider: the one wiring place. Every service the views and the ``essc`` commands call is
+built here, once per process, from settings, and handed only the collaborators it needs (a clock,
+a keyed hash, a settings value), never the provider itself. Tests build services the same way:
+they ask a ``Provider``. A request or a command opens one ``unit_of_work()`` at its edge and hands
+it to the services, which never commit (``docs/architecture.md`` "Unit of work")."""
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from collections.abc import Iterator
+from contextlib import contextmanager
 from functools import cached_property
+from pathlib import Path
 from typing import Any
 
 from channels.kinds import ALLOWED_SCOPES
 from channels.registry import ClientRegistry
+from channels.signing import OwnKey
 from channels.signing.registry import platform_key_serials
+from channels.software_statement import StatementVerifier
+from channels.software_statement import trusted_keys
 from idp.cardholders.pin import PinHasher
+from idp.cardholders.service import Cardholders
+from idp.cards.lifecycle import CardLifecycle
 from idp.channel_admin.clients import SqlClientSource
+from idp.channel_admin.onboarding import Onboarding
+from idp.channel_admin.status import ChannelStatus
+from idp.demo.data import DemoData
+from idp.ecards.channel_card_changes import ChannelCardChanges
+from idp.ecards.service import ECardService
+from idp.notifications.backoff import Backoff
+from idp.notifications.channel_signers import ChannelSigners
+from idp.notifications.deliverer import Deliverer
+from idp.notifications.deliverer import Policy
+from idp.notifications.platform_keys import own_keys
+from idp.notifications.transport import Transport
+from idp.notifications.wiring import BASE_BACKOFF_SECONDS
+from idp.notifications.wiring import stored_resource_key
 from idp.oauth.access_tokens import AccessTokenVerifier
 from idp.oauth.client_auth import ClientAuthenticator
 from idp.oauth.client_keys import ClientKeyCache
@@ -28,8 +53,11 @@ from idp.oidc.discovery import validate_metadata
 from idp.oidc.id_token import IdTokenIssuer
 from idp.settings import Settings
 from idp.store.database import Database
+from idp.store.expiring import Nonces
 from idp.store.expiring import expiring_set
 from idp.store.keystore import SqlKeyStore
+from idp.store.unit_of_work import UnitOfWork
+from idp.store.unit_of_work import unit_of_work
 from keys import InvalidSignature
 from keys import KeyRing
 
@@ -50,6 +78,13 @@ class Provider:
 
     def now(self) -> int:
         return int(self.clock())
+
+    @contextmanager
+    def unit_of_work(self, request_id: str | None = None) -> Iterator[UnitOfWork]:
+        """One request's or command's transaction (``Database.transaction()``): commit at the
+        end, roll back on an exception unless it must keep its writes."""
+        with unit_of_work(self.db, request_id) as uow:
+            yield uow
 
     @cached_property
     def keyring(self) -> KeyRing:
@@ -79,9 +114,30 @@ class Provider:
     def secret_hash(self, value: str) -> str:
         return self.keyring.keyed_hash("client-secret", value)
 
+    # The key ring loads on first use, not when a service is built: services get these methods.
+    def keyed_hash(self, purpose: str, value: str) -> str:
+        return self.keyring.keyed_hash(purpose, value)
+
+    def encrypt_field(self, plaintext: str, *, context: str) -> bytes:
+        return self.keyring.encrypt_field(plaintext, context=context)
+
+    def sign_credential(self, claims: dict[str, Any], typ: str) -> str:
+        return self.keyring.sign(claims, alg=self.settings.default_signing_alg, typ=typ)
+
     @cached_property
     def clients(self) -> ClientRegistry:
         return ClientRegistry(SqlClientSource(self.db), ttl=self.settings.client_cache_seconds)
+
+    @cached_property
+    def channel_nonces(self) -> Nonces:
+        """The channels' native signature nonces, each accepted once (Redis or SQL)."""
+        entries = expiring_set(self.db, self.settings.redis_url, "channel-nonce", self.clock)
+        return Nonces(entries, self.clock)
+
+    @cached_property
+    def platform_keys(self) -> dict[str, OwnKey]:
+        """The platform's keys for the channel-native schemes (``essc init`` creates them)."""
+        return own_keys(self.keyring)
 
     @cached_property
     def pin_hasher(self) -> PinHasher:
@@ -160,3 +216,87 @@ class Provider:
         document = provider_metadata(self.issuer, self.grants.grant_types, scopes)
         validate_metadata(document)
         return document
+
+    # -- the product's services ------------------------------------------------------------
+    @cached_property
+    def cardholders(self) -> Cardholders:
+        s = self.settings
+        return Cardholders(
+            keyed_hash=self.keyed_hash,
+            encrypt_field=self.encrypt_field,
+            hasher=self.pin_hasher,
+            clock=self.now,
+            max_failures=s.pin_max_failures,
+            lockout_seconds=s.pin_lockout_seconds,
+        )
+
+    @cached_property
+    def ecards(self) -> ECardService:
+        return ECardService(
+            cardholders=self.cardholders,
+            sign=self.sign_credential,
+            keyed_hash=self.keyed_hash,
+            issuer=self.issuer,
+            clock=self.now,
+        )
+
+    @cached_property
+    def cards(self) -> CardLifecycle:
+        return CardLifecycle(clock=self.now, suspension_seconds=self.settings.suspension_seconds)
+
+    @cached_property
+    def channel_card_changes(self) -> ChannelCardChanges:
+        return ChannelCardChanges(ecards=self.ecards, cards=self.cards, clock=self.now)
+
+    @cached_property
+    def onboarding(self) -> Onboarding:
+        s = self.settings
+        return Onboarding(
+            verifier=StatementVerifier(
+                trusted_keys(s.onboarding_jwks),
+                issuer=self.issuer,
+                leeway=s.clock_skew,
+                clock=self.clock,
+            ),
+            clients=self.clients,
+            token_hash=self.token_hash,
+            secret_hash=self.secret_hash,
+            clock=self.now,
+            issuer=self.issuer,
+            allow_http_loopback=not s.production,
+        )
+
+    @cached_property
+    def channel_status(self) -> ChannelStatus:
+        return ChannelStatus(clients=self.clients, clock=self.now)
+
+    @cached_property
+    def demo_data(self) -> DemoData:
+        return DemoData(
+            cardholders=self.cardholders,
+            secret_hash=self.secret_hash,
+            clock=self.now,
+            issuer=self.issuer,
+            instance_dir=Path(self.settings.instance_dir),
+        )
+
+    def deliverer(self, transport: Transport) -> Deliverer:
+        """The outbox deliverer ``essc notifications deliver`` runs: it signs with the key
+        ring's platform keys for the channel-native schemes (``essc init`` creates them; a
+        scheme without one fails with ``no platform key for <scheme>``) and encrypts a WeChat
+        channel's resources with the APIv3 key the operator stored."""
+        s = self.settings
+        signers = ChannelSigners(
+            sign_jwt=self.sign,
+            issuer=self.issuer,
+            clock=self.clock,
+            own_keys=self.platform_keys,
+            resource_key=stored_resource_key(self),
+        )
+        policy = Policy(
+            max_attempts=s.notification_max_attempts,
+            backoff=Backoff(BASE_BACKOFF_SECONDS, s.notification_max_backoff_seconds),
+        )
+        return Deliverer(
+            self.db, signers=signers, transport=transport, clock=self.clock, policy=policy
+        )

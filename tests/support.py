@@ -11,7 +11,6 @@ from urllib.parse import parse_qs
 from urllib.parse import urlsplit
 
 from channels.registration import validate_metadata
-from idp.cardholders.service import add_cardholder as enrol
 from idp.channel_admin.clients import add_client
 from idp.provider import Provider
 
@@ -40,9 +39,8 @@ class FakeClock:
 
 def add_cardholder(provider: Provider, **overrides: str) -> dict[str, str]:
     data = {**CARD, **overrides}
-    with provider.db.transaction() as s:
-        person = enrol(s, provider.keyring, provider.pin_hasher, now=provider.now(), **data)
-        data["person_id"] = person.id
+    with provider.unit_of_work() as uow:
+        data["person_id"] = provider.cardholders.enrol(uow, **data).id
     return data
 
 
@@ -67,8 +65,8 @@ def register(
         scopes=[scope],
         **extra,
     )
-    with provider.db.transaction() as s:
-        row, secret = add_client(s, metadata, provider.secret_hash, now=provider.now())
+    with provider.unit_of_work() as uow:
+        row, secret = add_client(uow.session, metadata, provider.secret_hash, now=provider.now())
     return Registered(row.client_id, secret, redirect_uris[0] if redirect_uris else "")
 
 

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Protocol
 
 from sqlalchemy import and_
 from sqlalchemy import case
@@ -21,9 +23,11 @@ from idp.cardholders.gb11643 import mask_id_number
 from idp.cardholders.gb11643 import normalize_id_number
 from idp.cardholders.pin import PinHasher
 from idp.cardholders.pin import check_pin_rules
+from idp.store.card_repository import SqlCardRepository
 from idp.store.people import Person
 from idp.store.people import PinAttempts
 from idp.store.people import SocialSecurityCard
+from idp.store.unit_of_work import UnitOfWork
 from keys import KeyRing
 
 ID_CONTEXT = "person.id_number"
@@ -42,59 +46,103 @@ class PinCheck:
     locked: bool
 
 
-def add_cardholder(
-    session: Session,
-    keyring: KeyRing,
-    hasher: PinHasher,
-    *,
-    name: str,
-    id_number: str,
-    region_code: str,
-    card_number: str,
-    pin: str,
-    now: int,
-) -> Person:
-    try:
-        id_number = normalize_id_number(id_number)
-    except InvalidIdNumber as exc:
-        raise EnrolmentError(f"ID number: {exc.reason}") from None
-    if len(region_code) != 6 or any(c not in _REGION for c in region_code):
-        raise EnrolmentError("region code must be 6 digits (GB/T 2260)")
-    card_number = normalize_card_number(card_number)
-    if not name.strip() or len(name) > 64:
-        raise EnrolmentError("name is required (at most 64 characters)")
-    check_pin_rules(pin, id_number)
-    index = keyring.keyed_hash("id-number-index", id_number)
-    if session.scalar(select(Person.id).where(Person.id_number_index == index)):
-        raise EnrolmentError("a cardholder with this ID number exists")
-    if session.scalar(
-        select(SocialSecurityCard.id).where(SocialSecurityCard.card_number == card_number)
-    ):
-        raise EnrolmentError("this card number is taken")
-    person = Person(
-        id=str(uuid.uuid4()),
-        id_number_enc=keyring.encrypt_field(id_number, context=ID_CONTEXT),
-        id_number_index=index,
-        id_number_masked=mask_id_number(id_number),
-        name=name.strip(),
-        region_code=region_code,
-        pin_hash=hasher.hash(pin),
-        pin_failures=0,
-        created_at=now,
-    )
-    session.add(person)
-    session.add(
-        SocialSecurityCard(
+class FieldEncryption(Protocol):
+    """``KeyRing.encrypt_field``: AES-256-GCM with ``context`` bound as associated data."""
+
+    def __call__(self, plaintext: str, *, context: str) -> bytes: ...
+
+
+class Cardholders:
+    """Enrolment and PIN checks, with what they need: the key ring's blind index and field
+    encryption, the PIN hasher, the clock and the lockout policy (``Provider.cardholders``)."""
+
+    def __init__(
+        self,
+        *,
+        keyed_hash: Callable[[str, str], str],
+        encrypt_field: FieldEncryption,
+        hasher: PinHasher,
+        clock: Callable[[], int],
+        max_failures: int,
+        lockout_seconds: int,
+    ) -> None:
+        self._keyed_hash = keyed_hash
+        self._encrypt_field = encrypt_field
+        self._hasher = hasher
+        self._now = clock
+        self._max_failures = max_failures
+        self._lockout_seconds = lockout_seconds
+
+    def enrol(
+        self,
+        uow: UnitOfWork,
+        *,
+        name: str,
+        id_number: str,
+        region_code: str,
+        card_number: str,
+        pin: str,
+    ) -> Person:
+        """A cardholder and their card in normal status; refused with ``EnrolmentError`` or
+        ``WeakPin`` before anything is written."""
+        try:
+            id_number = normalize_id_number(id_number)
+        except InvalidIdNumber as exc:
+            raise EnrolmentError(f"ID number: {exc.reason}") from None
+        if len(region_code) != 6 or any(c not in _REGION for c in region_code):
+            raise EnrolmentError("region code must be 6 digits (GB/T 2260)")
+        card_number = normalize_card_number(card_number)
+        if not name.strip() or len(name) > 64:
+            raise EnrolmentError("name is required (at most 64 characters)")
+        check_pin_rules(pin, id_number)
+        session, index = uow.session, self.id_number_index(id_number)
+        if session.scalar(select(Person.id).where(Person.id_number_index == index)):
+            raise EnrolmentError("a cardholder with this ID number exists")
+        if session.scalar(
+            select(SocialSecurityCard.id).where(SocialSecurityCard.card_number == card_number)
+        ):
+            raise EnrolmentError("this card number is taken")
+        now = self._now()
+        person = Person(
             id=str(uuid.uuid4()),
-            person_id=person.id,
-            card_number=card_number,
-            status="normal",
+            id_number_enc=self._encrypt_field(id_number, context=ID_CONTEXT),
+            id_number_index=index,
+            id_number_masked=mask_id_number(id_number),
+            name=name.strip(),
             region_code=region_code,
-            issued_at=now,
-            updated_at=now,
+            pin_hash=self._hasher.hash(pin),
+            pin_failures=0,
+            created_at=now,
         )
-    )
-    return person
+        session.add(person)
+        session.add(
+            SocialSecurityCard(
+                id=str(uuid.uuid4()),
+                person_id=person.id,
+                card_number=card_number,
+                status="normal",
+                region_code=region_code,
+                issued_at=now,
+                updated_at=now,
+            )
+        )
+        return person
+
+    def id_number_index(self, id_number: str) -> str:
+        """The blind index an ID number is found by (the number itself is never stored)."""
+        return self._keyed_hash("id-number-index", id_number)
+
+    def check_pin(self, session: Session, person: Person | None, pin: str) -> PinCheck:
+        """``check_pin`` with this deployment's hasher, clock and lockout policy."""
+        return check_pin(
+            session,
+            person,
+            pin,
+            self._hasher,
+            now=self._now(),
+            max_failures=self._max_failures,
+            lockout_seconds=self._lockout_seconds,
+        )
 
 
 def normalize_card_number(value: str) -> str:
@@ -270,12 +318,8 @@ def purge_pin_attempts(session: Session, now: int) -> int:
 
 
 def primary_card(session: Session, person_id: str) -> SocialSecurityCard | None:
-    return session.scalar(
-        select(SocialSecurityCard)
-        .where(SocialSecurityCard.person_id == person_id)
-        # After 补换 the successor is the card, even when both were issued in one second.
-        .order_by(SocialSecurityCard.status == "replaced", SocialSecurityCard.issued_at.desc())
-    )
+    """The cardholder's current card (``CardRepository.primary_of``)."""
+    return SqlCardRepository(session).primary_of(person_id)
 
 
 def describe(person: Person, card: SocialSecurityCard | None) -> dict[str, str]:

@@ -2,25 +2,24 @@
 
 Issue 3, section 4, and essc-domain.md 1.7. The allowed transitions are the ``TRANSITIONS``
 table; anything else raises ``TransitionRefused`` before a single row is written. Each change
-writes, in the caller's one transaction, the card row, a ``CardEvent`` (who and which factor,
-essc-domain.md 1.6), an audit event, and one outbox notification per active e-card, so the
-change and its notifications commit or roll back together. Taking a card out of ``normal`` also
-revokes the cardholder's grants and ends their browser sessions: every token, refresh token,
-code and session stops at once, and a resume does not bring back what a finder of the lost card
-may have signed into. Reads never wait for ``lift_expired_suspensions``: ``status_at`` already
-reads a lapsed suspension as normal. No Flask here; ``docs/card-lifecycle.md`` is the prose.
-"""
+writes, in the caller's unit of work (one transaction; nothing here commits), the card row, a
+``CardEvent`` (who and which factor, essc-domain.md 1.6), an audit event, and one outbox
+notification per active e-card, so the change and its notifications commit or roll back
+together. Taking a card out of ``normal`` also revokes the cardholder's grants and ends their
+browser sessions: every token, refresh token, code and session stops at once, and a resume does
+not bring back what a finder of the lost card may have signed into. Reads never wait for
+``lift_expired_suspensions``: ``status_at`` already reads a lapsed suspension as normal. No
+Flask here; ``docs/card-lifecycle.md`` is the prose."""
 
 from __future__ import annotations
 
 import dataclasses
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy import update
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from idp.cardholders.gb11643 import mask_card_number
@@ -34,6 +33,7 @@ from idp.store.grants import BrowserSession
 from idp.store.grants import Grant
 from idp.store.people import SocialSecurityCard
 from idp.store.people import status_at
+from idp.store.unit_of_work import UnitOfWork
 
 #: Factors that prove the cardholder present (essc-domain.md 1.6); ``system`` for automatic lifts.
 FACTORS = frozenset({"pin", "face", "counter", "sms", "system"})
@@ -136,18 +136,13 @@ class CardChange:
 
 
 # -- look-up -------------------------------------------------------------------------------------
-def find_card(session: Session, card_number: str) -> SocialSecurityCard:
+def find_card(uow: UnitOfWork, card_number: str) -> SocialSecurityCard:
     """The card, locked for the rest of the transaction so two changes cannot interleave."""
     try:
         number = normalize_card_number(card_number)
     except EnrolmentError as exc:
         raise CardNotFound(exc.reason) from None
-    card = session.scalar(
-        select(SocialSecurityCard)
-        .where(SocialSecurityCard.card_number == number)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    )
+    card = uow.cards.by_number(number)
     if card is None:
         raise CardNotFound("no card has this number")
     return card
@@ -155,29 +150,29 @@ def find_card(session: Session, card_number: str) -> SocialSecurityCard:
 
 # -- the transitions -----------------------------------------------------------------------------
 def suspend(
-    session: Session, card: SocialSecurityCard, actor: Actor, *, now: int, seconds: int
+    uow: UnitOfWork, card: SocialSecurityCard, actor: Actor, *, now: int, seconds: int
 ) -> CardChange:
     """临时挂失 until ``now + seconds`` (``settings.suspension_seconds``, 7 days by default)."""
     _check("suspend", card, now)
     if card.status == "suspended":  # lapsed: record its automatic lift before the new one
-        _apply(session, card, TRANSITIONS["resume"], SYSTEM_ACTOR, now)
-    return _apply(session, card, TRANSITIONS["suspend"], actor, now, until=now + seconds)
+        _apply(uow, card, TRANSITIONS["resume"], SYSTEM_ACTOR, now)
+    return _apply(uow, card, TRANSITIONS["suspend"], actor, now, until=now + seconds)
 
 
-def resume(session: Session, card: SocialSecurityCard, actor: Actor, *, now: int) -> CardChange:
+def resume(uow: UnitOfWork, card: SocialSecurityCard, actor: Actor, *, now: int) -> CardChange:
     """解挂: refused once a replacement was requested (essc-domain.md 1.7)."""
     _check("resume", card, now, stored=True)
-    return _apply(session, card, TRANSITIONS["resume"], actor, now)
+    return _apply(uow, card, TRANSITIONS["resume"], actor, now)
 
 
-def cancel(session: Session, card: SocialSecurityCard, actor: Actor, *, now: int) -> CardChange:
+def cancel(uow: UnitOfWork, card: SocialSecurityCard, actor: Actor, *, now: int) -> CardChange:
     """注销: final; the cardholder's e-cards stay bound but nothing signs in with them."""
     _check("cancel", card, now)
-    return _apply(session, card, TRANSITIONS["cancel"], actor, now)
+    return _apply(uow, card, TRANSITIONS["cancel"], actor, now)
 
 
 def replace(
-    session: Session,
+    uow: UnitOfWork,
     card: SocialSecurityCard,
     actor: Actor,
     *,
@@ -190,26 +185,19 @@ def replace(
     _check("replace", card, now)
     if production_stage not in PRODUCTION_STAGES:
         raise CardLifecycleError("production stage must be one of " + ", ".join(PRODUCTION_STAGES))
-    new = _new_card(session, card, new_card_number, production_stage, now)
+    new = _new_card(uow, card, new_card_number, production_stage, now)
     card.replaced_by = new.id
-    return _apply(session, card, TRANSITIONS["replace"], actor, now, successor=new)
+    return _apply(uow, card, TRANSITIONS["replace"], actor, now, successor=new)
 
 
-def lift_expired_suspensions(session: Session, now: int) -> list[CardChange]:
+def lift_expired_suspensions(uow: UnitOfWork, now: int) -> list[CardChange]:
     """Resume, as ``system``, every suspension whose ``suspended_until`` has passed.
 
     Reads already treat them as normal; this records the event and notifies the channels.
     ``SKIP LOCKED`` leaves a card an operator is changing right now to that operator.
     """
-    cards = session.scalars(
-        select(SocialSecurityCard)
-        .where(SocialSecurityCard.status == "suspended")
-        .where(SocialSecurityCard.suspended_until <= now)
-        .order_by(SocialSecurityCard.suspended_until)
-        .with_for_update(skip_locked=True)
-        .execution_options(populate_existing=True)
-    ).all()
-    return [_apply(session, card, TRANSITIONS["resume"], SYSTEM_ACTOR, now) for card in cards]
+    cards = uow.cards.lapsed_suspensions(now)
+    return [_apply(uow, card, TRANSITIONS["resume"], SYSTEM_ACTOR, now) for card in cards]
 
 
 def _check(action: str, card: SocialSecurityCard, now: int, *, stored: bool = False) -> None:
@@ -221,15 +209,13 @@ def _check(action: str, card: SocialSecurityCard, now: int, *, stored: bool = Fa
 
 
 def _new_card(
-    session: Session, old: SocialSecurityCard, number: str, stage: str, now: int
+    uow: UnitOfWork, old: SocialSecurityCard, number: str, stage: str, now: int
 ) -> SocialSecurityCard:
     try:
         number = normalize_card_number(number)
     except EnrolmentError as exc:
         raise CardLifecycleError(f"new card number: {exc.reason}") from None
-    if session.scalar(
-        select(SocialSecurityCard.id).where(SocialSecurityCard.card_number == number)
-    ):
+    if uow.cards.number_taken(number):
         raise CardLifecycleError("the new card number is taken")
     new = SocialSecurityCard(
         id=str(uuid.uuid4()),
@@ -244,16 +230,13 @@ def _new_card(
         production_stage=stage,
         production_updated_at=now,
     )
-    session.add(new)
-    try:
-        session.flush()
-    except IntegrityError:  # a concurrent replacement took the number first
-        raise CardLifecycleError("the new card number is taken") from None
+    if not uow.cards.add(new):  # a concurrent replacement took the number first
+        raise CardLifecycleError("the new card number is taken")
     return new
 
 
 def _apply(
-    session: Session,
+    uow: UnitOfWork,
     card: SocialSecurityCard,
     transition: Transition,
     actor: Actor,
@@ -264,12 +247,12 @@ def _apply(
 ) -> CardChange:
     before = card.status
     card.status, card.suspended_until, card.updated_at = transition.target, until, now
-    ecards = _active_ecards(session, card.id)
+    ecards = uow.ecards.active_on_card(card.id)
     if successor is not None:
         for ecard in ecards:
             ecard.card_id, ecard.updated_at = successor.id, now
     if transition.target != "normal":
-        _stop_sign_ins(session, card.person_id, transition.event, now)
+        _stop_sign_ins(uow.session, card.person_id, transition.event, now)
     change = CardChange(
         card_number_masked=mask_card_number(card.card_number),
         from_status=before,
@@ -281,24 +264,16 @@ def _apply(
         new_card_number_masked=mask_card_number(successor.card_number) if successor else None,
         notified=(),
     )
-    _record(session, card, transition, change, successor)
-    delivery_ids = [_notify(session, card.id, e, transition.event, change) for e in ecards]
+    _record(uow, card, transition, change, successor)
+    delivery_ids = [_notify(uow.session, card.id, e, transition.event, change) for e in ecards]
     return dataclasses.replace(change, notified=tuple(delivery_ids))
 
 
-def _active_ecards(session: Session, card_id: str) -> list[ECard]:
-    return list(
-        session.scalars(
-            select(ECard)
-            .where(ECard.card_id == card_id, ECard.status == "active")
-            .order_by(ECard.issued_at, ECard.sign_no)
-            .with_for_update()
-        )
-    )
-
-
 def _stop_sign_ins(session: Session, person_id: str, reason: str, now: int) -> None:
-    """Revoke every live grant (its codes, access and refresh tokens) and end the sessions."""
+    """Revoke every live grant (its codes, access and refresh tokens) and end the sessions.
+
+    Grants and browser sessions are the token store's rows (``idp.store.grants``), not the
+    cards': this statement is the lifecycle's one write to them, and has no repository here."""
     session.execute(
         update(Grant)
         .where(Grant.person_id == person_id, Grant.revoked_at.is_(None))
@@ -314,7 +289,7 @@ def _stop_sign_ins(session: Session, person_id: str, reason: str, now: int) -> N
 
 
 def _record(
-    session: Session,
+    uow: UnitOfWork,
     card: SocialSecurityCard,
     transition: Transition,
     change: CardChange,
@@ -323,7 +298,7 @@ def _record(
     reason = f"replaced by {successor.id}" if successor else None
     if change.actor == SYSTEM:
         reason = "suspension lapsed"
-    session.add(
+    uow.cards.add_event(
         CardEvent(
             card_id=card.id,
             from_status=change.from_status,
@@ -336,7 +311,7 @@ def _record(
     )
     detail = {k: v for k, v in change.as_json().items() if k not in ("at", "actor", "notified")}
     record_event(
-        session,
+        uow.session,
         transition.event,
         at=change.at,
         actor=change.actor,
@@ -367,6 +342,48 @@ def _notify(session: Session, card_id: str, ecard: ECard, event: str, change: Ca
         payload=payload,
         now=change.at,
     )
+
+
+# -- the service -------------------------------------------------------------------------------
+class CardLifecycle:
+    """The transitions at this deployment's clock and suspension length (``Provider.cards``):
+    the counter's commands and a channel's change on the cardholder's behalf go through it."""
+
+    def __init__(self, *, clock: Callable[[], int], suspension_seconds: int) -> None:
+        self._now = clock
+        self._suspension_seconds = suspension_seconds
+
+    def change(
+        self, uow: UnitOfWork, action: str, card_number: str, actor: Actor, **extra: Any
+    ) -> CardChange:
+        """Find and lock the card, then ``apply`` ``action`` to it now."""
+        card = find_card(uow, card_number)
+        return self.apply(uow, card, action, actor, now=self._now(), **extra)
+
+    def apply(
+        self,
+        uow: UnitOfWork,
+        card: SocialSecurityCard,
+        action: str,
+        actor: Actor,
+        *,
+        now: int,
+        **extra: Any,
+    ) -> CardChange:
+        """``suspend`` (for ``suspension_seconds``), ``resume``, ``cancel`` or ``replace``
+        (``new_card_number``, ``production_stage``) of a card the caller has locked."""
+        if action == "suspend":
+            return suspend(uow, card, actor, now=now, seconds=self._suspension_seconds)
+        if action == "resume":
+            return resume(uow, card, actor, now=now)
+        if action == "cancel":
+            return cancel(uow, card, actor, now=now)
+        if action == "replace":
+            return replace(uow, card, actor, now=now, **extra)
+        raise CardLifecycleError(f"unknown card action {action!r}")
+
+    def lift_expired(self, uow: UnitOfWork) -> list[CardChange]:
+        return lift_expired_suspensions(uow, self._now())
 
 
 # -- 制卡进度 -------------------------------------------------------------------------------------

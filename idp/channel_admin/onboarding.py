@@ -1,14 +1,16 @@
 """Dynamic registration (RFC 7591) and its management protocol (RFC 7592) for channels.
 
 No Flask here: ``idp.channel_admin.views`` turns HTTP into these calls and their errors into
-RFC 7591 3.2.2 / RFC 6750 3.1 answers. Every call is one transaction; a refused request writes
-nothing, and the statement's ``jti`` is spent in the same transaction as the channel it creates.
-The registration access token is returned once and stored as a keyed hash, like client secrets.
-"""
+RFC 7591 3.2.2 / RFC 6750 3.1 answers. Every call runs in the caller's unit of work (one
+transaction, never committed here); a refused request writes nothing, and the statement's
+``jti`` is spent in the same transaction as the channel it creates. The registration access
+token is returned once and stored as a keyed hash, like client secrets."""
 
 from __future__ import annotations
 
 import hmac
+from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 from sqlalchemy.exc import IntegrityError
@@ -18,13 +20,13 @@ from channels import api_keys
 from channels.api_keys import NativeApi
 from channels.registration import ClientMetadata
 from channels.registration import InvalidClientMetadata
+from channels.registry import ClientRegistry
 from channels.registry import plausible_client_id
 from channels.rfc7591 import client_metadata
 from channels.software_statement import SoftwareStatement
 from channels.software_statement import StatementError
 from channels.software_statement import StatementVerifier
 from channels.software_statement import statement_from_claims
-from channels.software_statement import trusted_keys
 from channels.software_statement import unapproved
 from idp import errors
 from idp.channel_admin.clients import add_client
@@ -33,13 +35,13 @@ from idp.channel_admin.clients import set_native
 from idp.channel_admin.status import children
 from idp.events.audit import record_event
 from idp.oauth.tokens import new_secret
-from idp.provider import Provider
 from idp.store.channels import ACTIVE
 from idp.store.channels import DELETED
 from idp.store.channels import PENDING
 from idp.store.channels import ChannelRow
 from idp.store.channels import registration_token_owner
 from idp.store.security import ExpiringKey
+from idp.store.unit_of_work import UnitOfWork
 
 #: RFC 7592 2.2: updates are for channels in service or awaiting approval.
 UPDATABLE = frozenset({PENDING, ACTIVE})
@@ -58,26 +60,39 @@ def oauth_error(exc: InvalidClientMetadata | StatementError) -> errors.OAuthErro
 
 
 class Onboarding:
-    def __init__(self, provider: Provider, *, request_id: str | None = None) -> None:
-        self._p = provider
-        self._request_id = request_id
-        self._verifier = StatementVerifier(
-            trusted_keys(provider.settings.onboarding_jwks),
-            issuer=provider.issuer,
-            leeway=provider.settings.clock_skew,
-            clock=provider.clock,
-        )
+    """RFC 7591 and RFC 7592 for channels (``Provider.onboarding``), with what they need: the
+    software statement verifier, the client cache to forget, the keyed hashes of secrets and
+    tokens, the clock, the issuer, and whether ``http://`` loopback URIs are allowed."""
+
+    def __init__(
+        self,
+        *,
+        verifier: StatementVerifier,
+        clients: ClientRegistry,
+        token_hash: Callable[[str], str],
+        secret_hash: Callable[[str], str],
+        clock: Callable[[], int],
+        issuer: str,
+        allow_http_loopback: bool,
+    ) -> None:
+        self._verifier = verifier
+        self._clients = clients
+        self._token_hash = token_hash
+        self._secret_hash = secret_hash
+        self._now = clock
+        self._issuer = issuer
+        self._allow_http_loopback = allow_http_loopback
 
     # -- RFC 7591 3.1 ----------------------------------------------------------------------
-    def register(self, body: dict[str, Any]) -> dict[str, Any]:
+    def register(self, uow: UnitOfWork, body: dict[str, Any]) -> dict[str, Any]:
         """Create a pending channel; the response carries its secret and token, once."""
         try:
             statement = self._verifier.verify(body.get("software_statement"))
-            with self._p.db.transaction() as s:
-                metadata = self._metadata(body, statement, self._parent(s, statement, True))
-                native = self._native(body, metadata)
-                self._spend(s, statement)
-                return self._create(s, metadata, native, statement)
+            s = uow.session
+            metadata = self._metadata(body, statement, self._parent(s, statement, True))
+            native = self._native(body, metadata)
+            self._spend(s, statement)
+            return self._create(uow, metadata, native, statement)
         except (InvalidClientMetadata, StatementError) as exc:
             raise oauth_error(exc) from None
 
@@ -102,7 +117,7 @@ class Onboarding:
             body,
             statement,
             client_from_row(parent) if parent is not None else None,
-            allow_http_loopback=not self._p.settings.production,
+            allow_http_loopback=self._allow_http_loopback,
         )
 
     def _native(self, body: dict[str, Any], metadata: ClientMetadata) -> NativeApi:
@@ -110,8 +125,8 @@ class Onboarding:
         return api_keys.from_body(
             body,
             kind=metadata.kind,
-            now=self._p.now(),
-            allow_http_loopback=not self._p.settings.production,
+            now=self._now(),
+            allow_http_loopback=self._allow_http_loopback,
         )
 
     def _spend(self, s: Session, statement: SoftwareStatement) -> None:
@@ -126,22 +141,22 @@ class Onboarding:
 
     def _create(
         self,
-        s: Session,
+        uow: UnitOfWork,
         metadata: ClientMetadata,
         native: NativeApi,
         statement: SoftwareStatement,
     ) -> dict[str, Any]:
-        now = self._p.now()
+        s = uow.session
         row, secret = add_client(
-            s, metadata, self._p.secret_hash, now=now, status=PENDING, native=native
+            s, metadata, self._secret_hash, now=self._now(), status=PENDING, native=native
         )
         token = new_secret()
         row.parent_client_id = statement.parent_client_id
-        row.registration_token_hash = self._p.token_hash(token)
+        row.registration_token_hash = self._token_hash(token)
         row.software_statement = {"jwt": statement.jwt, "claims": statement.claims}
         s.flush()
         self._audit(
-            s,
+            uow,
             "channel.registered",
             row,
             software_id=statement.software_id,
@@ -155,49 +170,48 @@ class Onboarding:
         return body
 
     # -- RFC 7592 2.1, 2.2, 2.3 ------------------------------------------------------------
-    def read(self, client_id: str, token: str) -> dict[str, Any]:
-        with self._p.db.read() as s:
-            return self.information(self._authorised(s, client_id, token))
+    def read(self, uow: UnitOfWork, client_id: str, token: str) -> dict[str, Any]:
+        return self.information(self._authorised(uow.session, client_id, token))
 
-    def authenticate(self, client_id: str, token: str) -> None:
-        with self._p.db.read() as s:
-            self._authorised(s, client_id, token)
+    def authenticate(self, uow: UnitOfWork, client_id: str, token: str) -> None:
+        self._authorised(uow.session, client_id, token)
 
-    def update(self, client_id: str, token: str, body: dict[str, Any]) -> dict[str, Any]:
+    def update(
+        self, uow: UnitOfWork, client_id: str, token: str, body: dict[str, Any]
+    ) -> dict[str, Any]:
+        s = uow.session
         try:
-            with self._p.db.transaction() as s:
-                row = self._authorised(s, client_id, token)
-                if row.status not in UPDATABLE:
-                    raise errors.InsufficientScope("this channel may not be updated now")
-                self._check_update_fields(row, body)
-                stored = row.software_statement or {}
-                statement = statement_from_claims(stored["jwt"], stored["claims"])
-                metadata = self._metadata(body, statement, self._parent(s, statement, False))
-                native = self._native(body, metadata)
-                self._apply(row, metadata)
-                self._apply_native(s, row, native)
-                self._audit(s, "channel.updated", row)
-                answer = self.information(row)
+            row = self._authorised(s, client_id, token)
+            if row.status not in UPDATABLE:
+                raise errors.InsufficientScope("this channel may not be updated now")
+            self._check_update_fields(row, body)
+            stored = row.software_statement or {}
+            statement = statement_from_claims(stored["jwt"], stored["claims"])
+            metadata = self._metadata(body, statement, self._parent(s, statement, False))
+            native = self._native(body, metadata)
+            self._apply(row, metadata)
+            self._apply_native(uow, row, native)
+            self._audit(uow, "channel.updated", row)
         except (InvalidClientMetadata, StatementError) as exc:
             raise oauth_error(exc) from None
-        self._p.clients.forget(client_id)
-        return answer
+        uow.after_commit(partial(self._clients.forget, client_id))
+        return self.information(row)
 
-    def delete(self, client_id: str, token: str) -> None:
+    def delete(self, uow: UnitOfWork, client_id: str, token: str) -> None:
         """Deactivate: the client id, secret and registration token stop working at once."""
-        with self._p.db.transaction() as s:
-            row = self._authorised(s, client_id, token)
-            previous = row.status
-            row.status, row.updated_at = DELETED, self._p.now()
-            row.secret_hash = row.registration_token_hash = None
-            self._audit(s, "channel.deleted", row, from_status=previous)
-            affected = [client_id, *children(s, client_id)]
+        s = uow.session
+        row = self._authorised(s, client_id, token)
+        previous = row.status
+        row.status, row.updated_at = DELETED, self._now()
+        row.secret_hash = row.registration_token_hash = None
+        self._audit(uow, "channel.deleted", row, from_status=previous)
+        affected = [client_id, *children(s, client_id)]
         for stale in affected:  # its second-tier channels stop with it
-            self._p.clients.forget(stale)
+            uow.after_commit(partial(self._clients.forget, stale))
 
     def _authorised(self, s: Session, client_id: str, token: str) -> ChannelRow:
         """RFC 7592 2: 401 for an unknown token, 403 for another channel's token."""
-        hashed = self._p.token_hash(token)
+        hashed = self._token_hash(token)
         row = s.get(ChannelRow, client_id) if plausible_client_id(client_id) else None
         stored = row.registration_token_hash if row is not None else None
         if row is not None and stored is not None and hmac.compare_digest(stored, hashed):
@@ -214,7 +228,7 @@ class Onboarding:
         if secret is not None and not (
             isinstance(secret, str)
             and row.secret_hash is not None
-            and hmac.compare_digest(row.secret_hash, self._p.secret_hash(secret))
+            and hmac.compare_digest(row.secret_hash, self._secret_hash(secret))
         ):
             raise InvalidClientMetadata("invalid_client_metadata", "client_secret does not match")
         stored_jwt = (row.software_statement or {}).get("jwt")
@@ -236,9 +250,9 @@ class Onboarding:
         row.sector_identifier = metadata.sector_identifier
         row.subject_type = metadata.subject_type
         row.id_token_signed_response_alg = metadata.id_token_signed_response_alg
-        row.updated_at = self._p.now()
+        row.updated_at = self._now()
 
-    def _apply_native(self, s: Session, row: ChannelRow, native: NativeApi) -> None:
+    def _apply_native(self, uow: UnitOfWork, row: ChannelRow, native: NativeApi) -> None:
         """The scheme is how the channel authenticates, so it cannot change (as
         ``token_endpoint_auth_method``); a new key set is a rotation, audited, in force at once.
 
@@ -252,7 +266,7 @@ class Onboarding:
             )
         if dict(native.keys) != dict(current.keys):
             self._audit(
-                s,
+                uow,
                 "channel.api_keys_rotated",
                 row,
                 added=sorted(native.keys.keys() - current.keys.keys()),
@@ -280,7 +294,7 @@ class Onboarding:
             "scope": " ".join(row.scopes),
             "subject_type": row.subject_type,
             "id_token_signed_response_alg": row.id_token_signed_response_alg,
-            "registration_client_uri": f"{self._p.issuer}/register/{row.client_id}",
+            "registration_client_uri": f"{self._issuer}/register/{row.client_id}",
             "software_id": statement.get("claims", {}).get("software_id"),
             "software_statement": statement.get("jwt"),
             "essc_channel_kind": row.kind,
@@ -295,14 +309,14 @@ class Onboarding:
         body.update(native.metadata())
         return body
 
-    def _audit(self, s: Session, event: str, row: ChannelRow, **detail: Any) -> None:
+    def _audit(self, uow: UnitOfWork, event: str, row: ChannelRow, **detail: Any) -> None:
         record_event(
-            s,
+            uow.session,
             event,
-            at=self._p.now(),
+            at=self._now(),
             actor=row.client_id,
             client_id=row.client_id,
-            request_id=self._request_id,
+            request_id=uow.request_id,
             status=row.status,
             **detail,
         )

@@ -1,12 +1,13 @@
 """The client registration endpoint (RFC 7591 3) and client configuration endpoint (RFC 7592 2).
 
-Views translate HTTP only: the JSON body in, ``idp.channel_admin.onboarding`` called, JSON out with
-``Cache-Control: no-store``. Errors are RFC 7591 3.2.2 JSON (400) or RFC 6750 3.1 Bearer
-challenges (401/403) through the app's ``OAuthError`` handler.
+Views translate HTTP only: the JSON body in, ``Provider.onboarding`` called in the request's one
+unit of work, JSON out with ``Cache-Control: no-store``. Errors are RFC 7591 3.2.2 JSON (400) or
+RFC 6750 3.1 Bearer challenges (401/403) through the app's ``OAuthError`` handler.
 """
 
 from __future__ import annotations
 
+from contextlib import AbstractContextManager
 from typing import Any
 
 from flask import Blueprint
@@ -14,7 +15,6 @@ from flask import Response
 from flask import g
 from flask import request
 
-from idp.channel_admin.onboarding import Onboarding
 from idp.errors import InvalidClientMetadata
 from idp.errors import InvalidToken
 from idp.errors import MissingBearerToken
@@ -23,6 +23,7 @@ from idp.http.http import oauth_json
 from idp.http.http import provider
 from idp.http.http import read_json
 from idp.oauth.rfc6750 import presented_token
+from idp.store.unit_of_work import UnitOfWork
 
 bp = Blueprint("registration", __name__)
 MAX_TOKEN_LENGTH = 256
@@ -52,28 +53,38 @@ def registration_token() -> str:
     return presented.token
 
 
-def _onboarding() -> Onboarding:
-    return Onboarding(provider(), request_id=g.get("request_id"))
+def _unit_of_work() -> AbstractContextManager[UnitOfWork]:
+    """The request's one transaction; its audit events carry the request id."""
+    return provider().unit_of_work(request_id=g.get("request_id"))
 
 
 @bp.post("/register")
 def register() -> Response:
-    return oauth_json(_onboarding().register(json_body()), 201)
+    body = json_body()
+    with _unit_of_work() as uow:
+        registered = provider().onboarding.register(uow, body)
+    return oauth_json(registered, 201)
 
 
 @bp.get("/register/<client_id>")
 def read(client_id: str) -> Response:
-    return oauth_json(_onboarding().read(client_id, registration_token()))
+    token = registration_token()
+    with _unit_of_work() as uow:
+        return oauth_json(provider().onboarding.read(uow, client_id, token))
 
 
 @bp.put("/register/<client_id>")
 def update(client_id: str) -> Response:
-    onboarding, token = _onboarding(), registration_token()
-    onboarding.authenticate(client_id, token)  # a stranger learns nothing about the body
-    return oauth_json(onboarding.update(client_id, token, json_body()))
+    onboarding, token = provider().onboarding, registration_token()
+    with _unit_of_work() as uow:
+        onboarding.authenticate(uow, client_id, token)  # a stranger learns nothing about the body
+        updated = onboarding.update(uow, client_id, token, json_body())
+    return oauth_json(updated)
 
 
 @bp.delete("/register/<client_id>")
 def delete(client_id: str) -> Response:
-    _onboarding().delete(client_id, registration_token())
+    token = registration_token()
+    with _unit_of_work() as uow:
+        provider().onboarding.delete(uow, client_id, token)
     return Response(status=204, headers={"Cache-Control": "no-store"})

@@ -25,26 +25,22 @@ def cardholders_add(
     """Enrol a cardholder with a card in normal status; prints masked JSON."""
     from idp.cardholders.pin import WeakPin
     from idp.cardholders.service import EnrolmentError
-    from idp.cardholders.service import add_cardholder
     from idp.cardholders.service import describe
     from idp.cardholders.service import primary_card
 
     p = provider()
     try:
-        with p.db.transaction() as s:
-            person = add_cardholder(
-                s,
-                p.keyring,
-                p.pin_hasher,
+        with p.unit_of_work() as uow:
+            person = p.cardholders.enrol(
+                uow,
                 name=name,
                 id_number=id_number,
                 region_code=region_code,
                 card_number=card_number,
                 pin=pin,
-                now=p.now(),
             )
-            s.flush()
-            out = describe(person, primary_card(s, person.id))
+            uow.session.flush()
+            out = describe(person, primary_card(uow.session, person.id))
     except (EnrolmentError, WeakPin) as exc:
         raise click.ClickException(exc.reason) from None
     emit(out)

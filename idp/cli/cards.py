@@ -23,17 +23,14 @@ _CARD_OPTIONS = (
 
 
 def _card_change(action: str, card_number: str, actor: str, factor: str, **extra: Any) -> None:
-    """One transaction: the change, its card event, audit event and channel notifications."""
+    """One unit of work: the change, its card event, audit event and channel notifications."""
     from idp.cards import lifecycle
 
     p = provider()
     try:
-        with p.db.transaction() as s:
+        with p.unit_of_work() as uow:
             who = lifecycle.Actor(actor, factor)
-            card = lifecycle.find_card(s, card_number)
-            if action == "suspend":
-                extra["seconds"] = p.settings.suspension_seconds
-            change = getattr(lifecycle, action)(s, card, who, now=p.now(), **extra)
+            change = p.cards.change(uow, action, card_number, who, **extra)
     except lifecycle.CardLifecycleError as exc:
         raise click.ClickException(exc.reason) from None
     finally:
@@ -85,12 +82,10 @@ def cards_replace(
 @cards.command("lift-expired")
 def cards_lift_expired() -> None:
     """Resume, as system, every suspension that has lapsed (run from cron; reads do not wait)."""
-    from idp.cards.lifecycle import lift_expired_suspensions
-
     p = provider()
     try:
-        with p.db.transaction() as s:
-            changes = lift_expired_suspensions(s, p.now())
+        with p.unit_of_work() as uow:
+            changes = p.cards.lift_expired(uow)
     finally:
         p.db.dispose()
     emit({"lifted": [change.as_json() for change in changes]})

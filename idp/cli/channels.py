@@ -96,29 +96,24 @@ def statement(key_file: str, **options: Any) -> None:
 @channels.command("pending")
 def pending() -> None:
     """Channels awaiting approval, oldest first."""
-    from idp.channel_admin.status import pending as listing
-
     p = provider()
-    with p.db.read() as s:
-        rows = listing(s)
+    with p.unit_of_work() as uow:
+        rows = p.channel_status.pending(uow)
     p.db.dispose()
     emit(rows)
 
 
 def _change(action: str, client_id: str, actor: str) -> None:
     from idp.channel_admin.status import StatusError
-    from idp.channel_admin.status import change_status
 
     p = provider()
     try:
-        with p.db.transaction() as s:
-            out = change_status(s, client_id, action, now=p.now(), actor=actor)
+        with p.unit_of_work() as uow:  # the changed channels leave the client cache on commit
+            out = p.channel_status.change(uow, client_id, action, actor=actor)
     except StatusError as exc:
         raise click.ClickException(str(exc)) from None
     finally:
         p.db.dispose()
-    for affected in (client_id, *out["children"]):
-        p.clients.forget(affected)
     emit(out)
 
 
@@ -161,10 +156,10 @@ def notification_key(client_id: str, key_file: Path | None, remove: bool, actor:
     key = None if key_file is None else key_file.read_bytes().rstrip(b"\r\n")
     p = provider()
     try:
-        with p.db.transaction() as s:
-            set_key(s, p.keyring, client_id, key)
+        with p.unit_of_work() as uow:
+            set_key(uow.session, p.keyring, client_id, key)
             event = "channel.notification_key_removed" if remove else "channel.notification_key_set"
-            record_event(s, event, at=p.now(), actor=actor, client_id=client_id)
+            record_event(uow.session, event, at=p.now(), actor=actor, client_id=client_id)
     except NotificationKeyError as exc:
         raise click.ClickException(str(exc)) from None
     finally:

@@ -83,8 +83,10 @@ def clients_add(**options: Any) -> None:
     except InvalidClientMetadata as exc:
         raise click.ClickException(f"{exc.error}: {exc.description}") from None
     try:
-        with p.db.transaction() as s:
-            row, secret = add_client(s, metadata, p.secret_hash, now=p.now(), native=native)
+        with p.unit_of_work() as uow:
+            row, secret = add_client(
+                uow.session, metadata, p.secret_hash, now=p.now(), native=native
+            )
     finally:
         p.db.dispose()  # no pooled connection outlives the command
     out = {

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from typing import TYPE_CHECKING
 from typing import Any
 
 import click
@@ -10,9 +11,14 @@ import click
 from idp.settings import ConfigurationError
 from idp.settings import Settings
 
+if TYPE_CHECKING:
+    from idp.provider import Provider
 
-def provider(create_keys: bool = False) -> Any:
-    """The process's :class:`idp.provider.Provider`; a bad setting is one clear line, exit 1."""
+
+def provider() -> Provider:
+    """The process's :class:`idp.provider.Provider`, which builds every service a command
+    calls; a command runs in one ``provider.unit_of_work()``. A bad setting is one clear line,
+    exit 1."""
     from idp.provider import Provider
 
     try:

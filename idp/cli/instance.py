@@ -40,10 +40,9 @@ def init() -> None:
 @click.command()
 def demo() -> None:
     """Seed demo cardholders and the demo portal client; print how to try a sign-in."""
-    from idp.demo.data import seed
-
     p = provider()
-    seeded = seed(p, Path(p.settings.instance_dir))
+    with p.unit_of_work() as uow:
+        seeded = p.demo_data.seed(uow)
     click.echo(seeded)
 
 
@@ -137,6 +136,6 @@ def purge() -> None:
 
     p = provider()
     purged = SqlExpiringSet(p.db, "", time.time).purge()
-    with p.db.transaction() as s:
-        lockouts = purge_pin_attempts(s, p.now())
+    with p.unit_of_work() as uow:
+        lockouts = purge_pin_attempts(uow.session, p.now())
     emit({"purged": purged, "pin_lockouts_purged": lockouts})

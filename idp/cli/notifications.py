@@ -21,10 +21,9 @@ def notifications_deliver(once: bool, batch: int) -> None:
     from contextlib import suppress
 
     from idp.notifications.transport import RequestsTransport
-    from idp.notifications.wiring import build_deliverer
 
     p, transport = provider(), RequestsTransport()
-    deliverer = build_deliverer(p, transport=transport)
+    deliverer = p.deliverer(transport)
     try:
         if once:
             emit(deliverer.drain(batch).__dict__)
@@ -46,9 +45,9 @@ def notifications_list(state: str | None, client_id: str | None, limit: int) -> 
     from idp.notifications.leases import listing
 
     p = provider()
-    with p.db.read() as s:
+    with p.unit_of_work() as uow:
         rows = listing(
-            s,
+            uow.session,
             max_attempts=p.settings.notification_max_attempts,
             state=next((known for known in STATES if known == state), None),
             client_id=client_id,
@@ -65,9 +64,9 @@ def notifications_retry(delivery_id: str) -> None:
     from idp.notifications.leases import requeue
 
     p = provider()
-    with p.db.transaction() as s:
+    with p.unit_of_work() as uow:
         done = requeue(
-            s, delivery_id, now=p.now(), max_attempts=p.settings.notification_max_attempts
+            uow.session, delivery_id, now=p.now(), max_attempts=p.settings.notification_max_attempts
         )
     p.db.dispose()
     if not done:

@@ -1,8 +1,9 @@
 """E-card issuance (签发), unbinding and status for channels (issue 3, sections 3 and 6).
 
-An ordered list of small checks per operation, all inside the caller's one transaction, so the
-e-card row, the superseded row, the audit event and the outbox message commit or roll back
-together. Refusals are RFC 7807 ``Problem``s (``docs/ecards.md`` lists them). No Flask here.
+An ordered list of small checks per operation, all inside the caller's unit of work (one
+transaction, ``idp.store.unit_of_work``), so the e-card row, the superseded row, the audit event
+and the outbox message commit or roll back together; nothing here commits. Refusals are RFC 7807
+``Problem``s (``docs/ecards.md`` lists them). No Flask here.
 """
 
 from __future__ import annotations
@@ -14,47 +15,29 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from idp.cardholders.gb11643 import mask_card_number
-from idp.cardholders.pin import PinHasher
-from idp.cardholders.service import check_pin
-from idp.cardholders.service import primary_card
+from idp.cardholders.service import Cardholders
 from idp.channel_auth.caller import Channel
 from idp.ecards import credential as ecard_credential
 from idp.ecards.requests import IssueRequest
+from idp.ecards.requests import PresenceProof
 from idp.ecards.requests import UnbindRequest
 from idp.errors import KeepsWrites
 from idp.errors import Problem
 from idp.events.audit import record_event
 from idp.events.outbox import enqueue
 from idp.store.ecards import ECard
-from idp.store.locks import lock_row
 from idp.store.people import Person
 from idp.store.people import SocialSecurityCard
 from idp.store.people import status_at
-from keys import KeyRing
+from idp.store.unit_of_work import UnitOfWork
 
 #: A face check the channel asserts must be this recent, and not in the future [U].
 FACE_MAX_AGE = 600
 FACE_SKEW = 30
 SIGN_NO = re.compile(r"[A-Za-z0-9_\-]{43}")
-
-
-@dataclass(frozen=True)
-class Services:
-    """What the operations need from the provider: keys, issuer, clock, PIN policy."""
-
-    keyring: KeyRing
-    issuer: str
-    alg: str
-    now: Callable[[], int]
-    pin_hasher: PinHasher
-    pin_max_failures: int
-    pin_lockout_seconds: int
-    #: The HTTP request's id, so audit events join the server log.
-    request_id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -95,45 +78,126 @@ def mismatch() -> Problem:
     )
 
 
-# -- issuance --------------------------------------------------------------------------------
-def issue_ecard(
-    session: Session, services: Services, channel: Channel, request: IssueRequest
-) -> IssuedECard:
-    """签发: match the cardholder and card, check the level, supersede, insert, audit, notify."""
-    now = services.now()
-    index = services.keyring.keyed_hash("id-number-index", request.id_number)
-    replay = _replay(session, channel, request, index)
-    if replay is not None:
-        return _result(services, *replay, request, replayed=True)
-    _check_face_time(request.evidence.face_verified_at, now)
-    person = _match_cardholder(session, request, index)
-    card = _usable_card(session, person, request, now)
-    # Concurrent issuances for one cardholder queue on the card's lock: the first inserts,
-    # each later one finds its e-card here and answers the same (docs/ecards.md 3).
-    replay = _replay(session, channel, request, index)
-    if replay is not None:
-        return _result(services, *replay, request, replayed=True)
-    _check_level(channel, request.level, card)
-    old = _supersede(session, person.id, channel.client_id, now)
-    row = _insert(session, channel, request, person, card, old, now)
-    _record_issue(session, services, channel, row, card, now)
-    return _result(services, row, card, request, replayed=False)
+# -- the service -------------------------------------------------------------------------------
+class ECardService:
+    """签发, status and 解除关联 for channels (``Provider.ecards``), with what they need: the
+    cardholders (matching, PIN checks with lockout), the credential's signer and keyed hash, the
+    issuer and the clock."""
+
+    def __init__(
+        self,
+        *,
+        cardholders: Cardholders,
+        sign: Callable[[dict[str, Any], str], str],
+        keyed_hash: Callable[[str, str], str],
+        issuer: str,
+        clock: Callable[[], int],
+    ) -> None:
+        self._cardholders = cardholders
+        self._sign = sign
+        self._keyed_hash = keyed_hash
+        self._issuer = issuer
+        self._now = clock
+
+    def issue(self, uow: UnitOfWork, channel: Channel, request: IssueRequest) -> IssuedECard:
+        """签发: match the cardholder and card, check the level, supersede, insert, audit and
+        notify."""
+        now = self._now()
+        index = self._cardholders.id_number_index(request.id_number)
+        replay = _replay(uow, channel, request, index)
+        if replay is not None:
+            return self._result(*replay, request, replayed=True)
+        _check_face_time(request.evidence.face_verified_at, now)
+        person = _match_cardholder(uow.session, request, index)
+        card = _usable_card(uow, person, request, now)
+        # Concurrent issuances for one cardholder queue on the card's lock: the first inserts,
+        # each later one finds its e-card here and answers the same (docs/ecards.md 3).
+        replay = _replay(uow, channel, request, index)
+        if replay is not None:
+            return self._result(*replay, request, replayed=True)
+        _check_level(channel, request.level, card)
+        old = _supersede(uow, person.id, channel.client_id, now)
+        row = _insert(uow, channel, request, person, card, old, now)
+        _record_issue(uow.session, uow.request_id, channel, row, card, now)
+        return self._result(row, card, request, replayed=False)
+
+    def status(self, uow: UnitOfWork, channel: Channel, sign_no: str) -> dict[str, Any]:
+        """E-card status, level, physical card status and production progress (制卡进度)."""
+        return ecard_status(uow, channel, sign_no, self._now())
+
+    def unbind(
+        self, uow: UnitOfWork, channel: Channel, sign_no: str, request: UnbindRequest
+    ) -> dict[str, Any]:
+        """解除关联: needs the cardholder present, by PIN (checked here) or a fresh face check."""
+        session, now = uow.session, self._now()
+        row = find_own(uow, channel, sign_no, lock=True)
+        if row.status != "active":
+            raise Problem(
+                409, "ecard-not-active", "The e-card is not active", ecard_status=row.status
+            )
+        factor = self.prove_presence(session, row, request, now)
+        row.status, row.updated_at = "unbound", now
+        row.evidence = {**row.evidence, "unbound": {"at": now, **factor}}
+        _record_unbind(session, uow.request_id, channel, row, factor, now)
+        return {"sign_no": row.sign_no, "status": row.status, "unbound_at": now}
+
+    def prove_presence(
+        self, session: Session, row: ECard, proof: PresenceProof, now: int
+    ) -> dict[str, Any]:
+        """The cardholder behind ``row`` is present: a fresh face check, or the PIN (a wrong
+        one counts toward the lockout, and ``FactorRefused`` keeps that count)."""
+        if proof.factor == "face":
+            assert proof.face_verified_at is not None
+            _check_face_time(proof.face_verified_at, now)
+            return {"factor": "face", "face_verified_at": proof.face_verified_at}
+        person = session.get(Person, row.person_id)
+        result = self._cardholders.check_pin(session, person, proof.pin or "")
+        if result.locked:
+            raise FactorRefused(423, "pin-locked", "Too many wrong PINs; the PIN is locked for now")
+        if not result.ok:
+            raise FactorRefused(403, "factor-failed", "The PIN is not correct")
+        return {"factor": "pin"}
+
+    def _result(
+        self, row: ECard, card: SocialSecurityCard, request: IssueRequest, *, replayed: bool
+    ) -> IssuedECard:
+        credential = ecard_credential.build(
+            ecard_credential.CredentialSubject(
+                sign_no=row.sign_no,
+                jti=row.credential_jti or row.sign_no,
+                issued_at=row.issued_at,
+                level=row.level,
+                client_id=row.client_id,
+                name=request.name,
+                id_number=request.id_number,
+                card_number=card.card_number,
+                region_code=request.region_code,
+            ),
+            issuer=self._issuer,
+            sign=self._sign,
+            keyed_hash=self._keyed_hash,
+        )
+        return IssuedECard(
+            row.sign_no,
+            row.level,
+            row.status,
+            row.issued_at,
+            credential.combined,
+            row.supersedes,
+            replayed,
+        )
 
 
+# -- issuance steps --------------------------------------------------------------------------
 def _replay(
-    session: Session, channel: Channel, request: IssueRequest, index: str
+    uow: UnitOfWork, channel: Channel, request: IssueRequest, index: str
 ) -> tuple[ECard, SocialSecurityCard] | None:
     """Same idempotency key and same body: the e-card issued then; another body: 409."""
-    row = session.scalar(
-        select(ECard).where(
-            ECard.client_id == channel.client_id,
-            ECard.idempotency_key == request.idempotency_key,
-        )
-    )
+    row = uow.ecards.by_idempotency_key(channel.client_id, request.idempotency_key)
     if row is None:
         return None
-    person = session.get(Person, row.person_id)
-    card = session.get(SocialSecurityCard, row.card_id)
+    person = uow.session.get(Person, row.person_id)
+    card = uow.cards.get(row.card_id)
     same = (
         person is not None
         and card is not None
@@ -175,15 +239,15 @@ def _match_cardholder(session: Session, request: IssueRequest, index: str) -> Pe
 
 
 def _usable_card(
-    session: Session, person: Person, request: IssueRequest, now: int
+    uow: UnitOfWork, person: Person, request: IssueRequest, now: int
 ) -> SocialSecurityCard:
-    found = primary_card(session, person.id)
+    found = uow.cards.primary_of(person.id)
     if found is None or found.region_code != request.region_code:
         raise mismatch()
     # Lock the card row: a suspension committing at the same moment either sees this e-card
     # (and notifies its channel) or is seen here (and refuses the issuance); so does another
     # issuance for this cardholder.
-    card = lock_row(session, SocialSecurityCard, found.id)
+    card = uow.cards.hold(found.id)
     assert card is not None
     if status_at(card, now) != "normal":
         raise Problem(
@@ -217,22 +281,16 @@ def _check_level(channel: Channel, level: int, card: SocialSecurityCard) -> None
         )
 
 
-def _supersede(session: Session, person_id: str, client_id: str, now: int) -> ECard | None:
+def _supersede(uow: UnitOfWork, person_id: str, client_id: str, now: int) -> ECard | None:
     """One active e-card per person per channel: the old one is superseded first."""
-    old = session.scalar(
-        select(ECard)
-        .where(ECard.person_id == person_id, ECard.client_id == client_id)
-        .where(ECard.status == "active")
-        .with_for_update()
-    )
+    old = uow.ecards.active_of(person_id, client_id)
     if old is not None:
-        old.status, old.updated_at = "superseded", now
-        session.flush()  # the partial unique index must see it before the new row
+        uow.ecards.supersede(old, now)
     return old
 
 
 def _insert(
-    session: Session,
+    uow: UnitOfWork,
     channel: Channel,
     request: IssueRequest,
     person: Person,
@@ -258,103 +316,31 @@ def _insert(
         idempotency_key=request.idempotency_key,
         supersedes=old.sign_no if old else None,
     )
-    session.add(row)
-    try:
-        session.flush()
-    except IntegrityError:
+    if not uow.ecards.add(row):
         raise Problem(
             409,
             "concurrent-issuance",
             "Another issuance for this cardholder is in progress",
             "Retry the request with the same idempotency_key.",
-        ) from None
+        )
     return row
 
 
-def _record_issue(
-    session: Session,
-    services: Services,
-    channel: Channel,
-    row: ECard,
-    card: SocialSecurityCard,
-    now: int,
-) -> None:
-    superseded = row.supersedes
-    record_event(
-        session,
-        "ecard.issued",
-        at=now,
-        actor=channel.client_id,
-        person_id=row.person_id,
-        client_id=channel.client_id,
-        request_id=services.request_id,
-        sign_no=row.sign_no,
-        level=row.level,
-        supersedes=superseded,
-        evidence=row.evidence,
-    )
-    payload = {"sign_no": row.sign_no, "level": row.level, "supersedes": superseded}
-    enqueue(
-        session,
-        client_id=channel.client_id,
-        ordering_key=card.id,
-        event="ecard.issued",
-        payload=payload,
-        now=now,
-    )
-
-
-def _result(
-    services: Services,
-    row: ECard,
-    card: SocialSecurityCard,
-    request: IssueRequest,
-    *,
-    replayed: bool,
-) -> IssuedECard:
-    credential = ecard_credential.build(
-        ecard_credential.CredentialSubject(
-            sign_no=row.sign_no,
-            jti=row.credential_jti or row.sign_no,
-            issued_at=row.issued_at,
-            level=row.level,
-            client_id=row.client_id,
-            name=request.name,
-            id_number=request.id_number,
-            card_number=card.card_number,
-            region_code=request.region_code,
-        ),
-        issuer=services.issuer,
-        sign=lambda claims, typ: services.keyring.sign(claims, alg=services.alg, typ=typ),
-        keyed_hash=services.keyring.keyed_hash,
-    )
-    return IssuedECard(
-        row.sign_no,
-        row.level,
-        row.status,
-        row.issued_at,
-        credential.combined,
-        row.supersedes,
-        replayed,
-    )
-
-
-# -- queries and unbinding -----------------------------------------------------------------
-def find_own(session: Session, channel: Channel, sign_no: str, *, lock: bool = False) -> ECard:
+# -- queries ---------------------------------------------------------------------------------
+def find_own(uow: UnitOfWork, channel: Channel, sign_no: str, *, lock: bool = False) -> ECard:
     """The channel's own e-card; anyone else's is indistinguishable from none (404)."""
     if not SIGN_NO.fullmatch(sign_no):
         raise Problem(404, "ecard-not-found", "No such e-card for this channel")
-    query = select(ECard).where(ECard.sign_no == sign_no, ECard.client_id == channel.client_id)
-    row = session.scalar(query.with_for_update() if lock else query)
+    row = uow.ecards.own(channel.client_id, sign_no, lock=lock)
     if row is None:
         raise Problem(404, "ecard-not-found", "No such e-card for this channel")
     return row
 
 
-def ecard_status(session: Session, channel: Channel, sign_no: str, now: int) -> dict[str, Any]:
+def ecard_status(uow: UnitOfWork, channel: Channel, sign_no: str, now: int) -> dict[str, Any]:
     """E-card status, level, physical card status and production progress (制卡进度)."""
-    row = find_own(session, channel, sign_no)
-    card = session.get(SocialSecurityCard, row.card_id)
+    row = find_own(uow, channel, sign_no)
+    card = uow.cards.get(row.card_id)
     assert card is not None  # a foreign key
     return {
         "sign_no": row.sign_no,
@@ -375,48 +361,43 @@ def ecard_status(session: Session, channel: Channel, sign_no: str, now: int) -> 
     }
 
 
-def unbind_ecard(
-    session: Session, services: Services, channel: Channel, sign_no: str, request: UnbindRequest
-) -> dict[str, Any]:
-    """解除关联: needs the cardholder present, by PIN (checked here) or a fresh face check."""
-    now = services.now()
-    row = find_own(session, channel, sign_no, lock=True)
-    if row.status != "active":
-        raise Problem(409, "ecard-not-active", "The e-card is not active", ecard_status=row.status)
-    factor = _prove_presence(session, services, row, request, now)
-    row.status, row.updated_at = "unbound", now
-    row.evidence = {**row.evidence, "unbound": {"at": now, **factor}}
-    _record_unbind(session, services, channel, row, factor, now)
-    return {"sign_no": row.sign_no, "status": row.status, "unbound_at": now}
-
-
-def _prove_presence(
-    session: Session, services: Services, row: ECard, request: UnbindRequest, now: int
-) -> dict[str, Any]:
-    if request.factor == "face":
-        assert request.face_verified_at is not None
-        _check_face_time(request.face_verified_at, now)
-        return {"factor": "face", "face_verified_at": request.face_verified_at}
-    person = session.get(Person, row.person_id)
-    result = check_pin(
+# -- what issuance and unbinding record, in the same transaction ------------------------------
+def _record_issue(
+    session: Session,
+    request_id: str | None,
+    channel: Channel,
+    row: ECard,
+    card: SocialSecurityCard,
+    now: int,
+) -> None:
+    superseded = row.supersedes
+    record_event(
         session,
-        person,
-        request.pin or "",
-        services.pin_hasher,
-        now=now,
-        max_failures=services.pin_max_failures,
-        lockout_seconds=services.pin_lockout_seconds,
+        "ecard.issued",
+        at=now,
+        actor=channel.client_id,
+        person_id=row.person_id,
+        client_id=channel.client_id,
+        request_id=request_id,
+        sign_no=row.sign_no,
+        level=row.level,
+        supersedes=superseded,
+        evidence=row.evidence,
     )
-    if result.locked:
-        raise FactorRefused(423, "pin-locked", "Too many wrong PINs; the PIN is locked for now")
-    if not result.ok:
-        raise FactorRefused(403, "factor-failed", "The PIN is not correct")
-    return {"factor": "pin"}
+    payload = {"sign_no": row.sign_no, "level": row.level, "supersedes": superseded}
+    enqueue(
+        session,
+        client_id=channel.client_id,
+        ordering_key=card.id,
+        event="ecard.issued",
+        payload=payload,
+        now=now,
+    )
 
 
 def _record_unbind(
     session: Session,
-    services: Services,
+    request_id: str | None,
     channel: Channel,
     row: ECard,
     factor: dict[str, Any],
@@ -429,7 +410,7 @@ def _record_unbind(
         actor=channel.client_id,
         person_id=row.person_id,
         client_id=channel.client_id,
-        request_id=services.request_id,
+        request_id=request_id,
         sign_no=row.sign_no,
         **factor,
     )

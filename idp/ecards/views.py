@@ -4,7 +4,8 @@ and suspend or resume the card behind an e-card on the cardholder's behalf (issu
 Views only translate HTTP: read the body (size-capped), authenticate the channel
 (``idp.channel_auth.authenticate``: a header, a signed form whose ``biz_content`` is the JSON
 request, or a forwarded client certificate), check the media type, parse
-(``idp.ecards.requests``) and call ``idp.ecards.service`` inside one transaction. Every refusal is
+(``idp.ecards.requests``) and call ``idp.ecards.service`` inside the request's one unit of work
+(``Provider.unit_of_work``). Every refusal is
 RFC 7807 problem JSON, except to an Alipay gateway-form caller, which gets Alipay's signed
 envelope (``idp.channel_auth.alipay_gateway``).
 Documented in ``docs/openapi.json`` (served at ``/openapi.json``) and ``docs/ecards.md``.
@@ -12,13 +13,13 @@ Documented in ``docs/openapi.json`` (served at ``/openapi.json``) and ``docs/eca
 
 from __future__ import annotations
 
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qsl
 
 from flask import Blueprint
 from flask import Response
-from flask import current_app
 from flask import g
 from flask import request
 from sqlalchemy.orm import Session
@@ -26,13 +27,10 @@ from werkzeug.exceptions import RequestEntityTooLarge
 
 from channels.signing import ALIPAY_RSA2
 from channels.signing import ChannelRequest
-from channels.signing import OwnKey
 from idp.channel_auth import alipay_gateway
 from idp.channel_auth import authenticate as channel_auth
 from idp.channel_auth import responses as channel_responses
 from idp.channel_auth.caller import Channel
-from idp.ecards import channel_card_changes
-from idp.ecards import service as ecards
 from idp.ecards.requests import parse_card_change
 from idp.ecards.requests import parse_issue
 from idp.ecards.requests import parse_unbind
@@ -41,45 +39,12 @@ from idp.http.http import MalformedJson
 from idp.http.http import oauth_json
 from idp.http.http import provider
 from idp.http.http import read_json
-from idp.notifications.platform_keys import own_keys
 from idp.provider import Provider
-from idp.store.expiring import expiring_set
+from idp.store.unit_of_work import UnitOfWork
 
 PREFIX = "/api/v1"
 FORM = "application/x-www-form-urlencoded"
 bp = Blueprint("ecards_api", __name__, url_prefix=PREFIX)
-
-
-class _Nonces:
-    """``channels.signing.NonceStore`` over the provider's expiring set (Redis or SQL)."""
-
-    def __init__(self, p: Provider) -> None:
-        self._set = expiring_set(p.db, p.settings.redis_url, "channel-nonce", p.clock)
-        self._now = p.now
-
-    def add_once(self, key: str, ttl_seconds: int) -> bool:
-        return self._set.add_once(key, self._now() + ttl_seconds)
-
-
-def _nonces(p: Provider) -> _Nonces:
-    found: _Nonces | None = current_app.extensions.get("essc.channel_nonces")
-    if found is None:
-        found = current_app.extensions["essc.channel_nonces"] = _Nonces(p)
-    return found
-
-
-def services(p: Provider) -> ecards.Services:
-    s = p.settings
-    return ecards.Services(
-        keyring=p.keyring,
-        issuer=p.issuer,
-        alg=s.default_signing_alg,
-        now=p.now,
-        pin_hasher=p.pin_hasher,
-        pin_max_failures=s.pin_max_failures,
-        pin_lockout_seconds=s.pin_lockout_seconds,
-        request_id=g.get("request_id"),
-    )
 
 
 def _raw_body() -> bytes:
@@ -154,7 +119,7 @@ def authenticate(session: Session, p: Provider, body: bytes) -> Caller:
             return Caller(bearer)
         signed = ChannelRequest(request.method, _target(), dict(request.headers), body)
         return Caller(
-            channel_auth.from_signature(session, signed, clock=p.clock, nonces=_nonces(p))
+            channel_auth.from_signature(session, signed, clock=p.clock, nonces=p.channel_nonces)
         )
     params = _form_params(body)
     claimed = channel_auth.claimed_form_scheme(params) if params is not None else None
@@ -165,7 +130,7 @@ def authenticate(session: Session, p: Provider, body: bytes) -> Caller:
         signed = ChannelRequest(request.method, _target(), dict(request.headers), body, params)
         path = request.script_root + request.path
         channel, document = channel_auth.from_form(
-            session, signed, path, clock=p.clock, nonces=_nonces(p)
+            session, signed, path, clock=p.clock, nonces=p.channel_nonces
         )
         wrong_method = alipay_gateway.wrong_method(request.endpoint, params) if gateway else None
         if wrong_method is not None:
@@ -201,13 +166,6 @@ def on_problem(problem: Problem) -> Response:
     return response
 
 
-def _own_keys(p: Provider) -> dict[str, OwnKey]:
-    found: dict[str, OwnKey] | None = current_app.extensions.get("essc.platform_keys")
-    if found is None:
-        found = current_app.extensions["essc.platform_keys"] = own_keys(p.keyring)
-    return found
-
-
 @bp.after_request
 def sign_response(response: Response) -> Response:
     """Every answer, problems included, signed in the caller's native scheme (if it has one).
@@ -217,12 +175,12 @@ def sign_response(response: Response) -> Response:
     p = provider()
     call: alipay_gateway.GatewayCall | None = g.get("alipay_gateway")
     if call is not None:
-        own = _own_keys(p).get(ALIPAY_RSA2.name)
+        own = p.platform_keys.get(ALIPAY_RSA2.name)
         return alipay_gateway.wrap(response, call, own, g.get("request_id", ""))
     return channel_responses.sign_response(
         response,
         request.headers.get("Authorization"),
-        _own_keys(p),
+        p.platform_keys,
         clock=p.clock,
         request_id=g.get("request_id", ""),
     )
@@ -232,13 +190,17 @@ def _answer(body: dict[str, Any], status: int = 200, **headers: str) -> Response
     return oauth_json(body, status, headers or None)
 
 
+def _unit_of_work(p: Provider) -> AbstractContextManager[UnitOfWork]:
+    """The request's one transaction; its audit events carry the request id."""
+    return p.unit_of_work(request_id=g.get("request_id"))
+
+
 @bp.post("/ecards")
 def issue() -> Response:
     p, body = provider(), _raw_body()
-    with p.db.transaction() as session:
-        caller = authenticate(session, p, body)
-        request_ = parse_issue(_json(caller, body))
-        issued = ecards.issue_ecard(session, services(p), caller.channel, request_)
+    with _unit_of_work(p) as uow:
+        caller = authenticate(uow.session, p, body)
+        issued = p.ecards.issue(uow, caller.channel, parse_issue(_json(caller, body)))
     location = f"{PREFIX}/ecards/{issued.sign_no}"
     return _answer(issued.as_json(), 200 if issued.replayed else 201, Location=location)
 
@@ -246,34 +208,26 @@ def issue() -> Response:
 @bp.get("/ecards/<sign_no>")
 def status(sign_no: str) -> Response:
     p = provider()
-    with p.db.transaction() as session:
-        channel = authenticate(session, p, _raw_body()).channel
-        return _answer(ecards.ecard_status(session, channel, sign_no, p.now()))
+    with _unit_of_work(p) as uow:
+        channel = authenticate(uow.session, p, _raw_body()).channel
+        return _answer(p.ecards.status(uow, channel, sign_no))
 
 
 @bp.post("/ecards/<sign_no>/unbind")
 def unbind(sign_no: str) -> Response:
     p, body = provider(), _raw_body()
-    with p.db.transaction() as session:
-        caller = authenticate(session, p, body)
+    with _unit_of_work(p) as uow:
+        caller = authenticate(uow.session, p, body)
         request_ = parse_unbind(_json(caller, body))
-        return _answer(ecards.unbind_ecard(session, services(p), caller.channel, sign_no, request_))
+        return _answer(p.ecards.unbind(uow, caller.channel, sign_no, request_))
 
 
 def _change_card(sign_no: str, action: str) -> Response:
     p, body = provider(), _raw_body()
-    with p.db.transaction() as session:
-        caller = authenticate(session, p, body)
+    with _unit_of_work(p) as uow:
+        caller = authenticate(uow.session, p, body)
         proof = parse_card_change(_json(caller, body))
-        change = channel_card_changes.change_card(
-            session,
-            services(p),
-            caller.channel,
-            sign_no,
-            action,
-            proof,
-            suspension_seconds=p.settings.suspension_seconds,
-        )
+        change = p.channel_card_changes.change(uow, caller.channel, sign_no, action, proof)
         return _answer(change.as_json())
 
 

@@ -75,6 +75,17 @@ class RedisExpiringSet:
         return bool(self._redis.exists(self._prefix + key))
 
 
+class Nonces:
+    """``channels.signing.NonceStore`` (a time to live) over an expiring set (an expiry time)."""
+
+    def __init__(self, entries: ExpiringSet, clock: Callable[[], float]) -> None:
+        self._entries = entries
+        self._clock = clock
+
+    def add_once(self, key: str, ttl_seconds: int) -> bool:
+        return self._entries.add_once(key, int(self._clock()) + ttl_seconds)
+
+
 def expiring_set(
     db: Database, redis_url: str, prefix: str, clock: Callable[[], float] = time.time
 ) -> ExpiringSet:

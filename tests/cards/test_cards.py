@@ -16,7 +16,6 @@ from sqlalchemy import select
 
 from idp.cards import lifecycle as cards
 from idp.cli import main
-from idp.ecards import service as ecards
 from idp.ecards.requests import parse_issue
 from idp.store.ecards import CardEvent
 from idp.store.ecards import ECard
@@ -59,37 +58,25 @@ def change(
     who: cards.Actor = OPERATOR,
     **extra: Any,
 ) -> cards.CardChange:
-    with provider.db.transaction() as s:
-        return _change(provider, s, action, number, who, **extra)
+    with provider.unit_of_work() as uow:
+        return _change(provider, uow, action, number, who, **extra)
 
 
 def _change(
-    provider: Any, s: Any, action: str, number: str, who: cards.Actor, **extra: Any
+    provider: Any, uow: Any, action: str, number: str, who: cards.Actor, **extra: Any
 ) -> cards.CardChange:
-    card = cards.find_card(s, number)
-    if action == "suspend":
-        extra.setdefault("seconds", provider.settings.suspension_seconds)
     if action == "replace":
         extra.setdefault("new_card_number", NEW_NUMBER)
-    result: cards.CardChange = getattr(cards, action)(s, card, who, now=provider.now(), **extra)
+    result: cards.CardChange = provider.cards.change(uow, action, number, who, **extra)
     return result
 
 
 def issue(provider: Any, family: str, **changes: Any) -> tuple[str, str]:
     """An active e-card in a channel of ``family``: (client_id, sign_no)."""
     registered = add_channel(provider, family)
-    services = ecards.Services(
-        keyring=provider.keyring,
-        issuer=provider.issuer,
-        alg=provider.settings.default_signing_alg,
-        now=provider.now,
-        pin_hasher=provider.pin_hasher,
-        pin_max_failures=provider.settings.pin_max_failures,
-        pin_lockout_seconds=provider.settings.pin_lockout_seconds,
-    )
     body = parse_issue(issue_body(provider, family, **changes))
-    with provider.db.transaction() as s:
-        issued = ecards.issue_ecard(s, services, channel_of(provider, registered.client_id), body)
+    with provider.unit_of_work() as uow:
+        issued = provider.ecards.issue(uow, channel_of(provider, registered.client_id), body)
     return registered.client_id, issued.sign_no
 
 
@@ -184,8 +171,8 @@ def test_a_refusal_writes_nothing_even_if_the_caller_commits(
     issue(provider, "wechat")
     change(provider, "replace")
     before = rows(provider)
-    with provider.db.transaction() as s, pytest.raises(cards.TransitionRefused):
-        _change(provider, s, "resume", CARD["card_number"], OPERATOR)
+    with provider.unit_of_work() as uow, pytest.raises(cards.TransitionRefused):
+        _change(provider, uow, "resume", CARD["card_number"], OPERATOR)
     assert rows(provider) == before
 
 
@@ -197,8 +184,8 @@ def test_everything_is_written_in_the_callers_transaction(provider: Any, cardhol
     class Later(Exception):
         pass
 
-    with pytest.raises(Later), provider.db.transaction() as s:
-        _change(provider, s, "suspend", CARD["card_number"], OPERATOR)
+    with pytest.raises(Later), provider.unit_of_work() as uow:
+        _change(provider, uow, "suspend", CARD["card_number"], OPERATOR)
         raise Later
     assert rows(provider) == before, "rolled back together"
     done = change(provider, "suspend")
@@ -224,8 +211,8 @@ def test_actor_and_factor_are_checked(actor: str, factor: str) -> None:
 
 def test_unknown_card_number(provider: Any, cardholder: Any) -> None:
     for number in ("Z99999999", "bad\x00number", "1"):
-        with pytest.raises(cards.CardNotFound), provider.db.transaction() as s:
-            cards.find_card(s, number)
+        with pytest.raises(cards.CardNotFound), provider.unit_of_work() as uow:
+            provider.cards.change(uow, "suspend", number, OPERATOR)
 
 
 # -- what a change records and sends -------------------------------------------------------------
@@ -290,8 +277,8 @@ def test_a_suspension_lifts_itself_on_read_and_by_the_lifter(
     assert card(provider).status == "suspended", "the lifter has not run"
     assert status_at(card(provider), provider.now()) == "normal"
     assert try_sign_in(web, portal) == 303, "reads do not wait for the lifter"
-    with provider.db.transaction() as s:
-        [lifted] = cards.lift_expired_suspensions(s, provider.now())
+    with provider.unit_of_work() as uow:
+        [lifted] = provider.cards.lift_expired(uow)
     assert (lifted.actor, lifted.factor, lifted.to_status) == ("system", "system", "normal")
     assert card(provider).status == "normal" and card(provider).suspended_until is None
     last = outbox(provider)[-1]
@@ -300,15 +287,15 @@ def test_a_suspension_lifts_itself_on_read_and_by_the_lifter(
         client_id,
         sign_no,
     )
-    with provider.db.transaction() as s:
-        assert cards.lift_expired_suspensions(s, provider.now()) == []
+    with provider.unit_of_work() as uow:
+        assert provider.cards.lift_expired(uow) == []
 
 
 def test_the_lifter_leaves_running_suspensions(provider: Any, clock: Any, cardholder: Any) -> None:
     change(provider, "suspend")
     clock.advance(60)
-    with provider.db.transaction() as s:
-        assert cards.lift_expired_suspensions(s, provider.now()) == []
+    with provider.unit_of_work() as uow:
+        assert provider.cards.lift_expired(uow) == []
     assert card(provider).status == "suspended"
 
 

@@ -219,10 +219,8 @@ def test_cli_statement_verifies(
     assert out["claims"]["essc_channel_kind"] == "bank"
     assert out["claims"]["client_name"] == "某银行"
     # The CLI signs at the wall clock; verify with a provider that reads the wall clock.
-    from idp.channel_admin.onboarding import Onboarding
-
     live = Provider(provider.settings, database=provider.db)
-    claims = Onboarding(live)._verifier.verify(out["software_statement"]).claims
+    claims = live.onboarding._verifier.verify(out["software_statement"]).claims
     assert claims["jti"] == out["claims"]["jti"]
     printed = essc_ok(provider, "onboarding-key", "--key-file", str(key_file))
     assert printed == public_jwks(operator_key)

@@ -245,10 +245,9 @@ def test_simultaneous_channel_and_operator_suspensions_serialize(
     def by_operator() -> None:
         barrier.wait()
         try:
-            with provider.db.transaction() as s:
-                card = cards.find_card(s, CARD["card_number"])
+            with provider.unit_of_work() as uow:
                 actor = cards.Actor("op-0042", "counter")
-                answers.append(cards.suspend(s, card, actor, now=provider.now(), seconds=60))
+                answers.append(provider.cards.change(uow, "suspend", CARD["card_number"], actor))
         except cards.TransitionRefused as exc:
             answers.append(exc)
 

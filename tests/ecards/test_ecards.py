@@ -26,22 +26,9 @@ from tests.ecard_helpers import set_card
 from tests.support import CARD
 
 
-def services(provider: Any) -> ecards.Services:
-    s = provider.settings
-    return ecards.Services(
-        keyring=provider.keyring,
-        issuer=provider.issuer,
-        alg=s.default_signing_alg,
-        now=provider.now,
-        pin_hasher=provider.pin_hasher,
-        pin_max_failures=s.pin_max_failures,
-        pin_lockout_seconds=s.pin_lockout_seconds,
-    )
-
-
 def issue(provider: Any, channel: Channel, body: dict[str, Any]) -> ecards.IssuedECard:
-    with provider.db.transaction() as s:
-        return ecards.issue_ecard(s, services(provider), channel, parse_issue(body))
+    with provider.unit_of_work() as uow:
+        return provider.ecards.issue(uow, channel, parse_issue(body))
 
 
 def refused(provider: Any, channel: Channel, body: dict[str, Any]) -> Problem:
@@ -212,8 +199,8 @@ def test_stale_face_check_is_refused(provider: Any, cardholder: Any) -> None:
 
 
 def unbind(provider: Any, channel: Channel, sign_no: str, request: UnbindRequest) -> Any:
-    with provider.db.transaction() as s:
-        return ecards.unbind_ecard(s, services(provider), channel, sign_no, request)
+    with provider.unit_of_work() as uow:
+        return provider.ecards.unbind(uow, channel, sign_no, request)
 
 
 def test_unbind_with_pin_records_the_factor(provider: Any, cardholder: Any) -> None:
