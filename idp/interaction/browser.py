@@ -8,9 +8,11 @@ import secrets
 
 from flask import request
 from flask import session
+from sqlalchemy.orm import Session
 from werkzeug.wrappers import Response as BaseResponse
 
 from idp.http.http import provider
+from idp.interaction.signin import find_session
 from idp.store.grants import BrowserSession
 
 SESSION_COOKIE = "essc_session"
@@ -43,15 +45,12 @@ def session_cookie_hash() -> str | None:
     return provider().token_hash(value)
 
 
-def current_session() -> BrowserSession | None:
-    from idp.interaction.signin import find_session
-
+def current_session(s: Session) -> BrowserSession | None:
+    """The signed-in session the browser's cookie names, read in the request's transaction."""
     cookie_hash = session_cookie_hash()
     if cookie_hash is None:
         return None
-    p = provider()
-    with p.db.read() as s:
-        return find_session(s, cookie_hash, p.now())
+    return find_session(s, cookie_hash, provider().now())
 
 
 def set_session_cookie(response: BaseResponse, value: str) -> None:

@@ -63,12 +63,6 @@ def find_session(session: Session, cookie_hash: str, now: int) -> BrowserSession
     return row
 
 
-def end_session(session: Session, cookie_hash: str, now: int) -> None:
-    session.execute(
-        update(BrowserSession).where(BrowserSession.cookie_hash == cookie_hash).values(ended_at=now)
-    )
-
-
 #: The blind index purpose of ID numbers (idp.cardholders.service.find_by_credential uses the same).
 ID_NUMBER_INDEX = "id-number-index"
 #: What the sign-in form takes: card numbers (6 to 20 letters and digits) or 18-character ID

@@ -1,16 +1,24 @@
-"""Validating an authorization request (RFC 6749 4.1.1, OIDC Core 3.1.2.1).
+"""Validating an authorization request (RFC 6749 4.1.1, OIDC Core 3.1.2.1) as an ordered list
+of small checks, each with one job (node-oidc-provider's ``lib/actions/authorization/check_*``).
 
-Order matters: until ``client_id`` and ``redirect_uri`` are known good, an error is shown to the
-user (``UntrustedRedirect``); only afterwards may it be sent to the client (RFC 6749 4.1.2.1).
+``CHECKS`` declares the order and ``parse_authorization_request`` runs it. A check reads the
+parameters and what earlier checks established, then either records what it found or raises one
+``OAuthError``. Where that error goes depends only on how far the list got: until
+``check_redirect_uri`` has trusted the redirect URI it is shown to the user
+(``UntrustedRedirect``); from then on it goes back to the client (``RedirectableError``,
+RFC 6749 4.1.2.1). Moving a check before ``check_redirect_uri`` therefore cannot make it
+redirect to an unverified URI.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from collections.abc import Iterable
 from collections.abc import Mapping
 from dataclasses import asdict
 from dataclasses import dataclass
+from dataclasses import replace
 from typing import Any
 
 from channels.client import Client
@@ -27,7 +35,6 @@ from idp.oauth.params import single_values
 
 RESPONSE_MODES = ("query", "form_post")
 PROMPTS = frozenset({"none", "login", "consent", "select_account"})
-UI_LOCALES = ("zh-CN", "en")
 _DIGITS = re.compile(r"\d{1,9}")
 #: Every parameter this endpoint reads or explicitly refuses.
 PARAMETERS = frozenset(
@@ -49,6 +56,8 @@ PARAMETERS = frozenset(
         "request_uri",
     }
 )
+#: The parameters that decide whether an error may be redirected at all (RFC 6749 4.1.2.1).
+_ROUTING = ("client_id", "redirect_uri")
 
 
 class UntrustedRedirect(Exception):
@@ -97,115 +106,199 @@ class AuthorizationRequest:
         return cls(**values)
 
 
-def parse_authorization_request(
-    items: list[tuple[str, str]], find_client: Callable[[str], Client | None]
-) -> AuthorizationRequest:
-    # RFC 6749 3.1: unrecognized parameters are ignored, so their values are not checked either
-    # (an OIDC ``claims`` JSON holds quotes; a portal may append analytics tags in Chinese).
-    items = [(name, value) for name, value in items if name in PARAMETERS]
-    edge_error: OAuthError | None = None
-    try:
-        params = single_values(items)
-    except OAuthError as exc:
-        edge_error, params = exc, _routing_values(items)
-    client = _trusted_client(params, find_client)
-    redirect_uri = params.get("redirect_uri")
-    if redirect_uri is None or not client.allows_redirect(redirect_uri):
-        raise UntrustedRedirect(InvalidRequest("redirect_uri is missing or not registered"))
-    mode = params.get("response_mode", "query")
-    base = AuthorizationRequest(
-        client_id=client.client_id,
-        redirect_uri=redirect_uri,
-        response_mode=mode if mode in RESPONSE_MODES else "query",
-        state=params.get("state"),
-    )
-    if edge_error is not None:
-        raise RedirectableError(edge_error, base)
-    try:
-        return _validated(params, client, base)
-    except OAuthError as exc:
-        raise RedirectableError(exc, base) from None
+class Checking:
+    """One authorization request while the checks run: its parameters and what the checks
+    have established so far (node-oidc-provider's ``ctx.oidc``)."""
 
+    def __init__(
+        self, items: Iterable[tuple[str, str]], find_client: Callable[[str], Client | None]
+    ) -> None:
+        # RFC 6749 3.1: unrecognized parameters are ignored, so their values are not checked
+        # either (an OIDC ``claims`` JSON holds quotes; a portal may append analytics tags).
+        self.items = tuple((name, value) for name, value in items if name in PARAMETERS)
+        self.find_client = find_client
+        #: Single values: the routing parameters first, every parameter once they pass.
+        self.params: dict[str, str] = {}
+        self.found_client: Client | None = None
+        #: Set by ``check_redirect_uri`` only: from then on an error goes back to the client.
+        self.redirect_uri: str | None = None
+        self.scopes: tuple[str, ...] = ()
+        self.code_challenge = ""
+        self.prompt: tuple[str, ...] = ()
+        self.max_age: int | None = None
 
-def _routing_values(items: list[tuple[str, str]]) -> dict[str, str]:
-    """After a parameter failed the edge checks: what is needed to answer at the redirect URI.
+    @property
+    def client(self) -> Client:
+        if self.found_client is None:
+            raise LookupError("check_client has not run")
+        return self.found_client
 
-    RFC 6749 4.1.2.1: only a bad ``client_id`` or ``redirect_uri`` keeps the error on this
-    server; any other bad parameter goes back to the client. A bad ``state`` or
-    ``response_mode`` is dropped rather than echoed.
-    """
-    found: dict[str, str] = {}
-    for name in ("client_id", "redirect_uri", "response_mode", "state"):
+    def refusal(self, error: OAuthError) -> UntrustedRedirect | RedirectableError:
+        if self.redirect_uri is None:
+            return UntrustedRedirect(error)
+        return RedirectableError(error, self.reply_to(self.redirect_uri))
+
+    def reply_to(self, redirect_uri: str) -> AuthorizationRequest:
+        """Where and how an answer goes. A ``state`` or ``response_mode`` that fails the edge
+        checks is dropped rather than echoed; an unknown mode falls back to ``query``."""
+        mode = self.single("response_mode") or "query"
+        return AuthorizationRequest(
+            client_id=self.client.client_id,
+            redirect_uri=redirect_uri,
+            response_mode=mode if mode in RESPONSE_MODES else "query",
+            state=self.single("state"),
+        )
+
+    def single(self, name: str) -> str | None:
+        """The value of ``name`` if it alone passes the edge checks, whatever the others do."""
         try:
-            found.update(single_values([item for item in items if item[0] == name]))
-        except OAuthError as exc:
-            if name in ("client_id", "redirect_uri"):
-                raise UntrustedRedirect(exc) from None
-    return found
+            return single_values(item for item in self.items if item[0] == name).get(name)
+        except OAuthError:
+            return None
+
+    def request(self) -> AuthorizationRequest:
+        """The validated request, once every check has passed."""
+        assert self.redirect_uri is not None
+        return replace(
+            self.reply_to(self.redirect_uri),
+            scopes=self.scopes,
+            nonce=self.params.get("nonce"),
+            code_challenge=self.code_challenge,
+            prompt=self.prompt,
+            max_age=self.max_age,
+            login_hint=self.params.get("login_hint"),
+            ui_locale=_ui_locale(self.params.get("ui_locales")),
+        )
 
 
-def _trusted_client(params: Mapping[str, str], find: Callable[[str], Client | None]) -> Client:
-    client_id = params.get("client_id")
-    client = find(client_id) if client_id else None
+Check = Callable[[Checking], None]
+
+
+def check_routing_values(c: Checking) -> None:
+    """``client_id`` and ``redirect_uri`` once each, within the edge limits (params.py).
+    They are checked on their own so that a bad value elsewhere can still be redirected."""
+    for name in _ROUTING:
+        c.params.update(single_values(item for item in c.items if item[0] == name))
+
+
+def check_client(c: Checking) -> None:
+    """A registered, active client."""
+    client_id = c.params.get("client_id")
+    client = c.find_client(client_id) if client_id else None
     if client is None or not client.active:
-        raise UntrustedRedirect(InvalidRequest("client_id is missing or unknown"))
-    return client
+        raise InvalidRequest("client_id is missing or unknown")
+    c.found_client = client
 
 
-def _validated(
-    params: Mapping[str, str], client: Client, base: AuthorizationRequest
-) -> AuthorizationRequest:
-    if params.get("response_mode", "query") not in RESPONSE_MODES:
+def check_redirect_uri(c: Checking) -> None:
+    """Exactly one of the client's registered redirect URIs: from here on, errors go there."""
+    redirect_uri = c.params.get("redirect_uri")
+    if redirect_uri is None or not c.client.allows_redirect(redirect_uri):
+        raise InvalidRequest("redirect_uri is missing or not registered")
+    c.redirect_uri = redirect_uri
+
+
+def check_parameter_values(c: Checking) -> None:
+    """Every other parameter once, within the edge limits (params.py)."""
+    c.params = single_values(c.items)
+
+
+def check_response_mode(c: Checking) -> None:
+    if c.params.get("response_mode", "query") not in RESPONSE_MODES:
         raise InvalidRequest("response_mode must be query or form_post")
-    if "request" in params:
+
+
+def check_no_request_object(c: Checking) -> None:
+    """OIDC Core 6: request objects are not supported, and saying so beats ignoring one."""
+    if "request" in c.params:
         raise RequestNotSupported("request objects are not supported")
-    if "request_uri" in params:
+
+
+def check_no_request_uri(c: Checking) -> None:
+    if "request_uri" in c.params:
         raise RequestUriNotSupported("request_uri is not supported")
-    if "response_type" not in params:
+
+
+def check_response_type(c: Checking) -> None:
+    """The authorization code flow only (no implicit, no hybrid)."""
+    if "response_type" not in c.params:
         raise InvalidRequest("missing response_type")
-    if params["response_type"] != "code":
+    if c.params["response_type"] != "code":
         raise UnsupportedResponseType("only response_type=code is supported")
-    if not client.allows_grant("authorization_code"):
+
+
+def check_client_grant(c: Checking) -> None:
+    """The client is registered for the authorization code grant."""
+    if not c.client.allows_grant("authorization_code"):
         raise UnauthorizedClient("the client may not use the authorization code flow")
-    scopes = scope_list(params.get("scope"))
+
+
+def check_scope(c: Checking) -> None:
+    """An OpenID request (``openid``), within the scopes the client is registered for."""
+    scopes = scope_list(c.params.get("scope"))
     if "openid" not in scopes:
         raise InvalidScope("scope must include openid")
-    if not set(scopes) <= client.scopes:
+    if not set(scopes) <= c.client.scopes:
         raise InvalidScope("scope is not allowed for this client")
-    challenge = rfc7636.check_challenge(
-        params.get("code_challenge"), params.get("code_challenge_method")
-    )
-    return AuthorizationRequest(
-        client_id=base.client_id,
-        redirect_uri=base.redirect_uri,
-        response_mode=base.response_mode,
-        state=base.state,
-        scopes=scopes,
-        nonce=params.get("nonce"),
-        code_challenge=challenge,
-        prompt=_prompt(params.get("prompt")),
-        max_age=_max_age(params.get("max_age")),
-        login_hint=params.get("login_hint"),
-        ui_locale=_ui_locale(params.get("ui_locales")),
+    c.scopes = scopes
+
+
+def check_pkce(c: Checking) -> None:
+    """RFC 7636, S256 required for every client."""
+    c.code_challenge = rfc7636.check_challenge(
+        c.params.get("code_challenge"), c.params.get("code_challenge_method")
     )
 
 
-def _prompt(value: str | None) -> tuple[str, ...]:
-    """OIDC Core 3.1.2.1: ``none`` must stand alone."""
-    prompts = tuple(dict.fromkeys((value or "").split()))
+def check_prompt(c: Checking) -> None:
+    """Known values only; OIDC Core 3.1.2.1: ``none`` must stand alone."""
+    prompts = tuple(dict.fromkeys(c.params.get("prompt", "").split()))
     if not set(prompts) <= PROMPTS:
         raise InvalidRequest("prompt has an unsupported value")
     if "none" in prompts and len(prompts) > 1:
         raise InvalidRequest("prompt=none must not be combined")
-    return prompts
+    c.prompt = prompts
 
 
-def _max_age(value: str | None) -> int | None:
+def check_max_age(c: Checking) -> None:
+    """A non-negative number of seconds, at most nine digits."""
+    value = c.params.get("max_age")
     if value is None:
-        return None
+        return
     if not _DIGITS.fullmatch(value):
         raise InvalidRequest("max_age must be a non-negative integer")
-    return int(value)
+    c.max_age = int(value)
+
+
+#: The order the checks run in; the first to refuse decides the answer.
+CHECKS: tuple[Check, ...] = (
+    check_routing_values,
+    check_client,
+    check_redirect_uri,
+    check_parameter_values,
+    check_response_mode,
+    check_no_request_object,
+    check_no_request_uri,
+    check_response_type,
+    check_client_grant,
+    check_scope,
+    check_pkce,
+    check_prompt,
+    check_max_age,
+)
+
+
+def parse_authorization_request(
+    items: Iterable[tuple[str, str]], find_client: Callable[[str], Client | None]
+) -> AuthorizationRequest:
+    """Run the checks in order; raises ``UntrustedRedirect`` or ``RedirectableError``."""
+    c = Checking(items, find_client)
+    for check in CHECKS:
+        try:
+            check(c)
+        except OAuthError as exc:
+            raise c.refusal(exc) from None
+    return c.request()
 
 
 def _ui_locale(value: str | None) -> str:
