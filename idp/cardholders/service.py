@@ -85,16 +85,7 @@ class Cardholders:
     ) -> Person:
         """A cardholder and their card in normal status; refused with ``EnrolmentError`` or
         ``WeakPin`` before anything is written."""
-        try:
-            id_number = normalize_id_number(id_number)
-        except InvalidIdNumber as exc:
-            raise EnrolmentError(f"ID number: {exc.reason}") from None
-        if len(region_code) != 6 or any(c not in _REGION for c in region_code):
-            raise EnrolmentError("region code must be 6 digits (GB/T 2260)")
-        card_number = normalize_card_number(card_number)
-        if not name.strip() or len(name) > 64:
-            raise EnrolmentError("name is required (at most 64 characters)")
-        check_pin_rules(pin, id_number)
+        id_number, card_number = _checked_enrolment(name, id_number, region_code, card_number, pin)
         session, index = uow.session, self.id_number_index(id_number)
         if session.scalar(select(Person.id).where(Person.id_number_index == index)):
             raise EnrolmentError("a cardholder with this ID number exists")
@@ -143,6 +134,23 @@ class Cardholders:
             max_failures=self._max_failures,
             lockout_seconds=self._lockout_seconds,
         )
+
+
+def _checked_enrolment(
+    name: str, id_number: str, region_code: str, card_number: str, pin: str
+) -> tuple[str, str]:
+    """The normalised ID and card numbers, once every field passes its rule."""
+    try:
+        id_number = normalize_id_number(id_number)
+    except InvalidIdNumber as exc:
+        raise EnrolmentError(f"ID number: {exc.reason}") from None
+    if len(region_code) != 6 or any(c not in _REGION for c in region_code):
+        raise EnrolmentError("region code must be 6 digits (GB/T 2260)")
+    card_number = normalize_card_number(card_number)
+    if not name.strip() or len(name) > 64:
+        raise EnrolmentError("name is required (at most 64 characters)")
+    check_pin_rules(pin, id_number)
+    return id_number, card_number
 
 
 def normalize_card_number(value: str) -> str:
