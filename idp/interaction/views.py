@@ -34,6 +34,7 @@ from idp.interaction.signin import hinted_person
 from idp.interaction.signin import issue_code
 from idp.interaction.signin import remember_consent
 from idp.interaction.signin import start_session
+from idp.metrics.registry import LOCKOUTS
 from idp.oauth import response as authz_response
 from idp.oauth.authorize import AuthorizationRequest
 from idp.oauth.authorize import RedirectableError
@@ -234,6 +235,8 @@ def signin(interaction_id: str) -> BaseResponse:
                 s, p.token_hash, person_id=person.id, now=p.now(), ttl=p.settings.session_ttl
             )
     if new is None:
+        if result.locked:
+            LOCKOUTS.inc()  # counted once the refusal and its audit event are committed
         key = "signin_locked" if result.locked else "signin_failed"
         return _signin_page(authz, interaction_id, error=key, status=429 if result.locked else 401)
     response = _after_login(authz, new.row, interaction_id)
