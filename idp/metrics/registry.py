@@ -9,7 +9,9 @@ every worker's values in files there and ``/metrics`` answers the sum over all w
 from __future__ import annotations
 
 import os
+import shutil
 from collections.abc import Iterable
+from pathlib import Path
 from typing import Protocol
 
 from prometheus_client import CollectorRegistry
@@ -59,6 +61,18 @@ class Collector(Protocol):
 
 def multiprocess() -> bool:
     return bool(os.environ.get(MULTIPROCESS_ENV))
+
+
+def prepare_multiprocess_dir(instance_dir: str, port: int) -> str:
+    """Before a multi-worker server starts: the operator's ``PROMETHEUS_MULTIPROC_DIR``, or an
+    emptied ``<instance dir>/prometheus-<port>`` (the last run's files would add old counts)."""
+    if os.environ.get(MULTIPROCESS_ENV):
+        return os.environ[MULTIPROCESS_ENV]
+    directory = Path(instance_dir) / f"prometheus-{port}"
+    shutil.rmtree(directory, ignore_errors=True)
+    directory.mkdir(parents=True)
+    os.environ[MULTIPROCESS_ENV] = str(directory)
+    return str(directory)
 
 
 def _process_registry() -> Collector:

@@ -1,5 +1,6 @@
-"""Granian's two workers, one ``/metrics``: with ``PROMETHEUS_MULTIPROC_DIR`` every scrape,
-whichever worker answers it, sums both workers' counts."""
+"""Granian's two workers, one ``/metrics``: ``essc serve --production`` gives the workers a
+fresh ``PROMETHEUS_MULTIPROC_DIR``, so every scrape, whichever worker answers it, sums both
+workers' counts."""
 
 from __future__ import annotations
 
@@ -31,15 +32,16 @@ def _healthz_count(text: str) -> float:
 @pytest.mark.live
 def test_every_scrape_sums_both_workers(tmp_path: Path) -> None:
     port = free_port()
-    metrics_dir = tmp_path / "prometheus"
-    metrics_dir.mkdir()
     env = hermetic_env(tmp_path, f"http://127.0.0.1:{port}")
+    env.pop("PROMETHEUS_MULTIPROC_DIR", None)
     env.update(
         ESSC_SECRET_KEY=secrets.token_urlsafe(48),
         ESSC_KEY_PASSPHRASE=secrets.token_urlsafe(24),
-        PROMETHEUS_MULTIPROC_DIR=str(metrics_dir),
     )
     essc(env, tmp_path, "init")
+    metrics_dir = Path(env["ESSC_INSTANCE_DIR"]) / f"prometheus-{port}"
+    metrics_dir.mkdir(parents=True)
+    (metrics_dir / "counter_1.db").write_bytes(b"left by a previous run")
     log = tmp_path / "server.log"
     extra = ("--production", "--workers", "2", "--server", "granian")
     with serving(env, tmp_path, port, log, *extra) as issuer:
@@ -47,6 +49,7 @@ def test_every_scrape_sums_both_workers(tmp_path: Path) -> None:
             assert requests.get(f"{issuer}/healthz", timeout=10).status_code == 200
         scrapes = [requests.get(f"{issuer}/metrics", timeout=10).text for _ in range(8)]
     pids = {p.name.rsplit("_", 1)[1] for p in metrics_dir.glob("gauge_livesum_*.db")}
+    assert not (metrics_dir / "counter_1.db").exists(), "the last run's files are removed"
     assert len(pids) >= 2, f"one worker only wrote metrics: {sorted(metrics_dir.iterdir())}"
     assert [_healthz_count(text) for text in scrapes] == [REQUESTS] * len(scrapes)
     assert "essc_db_pool_size" in scrapes[0] and "essc_outbox_pending_messages" in scrapes[0]
