@@ -117,7 +117,7 @@ class Operations:
         return 200, CONTENT_TYPE, self._exposition.render()
 
     def healthz(self, _request_id: str) -> tuple[int, str, bytes]:
-        return 200, "application/json", b'{"status":"ok"}'
+        return 200, "application/json", b'{"status":"ok"}\n'
 
     def readyz(self, request_id: str) -> tuple[int, str, bytes]:
         checks = {"database": self._database_ok()}
@@ -178,7 +178,8 @@ class Operations:
 
 
 def _json(document: dict[str, Any]) -> bytes:
-    return json.dumps(document, separators=(",", ":")).encode("utf-8")
+    # A final newline, as curl users expect of a JSON answer (and Flask's jsonify writes).
+    return json.dumps(document, separators=(",", ":")).encode("utf-8") + b"\n"
 
 
 _REASONS = {200: "OK", 405: "Method Not Allowed", 503: "Service Unavailable"}
