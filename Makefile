@@ -38,8 +38,11 @@ lint: install
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 
+# The peer, node-oidc-provider, at the version bench/peer/package-lock.json pins; it keeps its
+# state in the Redis at redis://127.0.0.1:6379/0 (python -m bench.run --help for another, or --no-peer).
 bench: install
 	@command -v wrk >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq wrk >/dev/null; }
+	cd bench/peer && npm ci --silent --no-audit --no-fund
 	$(BIN)/python -m bench.run
 
 clean:

@@ -28,17 +28,30 @@ def busy_seconds() -> float:
     return (user + nice + system + steal) / TICKS
 
 
-def group_seconds(pgid: int) -> float:
-    """CPU seconds of the live processes in process group ``pgid`` (a server and its workers)."""
+def group_seconds(pgid: int, extra: tuple[int, ...] = ()) -> float:
+    """CPU seconds of the live processes in process group ``pgid`` (a server and its workers)
+    and of the processes ``extra`` names (the Redis server a peer keeps its state in)."""
     total = 0
     for stat in Path("/proc").glob("[0-9]*/stat"):
         try:
             after = stat.read_text().rsplit(")", 1)[1].split()
         except (OSError, IndexError):
             continue
-        if int(after[2]) == pgid:
+        if int(after[2]) == pgid or int(stat.parent.name) in extra:
             total += int(after[11]) + int(after[12])
     return total / TICKS
+
+
+def pids_named(command: str) -> tuple[int, ...]:
+    """The pids whose command name (``/proc/PID/comm``) is ``command``."""
+    found = []
+    for comm in Path("/proc").glob("[0-9]*/comm"):
+        try:
+            if comm.read_text().strip() == command:
+                found.append(int(comm.parent.name))
+        except OSError:
+            continue
+    return tuple(found)
 
 
 def _own_seconds() -> float:
@@ -51,16 +64,19 @@ def _own_seconds() -> float:
 @dataclass
 class Meter:
     foreign: float = 0.0  # share of all CPUs used by other work during the block
+    server: float = 0.0  # CPU seconds of the server under test during the block
 
 
 @contextmanager
-def meter(pgid: int) -> Iterator[Meter]:
-    """Measure other work during the block (wrk must be a waited-for child of this process)."""
+def meter(pgid: int, extra: tuple[int, ...] = ()) -> Iterator[Meter]:
+    """Measure the server's CPU and other work during the block (wrk must be a waited-for
+    child of this process)."""
     result = Meter()
-    start = time.monotonic(), busy_seconds(), group_seconds(pgid), _own_seconds()
+    start = time.monotonic(), busy_seconds(), group_seconds(pgid, extra), _own_seconds()
     yield result
     elapsed = time.monotonic() - start[0]
-    ours = (group_seconds(pgid) - start[2]) + (_own_seconds() - start[3])
+    result.server = group_seconds(pgid, extra) - start[2]
+    ours = result.server + (_own_seconds() - start[3])
     other = max(0.0, busy_seconds() - start[1] - ours)
     result.foreign = other / (elapsed * CPUS) if elapsed > 0 else 0.0
 

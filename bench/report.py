@@ -11,6 +11,8 @@ from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
 
+from bench import peer as peer_server
+from bench.statements import Counted
 from bench.wrk import Load
 from bench.wrk import Run
 
@@ -93,9 +95,18 @@ def command_line() -> str:
     return f"make bench  # {command}" if os.environ.get("MAKELEVEL") else command
 
 
-def machine(servers: list[str], code_label: str = "") -> list[str]:
+def machine(servers: list[str], code_label: str = "", peer: str | None = None) -> list[str]:
     versions = ", ".join(f"{name} {_version(name)}" for name in servers)
+    peer_line = (
+        [
+            f"- Peer: node-oidc-provider {peer_server.version()} on Node.js "
+            f"{peer_server.node_version()}, 2 processes (node:cluster), state in Redis"
+        ]
+        if peer
+        else []
+    )
     return [
+        *peer_line,
         f"- CPU: {os.cpu_count()} logical CPUs (nproc {len(os.sched_getaffinity(0))}), "
         f"{_cpu_model()}",
         f"- Python {platform.python_version()} ({platform.python_implementation()}), "
@@ -112,7 +123,7 @@ def _row(result: Result) -> str:
     return (
         f"| {result.server} | {result.scenario} | {m.rate:,.0f} {result.unit}/s "
         f"| {m.p50_ms:.2f} | {m.p99_ms:.2f} | {rates[0]:,.0f} – {rates[-1]:,.0f} "
-        f"| {m.requests:,} | {m.foreign_cpu:.0%} |"
+        f"| {m.cpu_ms_per_unit:.3f} | {m.requests:,} | {m.foreign_cpu:.0%} |"
     )
 
 
@@ -145,6 +156,40 @@ def verdicts(results: list[Result], servers: list[str]) -> list[str]:
     return lines
 
 
+def peer_ratios(results: list[Result], servers: list[str], peer: str) -> list[str]:
+    """essc-idp's rate over the peer's, per scenario and server, from this one run."""
+    lines = []
+    for scenario in ("client_credentials", "discovery", "jwks", "authorization_code"):
+        theirs = _find(results, peer, scenario)
+        if not theirs or not theirs.median.rate:
+            continue
+        parts = []
+        for server in servers:
+            ours = _find(results, server, scenario)
+            if ours:
+                ratio = ours.median.rate / theirs.median.rate
+                cpu = (
+                    ours.median.cpu_ms_per_unit / theirs.median.cpu_ms_per_unit
+                    if theirs.median.cpu_ms_per_unit
+                    else 0.0
+                )
+                parts.append(f"{server} **{ratio:.2f}x** the rate, {cpu:.2f}x the CPU per unit")
+        lines.append(f"- {scenario}: essc-idp / node-oidc-provider: " + "; ".join(parts))
+    return lines
+
+
+def statement_lines(counted: Counted | None) -> list[str]:
+    if counted is None:
+        return []
+    return [
+        f"- Authorization-code round trip, in-process (Flask test client, SQLite, "
+        f"{counted.round_trips} round trips after a warm-up): "
+        f"**{counted.statements_per_round_trip:.1f} SQL statements** and "
+        f"{counted.commits_per_round_trip:.1f} commits per round trip, "
+        f"{counted.cpu_ms_per_round_trip:.2f} ms of CPU per round trip (test client included)",
+    ]
+
+
 def render(
     results: list[Result],
     servers: list[str],
@@ -153,28 +198,34 @@ def render(
     extra: dict[str, str],
     *,
     code_label: str = "",
+    peer: str | None = None,
+    counted: Counted | None = None,
 ) -> str:
     lines = [
         "# essc-idp benchmark",
         "",
         f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}. Command: `{command_line()}`",
         "",
-        *machine(servers, code_label),
+        *machine(servers, code_label, peer),
         f"- Load: wrk -t{load.threads} -c{load.connections} -d{load.duration}s, "
         f"{extra['runs']} runs after a {extra['warmup']} s warm-up, median run shown; "
         f"{workers} server workers; everything on 127.0.0.1",
         f"- Load average before / after: {extra['load_before']} / {extra['load_after']}",
         "",
         "| server | scenario | rate (median run) | p50 ms | p99 ms | rate range, all runs "
-        "| requests | other work |",
-        "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |",
+        "| CPU ms per unit | requests | other work |",
+        "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
         *(_row(r) for r in results),
         "",
         "Round trip = GET /authorize (302 with a code) + POST /token; its latencies are "
         "per request, the two kinds mixed. Other work = share of all CPUs taken by processes "
-        "other than the server, wrk and the harness during the median run (the machine is shared).",
+        "other than the server, wrk and the harness during the median run (the machine is shared). "
+        "CPU ms per unit = CPU time of all the server's processes (for the peer: and of "
+        "redis-server) during the median run, over its requests or round trips.",
         "",
         *verdicts(results, servers),
+        *(peer_ratios(results, servers, peer) if peer else []),
+        *statement_lines(counted),
         "",
     ]
     return "\n".join(lines)

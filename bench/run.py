@@ -1,16 +1,20 @@
-"""``make bench``: measure the production server against a hello-world ceiling with wrk.
+"""``make bench``: measure the production server against its peer and a hello-world ceiling.
 
-Scenarios, each run ``--runs`` times after a warm-up, median run reported:
+Scenarios, each run ``--runs`` times after a warm-up, median run reported with the server's
+CPU milliseconds per unit:
 
 - ``client_credentials``: POST /token, client_secret_basic (RFC 6749 4.4);
+- ``discovery``: GET /.well-known/openid-configuration;
 - ``jwks``: GET /jwks.json;
 - ``authorization_code``: GET /authorize (302 with a code, signed-in user with consent) +
   POST /token with PKCE, counted as round trips;
 - ``hello (ceiling)``: a Flask hello-world under the same server and worker count.
 
+The peer, node-oidc-provider (``bench/peer/``, 2 processes sharing Redis), runs the first four.
 All servers are started first; each scenario then runs on them in turn, run by run, so that
-other work on a shared machine falls on both servers alike. Every duration is bounded and every
-request goes to 127.0.0.1. Writes the table to stdout and to
+other work on a shared machine falls on all of them alike. Before the load, one in-process run
+counts SQL statements per authorization-code round trip (``bench.statements``). Every duration
+is bounded and every request goes to 127.0.0.1. Writes the table to stdout and to
 ``bench/results/latest.md``.
 """
 
@@ -28,10 +32,12 @@ from urllib.parse import quote
 
 from bench import instance as inst
 from bench import noise
+from bench import peer as peer_server
 from bench import preflight
 from bench import report
 from bench import server as srv
 from bench import signin
+from bench import statements
 from bench import wrk
 
 RESULTS = Path(__file__).resolve().parent / "results" / "latest.md"
@@ -65,6 +71,19 @@ def _parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--output", type=Path, default=RESULTS)
     p.add_argument(
+        "--peer",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="also measure node-oidc-provider (bench/peer/, needs node, npm ci and Redis)",
+    )
+    p.add_argument("--redis-url", default="redis://127.0.0.1:6379/0", help="the peer's Redis")
+    p.add_argument(
+        "--statement-round-trips",
+        type=int,
+        default=statements.ROUND_TRIPS,
+        help="in-process round trips for the SQL statement count (0: skip)",
+    )
+    p.add_argument(
         "--code-label",
         default="",
         help="what code is measured, when the run is not from a git checkout",
@@ -83,6 +102,8 @@ class Target:
     env: dict[str, str]
     unit: str
     pgid: int
+    #: Processes outside the group whose CPU is the server's too (the peer's Redis).
+    extra_pids: tuple[int, ...] = ()
 
 
 class Bench:
@@ -97,10 +118,10 @@ class Bench:
 
     def once(self, t: Target, load: wrk.Load) -> wrk.Run:
         counter = "round_trips" if t.unit == "round trips" else None
-        with noise.meter(t.pgid) as meter:
+        with noise.meter(t.pgid, t.extra_pids) as meter:
             result = wrk.to_run(wrk.run(t.url, t.script, load, t.env), counter)
         wrk.check(result, f"{t.server} {t.scenario}")
-        return replace(result, foreign_cpu=meter.foreign)
+        return replace(result, foreign_cpu=meter.foreign, server_cpu=meter.server)
 
     def measure(self, targets: list[Target]) -> None:
         """Warm each up, then ``--runs`` rounds; a run spoilt by other work is run again while
@@ -120,6 +141,7 @@ class Bench:
                 print(
                     f"  {t.server:8} {t.scenario:20} run {len(runs[t]) + 1}: "
                     f"{r.rate:9,.0f} {t.unit}/s  p50 {r.p50_ms:6.2f} ms  p99 {r.p99_ms:7.2f} ms  "
+                    f"CPU {r.cpu_ms_per_unit:6.3f} ms/unit  "
                     f"other work {r.foreign_cpu:4.0%}" + ("  (noisy: run again)" if again else ""),
                     flush=True,
                 )
@@ -168,19 +190,7 @@ class Bench:
         }
         issuer, pgid = instance.issuer, essc.pid
         return [
-            Target(
-                server, "client_credentials", issuer, "client_credentials.lua", cc_env, "req", pgid
-            ),
-            Target(server, "jwks", issuer, "get.lua", {"BENCH_PATH": "/jwks.json"}, "req", pgid),
-            Target(
-                server,
-                "authorization_code",
-                issuer,
-                "authorization_code.lua",
-                code_env,
-                "round trips",
-                pgid,
-            ),
+            *scenarios(server, issuer, cc_env, code_env, pgid),
             Target(
                 server,
                 "hello (ceiling)",
@@ -192,6 +202,88 @@ class Bench:
             ),
         ]
 
+    def start_peer(self, stack: ExitStack, tmp: Path) -> list[Target]:
+        """Start node-oidc-provider with Redis; sign its cardholder in; return its targets."""
+        port = inst.free_port()
+        peer = peer_server.prepare(port, self.args.workers, self.args.redis_url)
+        command = peer_server.command()
+        ready = f"{peer.issuer}/.well-known/openid-configuration"
+        process = stack.enter_context(srv.serving(command, peer.env, ready, tmp / "peer.log"))
+        print(f"[peer] node-oidc-provider {peer_server.version()} is up; signing in once")
+        peer_server.check_client_credentials(peer)
+        browser = peer_server.sign_in(peer)
+        code_env = {
+            "BENCH_AUTHORIZE_QUERY": browser.authorize_query,
+            "BENCH_COOKIE": browser.cookie,
+            "BENCH_AUTHORIZATION": peer.portal.basic,
+            "BENCH_REDIRECT_URI_ENC": quote(inst.REDIRECT_URI, safe=""),
+            "BENCH_CODE_VERIFIER": browser.code_verifier,
+        }
+        cc_env = {"BENCH_AUTHORIZATION": peer.service.basic, "BENCH_SCOPE": peer_server.SCOPE}
+        extra = noise.pids_named("redis-server")
+        return [
+            replace(t, extra_pids=extra)
+            for t in scenarios(PEER, peer.issuer, cc_env, code_env, process.pid)
+        ]
+
+
+PEER = "peer"
+
+
+def scenarios(
+    server: str, issuer: str, cc_env: dict[str, str], code_env: dict[str, str], pgid: int
+) -> list[Target]:
+    """The scenarios both essc-idp and the peer run, in the order they run."""
+    return [
+        Target(server, "client_credentials", issuer, "client_credentials.lua", cc_env, "req", pgid),
+        Target(
+            server,
+            "discovery",
+            issuer,
+            "get.lua",
+            {"BENCH_PATH": "/.well-known/openid-configuration"},
+            "req",
+            pgid,
+        ),
+        Target(server, "jwks", issuer, "get.lua", {"BENCH_PATH": "/jwks.json"}, "req", pgid),
+        Target(
+            server,
+            "authorization_code",
+            issuer,
+            "authorization_code.lua",
+            code_env,
+            "round trips",
+            pgid,
+        ),
+    ]
+
+
+def by_scenario(targets: list[list[Target]]) -> list[list[Target]]:
+    """Each scenario with every side that runs it, scenarios in their first-seen order."""
+    grouped: dict[str, list[Target]] = {}
+    for side in targets:
+        for t in side:
+            grouped.setdefault(t.scenario, []).append(t)
+    return list(grouped.values())
+
+
+def count_statements(args: argparse.Namespace, tmp: Path) -> statements.Counted | None:
+    if args.statement_round_trips <= 0:
+        return None
+    directory = tmp / "statements"
+    directory.mkdir()
+    print("[in-process] counting SQL statements per authorization-code round trip", flush=True)
+    counted = statements.count(
+        inst.prepare(directory, args.service_scope), args.statement_round_trips
+    )
+    print(
+        f"[in-process] {counted.statements_per_round_trip:.1f} statements, "
+        f"{counted.commits_per_round_trip:.1f} commits, "
+        f"{counted.cpu_ms_per_round_trip:.2f} ms CPU per round trip",
+        flush=True,
+    )
+    return counted
+
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
@@ -200,14 +292,18 @@ def main(argv: list[str] | None = None) -> int:
     load_before = report.loadavg()
     try:
         with tempfile.TemporaryDirectory(prefix="essc-bench-") as tmp, ExitStack() as stack:
+            counted = count_statements(args, Path(tmp))
             targets = [bench.start(stack, server, Path(tmp)) for server in servers]
-            for scenario in zip(*targets, strict=True):
-                bench.measure(list(scenario))
+            if args.peer:
+                targets.append(bench.start_peer(stack, Path(tmp)))
+            for scenario in by_scenario(targets):
+                bench.measure(scenario)
     except (
         inst.SetupError,
         srv.ServerError,
         signin.SignInError,
         preflight.PreflightError,
+        peer_server.PeerError,
         wrk.WrkError,
     ) as error:
         print(f"bench: {error}", file=sys.stderr)
@@ -218,10 +314,18 @@ def main(argv: list[str] | None = None) -> int:
         "load_before": load_before,
         "load_after": report.loadavg(),
     }
-    # The table reads server by server, scenarios in the order they ran.
-    results = sorted(bench.results, key=lambda r: servers.index(r.server))
+    # The table reads server by server (the peer last), scenarios in the order they ran.
+    sides = [*servers, *([PEER] if args.peer else [])]
+    results = sorted(bench.results, key=lambda r: sides.index(r.server))
     text = report.render(
-        results, servers, bench.load, args.workers, extra, code_label=args.code_label
+        results,
+        servers,
+        bench.load,
+        args.workers,
+        extra,
+        code_label=args.code_label,
+        peer=PEER if args.peer else None,
+        counted=counted,
     )
     print()
     print(text)

@@ -42,10 +42,16 @@ class Run:
     notes: dict[str, str]
     #: Share of all CPUs that other work on the machine took during the run (``bench.noise``).
     foreign_cpu: float = 0.0
+    #: CPU seconds the server under test (all its processes) spent during the run.
+    server_cpu: float = 0.0
 
     @property
     def rate(self) -> float:
         return self.units / self.seconds if self.seconds else 0.0
+
+    @property
+    def cpu_ms_per_unit(self) -> float:
+        return self.server_cpu * 1000 / self.units if self.units else 0.0
 
 
 def wrk_path() -> str:

@@ -24,11 +24,16 @@ from idp.errors import OAuthError
 from idp.errors import Problem
 from idp.errors import ServerError
 from idp.http.backchannel import BackChannel
+from idp.http.discovery import Documents
 from idp.http.edge import REJECTED_KEY
 from idp.http.edge import REQUEST_ID_KEY
 from idp.http.edge import Edge
 from idp.http.edge import request_id
 from idp.http.logs import redact_product_logs
+from idp.metrics.endpoints import Operations
+from idp.metrics.observe import Observed
+from idp.metrics.observe import record_routes
+from idp.metrics.observe import watch_pool
 from idp.provider import Provider
 from idp.settings import Settings
 
@@ -81,12 +86,19 @@ def create_app(settings: Settings | None = None, *, provider: Provider | None = 
     # Token, introspection and revocation bypass Flask's request machinery (idp.http.backchannel);
     # the edge in front of both gives every response its request id, size limits and HSTS.
     pages = app.wsgi_app
-    app.wsgi_app = Edge(  # type: ignore[method-assign]
-        BackChannel(provider, pages),
-        pages,
-        hsts=settings.production and settings.issuer.startswith("https://"),
-        trusted_request_id_header=settings.proxy_request_id_header,
+    # Discovery, the JWKS and the operator paths are lean too (idp.http.discovery,
+    # idp.metrics); Observed counts and times every response, the edge's own included.
+    lean = Documents(lambda: provider.metadata, lambda: provider.keyring.jwks(), pages)
+    app.wsgi_app = Observed(  # type: ignore[method-assign]
+        Edge(
+            Operations(provider, BackChannel(provider, lean)),
+            pages,
+            hsts=settings.production and settings.issuer.startswith("https://"),
+            trusted_request_id_header=settings.proxy_request_id_header,
+        )
     )
+    record_routes(app)
+    watch_pool(provider.db.engine)
     redact_product_logs()
     _register_hooks(app)
     _register_errors(app)

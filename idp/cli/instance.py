@@ -11,6 +11,7 @@ import click
 
 from idp.cli.common import emit
 from idp.cli.common import provider
+from idp.metrics.registry import prepare_multiprocess_dir
 from idp.settings import ConfigurationError
 from idp.settings import Settings
 
@@ -107,7 +108,9 @@ def serve(host: str, port: int, production: bool, workers: int, server: str) -> 
     """Serve the provider (development server, or --production)."""
     if production:
         os.environ["ESSC_ENV"] = "production"
-        provider()  # fail closed before forking workers
+        p = provider()  # fail closed before forking workers
+        # /metrics sums every worker's figures through files there (idp.metrics.registry).
+        prepare_multiprocess_dir(p.settings.instance_dir, port)
         argv = production_argv(Path(sys.executable).parent, server, host, port, workers)
         os.execv(argv[0], argv)
     from idp.app import create_app

@@ -18,6 +18,8 @@ from collections.abc import Callable
 from collections.abc import Iterable
 from typing import Any
 
+from idp.http.logs import CURRENT_REQUEST_ID
+
 WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 #: RFC 6797 6.1: a year, for this host and its subdomains.
 HSTS = "max-age=31536000; includeSubDomains"
@@ -79,6 +81,14 @@ class Edge:
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
         environ[REQUEST_ID_KEY] = request_id(environ, self._header)
+        # Every log line written while answering carries the id (idp.http.logs).
+        bound = CURRENT_REQUEST_ID.set(environ[REQUEST_ID_KEY])
+        try:
+            return self._answer(environ, start_response)
+        finally:
+            CURRENT_REQUEST_ID.reset(bound)
+
+    def _answer(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
         status = oversized(environ)
         target = self._app
         if status is not None:

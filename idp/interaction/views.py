@@ -40,6 +40,7 @@ from idp.interaction.signin import hinted_person
 from idp.interaction.signin import issue_code
 from idp.interaction.signin import remember_consent
 from idp.interaction.signin import start_session
+from idp.metrics.registry import LOCKOUTS
 from idp.oauth import response as authz_response
 from idp.oauth.authorize import AuthorizationRequest
 from idp.oauth.authorize import RedirectableError
@@ -251,6 +252,8 @@ def signin(s: Session, interaction_id: str) -> BaseResponse:
         request_id=g.request_id,
     )
     if not result.ok or person is None:
+        if result.locked:
+            LOCKOUTS.inc()  # one lockout refused; its audit event commits with this request
         key = "signin_locked" if result.locked else "signin_failed"
         return _signin_page(authz, interaction_id, error=key, status=429 if result.locked else 401)
     if not SqlTokenStore(s, now=p.now()).person_may_sign_in(person.id):

@@ -1,11 +1,14 @@
 """docs/operations.md "Registering a government portal": the `essc clients add` for a code-flow
-portal and the authorization code flow after it run exactly as written against a live server."""
+portal and the authorization code flow after it run exactly as written against a live server;
+"Monitoring": the probes and metrics of a production server, as written."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import shutil
+import signal
 import subprocess
 from pathlib import Path
 
@@ -49,3 +52,44 @@ def test_the_portal_registration_and_code_flow_work_as_written() -> None:
         r"^https://portal\.example\.gov\.cn/callback\?code=[^&]+&state=st-1&iss=", out, re.M
     )
     assert '"name":"张三"' in out and '"essc_card_number":"A0*****01"' in out
+
+
+MONITORING = "## Monitoring"
+MONITORING_INSTANCE = Path("/tmp/essc-monitoring-demo")  # the path the section names
+
+
+@pytest.mark.live
+def test_the_monitoring_examples_work_as_written() -> None:
+    """docs/operations.md "Monitoring": a 2-worker production server's probes and metrics."""
+    if shutil.which("curl") is None:
+        pytest.skip("curl is not installed")
+    blocks = section_blocks("operations.md", MONITORING)
+    assert len(blocks) == 1
+    shutil.rmtree(MONITORING_INSTANCE, ignore_errors=True)
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith("ESSC_") and k != "PROMETHEUS_MULTIPROC_DIR"
+    }
+    env["PATH"] = f"{ESSC.parent}:{env.get('PATH', '')}"
+    proc = subprocess.Popen(
+        ["bash", "-c", "set -e\n" + blocks[0]],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+        start_new_session=True,  # the server it starts is killed with it, whatever happens
+    )
+    try:
+        out, err = proc.communicate(timeout=120)
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=10)
+        shutil.rmtree(MONITORING_INSTANCE, ignore_errors=True)
+    assert proc.returncode == 0, err[-2000:]
+    assert '{"status":"ready","checks":{"database":"ok"}}' in out
+    assert 'essc_http_requests_total{method="GET",route="/jwks.json",status="200"} 1.0' in out
+    for name in ("essc_db_pool_checked_out", "essc_outbox_pending_messages"):
+        assert re.search(rf"^{name} 0\.0$", out, re.M), out
+    assert re.search(r"^essc_outbox_delivery_lag_seconds 0\.0$", out, re.M), out
