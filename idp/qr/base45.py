@@ -45,14 +45,14 @@ def b45decode(text: str) -> bytes:
     count = full // 3
     digits = []
     for offset in range(3):
-        lanes = bytearray(4 * count)
-        lanes[3::4] = values[offset:full:3]
-        digits.append(int.from_bytes(lanes, "big"))
-    lanes = (digits[0] + digits[1] * 45 + digits[2] * 2025).to_bytes(4 * count, "big")
-    if lanes[0::4] != bytes(count) or lanes[1::4] != bytes(count):
+        spread = bytearray(4 * count)
+        spread[3::4] = values[offset:full:3]
+        digits.append(int.from_bytes(spread, "big"))
+    groups = (digits[0] + digits[1] * 45 + digits[2] * 2025).to_bytes(4 * count, "big")
+    if groups[0::4] != bytes(count) or groups[1::4] != bytes(count):
         raise Base45Error("Base45 group out of range")
     out = bytearray(2 * count)
-    out[0::2], out[1::2] = lanes[2::4], lanes[3::4]
+    out[0::2], out[1::2] = groups[2::4], groups[3::4]
     if full < len(values):
         last = values[full] + values[full + 1] * 45
         if last > 0xFF:
