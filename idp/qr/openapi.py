@@ -57,7 +57,7 @@ REFUSALS = {
     "413": _problem("The body is too large"),
     "415": _problem("The body is not application/json"),
     "422": _problem("invalid-request naming the field"),
-    "503": _problem("qr-keys-missing: the instance has no QR signing key (essc init)"),
+    "503": _problem("qr-keys-missing: the instance could not make its first QR key"),
 }
 
 
