@@ -17,7 +17,7 @@ from idp.qr.paths import JWKS_PATH
 from idp.qr.paths import RENDER_PNG_PATH
 from idp.qr.paths import RENDER_SVG_PATH
 from idp.qr.paths import STATUS_LIST_PATH
-from idp.qr.service import MAX_BATCH
+from idp.qr.requests import MAX_BATCH
 from idp.qr.token import REASONS
 from idp.qr.token import Purpose
 

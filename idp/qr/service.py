@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 
 from idp.errors import Problem
 from idp.qr.paths import STATUS_LIST_PATH
+from idp.qr.requests import MAX_BATCH
 from idp.qr.status_list import status_list_claims
 from idp.qr.token import REF_LEN
 from idp.qr.token import Purpose
@@ -42,7 +43,6 @@ from keys.qr import QrKeys
 
 #: How long a code is valid, per purpose (issue 9: 60 s by default).
 LIFETIMES = {purpose: 60 for purpose in Purpose}
-MAX_BATCH = 5
 #: Payment needs a level-2 e-card (a linked, activated bank account).
 PAYMENT_LEVEL = 2
 #: Verifiers fetch the list again after ``ttl``; a list is refused a day after it was made.
