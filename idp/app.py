@@ -112,8 +112,9 @@ def _register_blueprints(app: Flask, settings: Settings) -> None:
     from idp.http import discovery
     from idp.http import userinfo
     from idp.interaction import views as authorize
+    from idp.qr import views as qr
 
-    for module in (discovery, userinfo, authorize, ecards_api, openapi, registration):
+    for module in (discovery, userinfo, authorize, ecards_api, openapi, registration, qr):
         app.register_blueprint(module.bp)
     if settings.demo:
         from idp.demo import views as demo

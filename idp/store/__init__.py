@@ -14,6 +14,7 @@ from idp.store.grants import RefreshToken
 from idp.store.people import Person
 from idp.store.people import PinAttempts
 from idp.store.people import SocialSecurityCard
+from idp.store.qr import QrCode
 from idp.store.security import AuditEvent
 from idp.store.security import DataKeyRow
 from idp.store.security import ExpiringKey
@@ -37,6 +38,7 @@ __all__ = [
     "OutboxMessage",
     "Person",
     "PinAttempts",
+    "QrCode",
     "RefreshToken",
     "SigningKeyRow",
     "SocialSecurityCard",
