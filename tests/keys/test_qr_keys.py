@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
+from channels.signing.registry import platform_key_serials
 from idp.store.database import Database
 from idp.store.keystore import SqlKeyStore
 from idp.store.security import DataKeyRow
@@ -31,7 +32,13 @@ def db(sqlite_template: Path, tmp_path: Path) -> Iterator[Database]:
 
 
 def qr_keys(db: Database, clock: FakeClock) -> QrKeys:
-    ring = KeyRing.open(SqlKeyStore(db), PASSPHRASE, publish_retired_for=0, clock=clock)
+    ring = KeyRing.open(
+        SqlKeyStore(db),
+        PASSPHRASE,
+        publish_retired_for=0,
+        notification_schemes=platform_key_serials(),
+        clock=clock,
+    )
     assert ring.qr is not None
     return ring.qr
 
