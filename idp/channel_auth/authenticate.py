@@ -87,14 +87,17 @@ def _channel(session: Session, client_id: str) -> tuple[ChannelRow, Channel]:
     return row, _as_channel(row, _as_channel(parent_row) if parent_row is not None else None)
 
 
-def _require_scope(channel: Channel, scopes: frozenset[str]) -> Channel:
-    if ECARD_SCOPE not in scopes:
-        raise forbidden("The essc.ecard scope is needed.")
+def _require_scope(channel: Channel, scopes: frozenset[str], scope: str = ECARD_SCOPE) -> Channel:
+    if scope not in scopes:
+        raise forbidden(f"The {scope} scope is needed.")
     return channel
 
 
-def from_bearer(session: Session, token: str, claims_of: ClaimsOf) -> Channel:
-    """A client credentials access token: no cardholder grant, ``sub`` is the channel."""
+def from_bearer(
+    session: Session, token: str, claims_of: ClaimsOf, *, scope: str = ECARD_SCOPE
+) -> Channel:
+    """A client credentials access token: no cardholder grant, ``sub`` is the channel, and the
+    token grants ``scope`` (the e-card API's unless the caller names another)."""
     try:
         claims = claims_of(token)
     except OAuthError:
@@ -104,7 +107,7 @@ def from_bearer(session: Session, token: str, claims_of: ClaimsOf) -> Channel:
         raise unauthorized("invalid_token", "Use a client credentials token.")
     _, channel = _channel(session, client_id)
     granted = frozenset(str(claims.get("scope", "")).split())
-    return _require_scope(channel, granted & channel.scopes)
+    return _require_scope(channel, granted & channel.scopes, scope)
 
 
 def claimed_scheme(request: ChannelRequest) -> tuple[str, str]:
@@ -180,8 +183,9 @@ def from_form(
     return _require_scope(channel, channel.scopes), request.params.get(DOCUMENT_FIELD, "")
 
 
-def from_certificate(session: Session, forwarded: str) -> Channel:
-    """RFC 8705: the channel whose registered thumbprint is the forwarded certificate's."""
+def from_certificate(session: Session, forwarded: str, *, scope: str = ECARD_SCOPE) -> Channel:
+    """RFC 8705: the channel whose registered thumbprint is the forwarded certificate's, which
+    must hold ``scope`` (the e-card API's unless the caller names another)."""
     try:
         thumbprint = forwarded_thumbprint(forwarded)
     except ValueError:
@@ -194,7 +198,7 @@ def from_certificate(session: Session, forwarded: str) -> Channel:
     if len(found) != 1:  # two channels with one certificate is a registration error: trust neither
         raise unauthorized("unknown_key", "No channel is registered for this certificate.")
     _, channel = _channel(session, found[0])
-    return _require_scope(channel, channel.scopes)
+    return _require_scope(channel, channel.scopes, scope)
 
 
 def _peer_keys(row: ChannelRow) -> KeyRing:

@@ -1,0 +1,1 @@
+"""QR codes of the e-card (issue 9)."""
