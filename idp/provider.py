@@ -25,6 +25,7 @@ from idp.oauth.tokens import AccessTokenIssuer
 from idp.oidc.discovery import provider_metadata
 from idp.oidc.discovery import validate_metadata
 from idp.oidc.id_token import IdTokenIssuer
+from idp.qr.service import QrCodes
 from idp.settings import Settings
 from idp.store.database import Database
 from idp.store.expiring import expiring_set
@@ -158,3 +159,10 @@ class Provider:
         document = provider_metadata(self.issuer, self.grants.grant_types, scopes)
         validate_metadata(document)
         return document
+
+    @cached_property
+    def qr(self) -> QrCodes:
+        """QR codes (idp/qr/): issuing, opening for redemption, the status list."""
+        return QrCodes(
+            self.keyring.qr, issuer=self.issuer, clock=self.clock, skew=self.settings.clock_skew
+        )

@@ -20,6 +20,7 @@ from keys.data import UndecryptableField
 from keys.notification import NOTIFICATION_SCHEMES
 from keys.notification import NotificationKey
 from keys.notification import NotificationKeys
+from keys.qr import QrKeys
 from keys.ring import InvalidSignature
 from keys.ring import KeyRingError
 from keys.ring import Rotation
@@ -47,11 +48,17 @@ class KeyRing:
     """Signing keys and data keys opened with the operator's passphrase."""
 
     def __init__(
-        self, signing: SigningKeys, data: DataKeys, notification: NotificationKeys
+        self,
+        signing: SigningKeys,
+        data: DataKeys,
+        notification: NotificationKeys,
+        qr: QrKeys | None = None,
     ) -> None:
         self.signing = signing
         self.data = data
         self.notification = notification
+        #: The QR code signing keys (keys/qr.py), published apart from the JWT keys.
+        self.qr = qr
 
     @classmethod
     def open(
@@ -83,11 +90,13 @@ class KeyRing:
             clock=clock,
         )
         data = DataKeys(store, wrapper, clock)
+        qr = QrKeys(store, wrapper, clock)
         if create:
             data.ensure()
             signing.ensure()
+            qr.ensure()
         signing.reload()
-        return cls(signing, data, NotificationKeys(store, wrapper, clock))
+        return cls(signing, data, NotificationKeys(store, wrapper, clock), qr)
 
     # Thin delegates, so callers write ``keyring.sign(...)``.
     def sign(self, claims: dict[str, Any], *, alg: str = "ES256", typ: str = "JWT") -> str:

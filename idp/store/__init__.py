@@ -18,6 +18,7 @@ from idp.store.payments import QrRedemption
 from idp.store.people import Person
 from idp.store.people import PinAttempts
 from idp.store.people import SocialSecurityCard
+from idp.store.qr import QrCode
 from idp.store.security import AuditEvent
 from idp.store.security import DataKeyRow
 from idp.store.security import ExpiringKey
@@ -44,6 +45,7 @@ __all__ = [
     "PaymentRefund",
     "Person",
     "PinAttempts",
+    "QrCode",
     "QrRedemption",
     "RefreshToken",
     "SigningKeyRow",

@@ -7,7 +7,7 @@
 - ``payment_daily_spend``: per e-card per day spend counters for the daily limit.
 
 Revision ID: 0007
-Revises: 0005
+Revises: 0006
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from alembic import op
 
 
 revision = "0007"
-down_revision = "0005"
+down_revision = "0006"
 branch_labels = None
 depends_on = None
 

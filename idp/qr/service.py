@@ -1,0 +1,249 @@
+"""Issuing and opening QR codes on the platform (``provider.qr``), inside the caller's transaction.
+
+``issue`` signs a short batch of codes for an e-card and remembers each code's random ref (the
+``qr_codes`` row), so the code reveals nothing and only the platform can say whose it is.
+``open`` is what online redemption starts from: the verified token, its code id (the unique key
+of single use) and the e-card behind it, refused when the e-card or its card has stopped.
+``status_list_jwt`` is the signed list offline verifiers fetch. No Flask here.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import delete
+from sqlalchemy import or_
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from idp.errors import Problem
+from idp.qr.status_list import status_list_claims
+from idp.qr.token import REF_LEN
+from idp.qr.token import Purpose
+from idp.qr.token import QrToken
+from idp.qr.token import QrTokenError
+from idp.qr.token import encode
+from idp.qr.token import short_kid
+from idp.qr.token import status_index
+from idp.qr.verifier import STATUS_LIST_TYP
+from idp.qr.verifier import OfflineVerifier
+from idp.qr.verifier import QrKeySet
+from idp.store.ecards import ECard
+from idp.store.people import SocialSecurityCard
+from idp.store.people import status_at
+from idp.store.people import usable_at
+from idp.store.qr import QrCode
+from keys.qr import QrKeys
+
+#: How long a code is valid, per purpose (issue 9: 60 s by default).
+LIFETIMES = {purpose: 60 for purpose in Purpose}
+MAX_BATCH = 5
+#: Payment needs a level-2 e-card (a linked, activated bank account).
+PAYMENT_LEVEL = 2
+STATUS_LIST_PATH = "/qr/status-list"
+JWKS_PATH = "/qr/jwks.json"
+#: Verifiers fetch the list again after ``ttl``; a list is refused a day after it was made.
+STATUS_LIST_TTL = 60
+STATUS_LIST_LIFETIME = 86_400
+#: Rows are kept this long past their code's expiry (then ``essc qr purge`` deletes them).
+KEEP_EXPIRED = 3600
+
+
+@dataclass(frozen=True)
+class IssuedCode:
+    text: str
+    token: QrToken
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "code": self.text,
+            "code_id": self.token.code_id,
+            "purpose": self.token.purpose.value,
+            "valid_from": self.token.issued_at,
+            "expires_at": self.token.expires_at,
+        }
+
+
+@dataclass(frozen=True)
+class OpenedCode:
+    """A verified code and what it stands for. ``code_id`` is unique per code: redemption makes
+    it single-use with a unique constraint on it."""
+
+    token: QrToken
+    code_id: str
+    sign_no: str
+    client_id: str
+    person_id: str
+    card_id: str
+    level: int
+    actor_sign_no: str | None
+
+
+class _KeysOfRing:
+    """The ring's published QR keys as a verifier key set, rebuilt when the JWKS changes."""
+
+    def __init__(self, keys: QrKeys) -> None:
+        self._keys = keys
+        self._seen: tuple[str, ...] = ()
+        self._set = QrKeySet([])
+
+    def key_set(self, *, force: bool = False) -> QrKeySet:
+        jwks = self._keys.jwks()
+        kids = tuple(k["kid"] for k in jwks["keys"])
+        if kids != self._seen:
+            self._set, self._seen = QrKeySet.from_jwks(jwks), kids
+        return self._set
+
+
+class QrCodes:
+    def __init__(
+        self,
+        keys: QrKeys | None,
+        *,
+        issuer: str,
+        clock: Callable[[], float],
+        skew: int,
+        lifetimes: dict[Purpose, int] | None = None,
+    ) -> None:
+        if keys is None:
+            raise LookupError("the key ring has no QR keys")
+        self.keys = keys
+        self.issuer = issuer
+        self._clock = clock
+        self._skew = skew
+        self._lifetimes = {**LIFETIMES, **(lifetimes or {})}
+        self.verifier = OfflineVerifier(_KeysOfRing(keys), clock=clock, skew=skew)
+        self._list_lock = threading.Lock()
+        self._list: tuple[int, str] | None = None
+
+    @property
+    def status_list_uri(self) -> str:
+        return self.issuer + STATUS_LIST_PATH
+
+    # -- issuing -------------------------------------------------------------------------------
+    def issue(self, session: Session, ecard: ECard, purpose: Purpose, count: int = 1) -> list[str]:
+        return [c.text for c in self.issue_batch(session, ecard, purpose, count)]
+
+    def issue_batch(
+        self,
+        session: Session,
+        ecard: ECard,
+        purpose: Purpose,
+        count: int = 1,
+        *,
+        client_id: str | None = None,
+    ) -> list[IssuedCode]:
+        """``count`` codes valid one after the other, the first from now."""
+        if not 1 <= count <= MAX_BATCH:
+            raise Problem(400, "invalid-request", f"count must be 1 to {MAX_BATCH}")
+        now = int(self._clock())
+        self._check_issuable(session, ecard, purpose, now)
+        signer = self.keys.signer()
+        if signer is None:
+            raise Problem(503, "qr-keys-missing", "No QR signing key; run `essc init`")
+        lifetime = self._lifetimes[purpose]
+        issued = []
+        for i in range(count):
+            start = now + i * lifetime
+            token = QrToken(
+                purpose=purpose,
+                kid=short_kid(signer.kid),
+                issued_at=start,
+                expires_at=start + lifetime,
+                ecard_ref=os.urandom(REF_LEN),
+            )
+            issued.append(IssuedCode(encode(token, signer.sign), token))
+        session.add_all(
+            QrCode(
+                code_id=c.token.code_id,
+                sign_no=ecard.sign_no,
+                purpose=purpose.value,
+                client_id=client_id or ecard.client_id,
+                issued_at=c.token.issued_at,
+                expires_at=c.token.expires_at,
+                created_at=now,
+            )
+            for c in issued
+        )
+        return issued
+
+    def _check_issuable(self, session: Session, ecard: ECard, purpose: Purpose, now: int) -> None:
+        if ecard.status != "active":
+            raise Problem(409, "ecard-not-active", f"The e-card is {ecard.status}")
+        card = session.get(SocialSecurityCard, ecard.card_id)
+        status = status_at(card, now) if card is not None else "missing"
+        if status != "normal":
+            raise Problem(409, "card-not-usable", f"The card is {status}; it gets no codes")
+        if purpose is Purpose.PAYMENT and ecard.level < PAYMENT_LEVEL:
+            raise Problem(
+                403, "level-too-low", "Payment codes need a level 2 e-card (a linked bank account)"
+            )
+
+    # -- opening -------------------------------------------------------------------------------
+    def open(self, session: Session, text: str, purpose: Purpose | str) -> OpenedCode:
+        """Verify the code now and resolve it; ``QrTokenError`` says why not."""
+        token = self.verifier.verify(text, purpose)
+        row = session.get(QrCode, token.code_id)
+        if row is None or row.purpose != token.purpose.value:
+            raise QrTokenError("revoked", "the platform holds no such code")
+        ecard = session.get(ECard, row.sign_no)
+        if ecard is None or ecard.status != "active":
+            raise QrTokenError("revoked", "the e-card is no longer active")
+        card = session.get(SocialSecurityCard, ecard.card_id)
+        if card is None or status_at(card, int(self._clock())) != "normal":
+            raise QrTokenError("revoked", "the card is suspended or cancelled")
+        if token.purpose is Purpose.PAYMENT and ecard.level < PAYMENT_LEVEL:
+            raise QrTokenError("level_too_low", "payment needs a level 2 e-card")
+        return OpenedCode(
+            token=token,
+            code_id=token.code_id,
+            sign_no=ecard.sign_no,
+            client_id=ecard.client_id,
+            person_id=ecard.person_id,
+            card_id=ecard.card_id,
+            level=ecard.level,
+            actor_sign_no=row.actor_sign_no,
+        )
+
+    # -- the status list -----------------------------------------------------------------------
+    def revoked_indices(self, session: Session, now: int) -> list[int]:
+        """The status indices of codes still valid whose e-card or card has stopped."""
+        rows = session.scalars(
+            select(QrCode.code_id)
+            .join(ECard, ECard.sign_no == QrCode.sign_no)
+            .join(SocialSecurityCard, SocialSecurityCard.id == ECard.card_id)
+            .where(QrCode.expires_at + self._skew > now)
+            .where(or_(ECard.status != "active", ~usable_at(now)))
+        )
+        return [status_index(bytes.fromhex(code_id)) for code_id in rows]
+
+    def status_list_jwt(self, session: Session) -> str:
+        """The signed list, rebuilt at most once per ``STATUS_LIST_TTL`` in this process."""
+        now = int(self._clock())
+        with self._list_lock:
+            if self._list is not None and now < self._list[0] + STATUS_LIST_TTL:
+                return self._list[1]
+            claims = status_list_claims(
+                self.revoked_indices(session, now),
+                subject=self.status_list_uri,
+                now=now,
+                ttl=STATUS_LIST_TTL,
+                lifetime=STATUS_LIST_LIFETIME,
+            )
+            token = self.keys.sign_jwt(claims, typ=STATUS_LIST_TYP)
+            self._list = (now, token)
+            return token
+
+    def forget_status_list(self) -> None:
+        """Build the next list afresh (tests, and ``essc qr status-list``)."""
+        with self._list_lock:
+            self._list = None
+
+    def purge(self, session: Session, now: int) -> int:
+        """Delete rows of codes expired more than ``KEEP_EXPIRED`` ago; how many."""
+        result = session.execute(delete(QrCode).where(QrCode.expires_at + KEEP_EXPIRED < now))
+        return int(getattr(result, "rowcount", 0) or 0)

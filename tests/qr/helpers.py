@@ -1,0 +1,54 @@
+"""Helpers for the QR tests: an e-card to make codes for, and the card changes that stop it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from idp.cards import lifecycle as cards
+from idp.ecards import service as ecards
+from idp.ecards.requests import parse_issue
+from idp.store.ecards import ECard
+from tests.ecard_helpers import add_channel
+from tests.ecard_helpers import channel_of
+from tests.ecard_helpers import issue_body
+from tests.ecard_helpers import set_card
+from tests.support import CARD
+
+OPERATOR = cards.Actor("op-0042", "counter")
+
+
+def issue_ecard(provider: Any, cardholder: dict[str, str], *, level: int = 2) -> tuple[Any, str]:
+    """A level ``level`` e-card in a bank channel: (registered channel, sign_no)."""
+    if level == 2:
+        set_card(provider, cardholder["person_id"], bank_account_linked=True)
+    registered = add_channel(provider, "bank")
+    services = ecards.Services(
+        keyring=provider.keyring,
+        issuer=provider.issuer,
+        alg=provider.settings.default_signing_alg,
+        now=provider.now,
+        pin_hasher=provider.pin_hasher,
+        pin_max_failures=provider.settings.pin_max_failures,
+        pin_lockout_seconds=provider.settings.pin_lockout_seconds,
+    )
+    body = parse_issue(issue_body(provider, "bank", level=level))
+    with provider.db.transaction() as s:
+        issued = ecards.issue_ecard(s, services, channel_of(provider, registered.client_id), body)
+    return registered, issued.sign_no
+
+
+def codes(provider: Any, sign_no: str, purpose: Any, count: int = 1) -> list[str]:
+    with provider.db.transaction() as s:
+        ecard = s.get(ECard, sign_no)
+        assert ecard is not None
+        found: list[str] = provider.qr.issue(s, ecard, purpose, count)
+        return found
+
+
+def change_card(provider: Any, action: str, number: str = CARD["card_number"]) -> None:
+    with provider.db.transaction() as s:
+        card = cards.find_card(s, number)
+        if action == "suspend":
+            cards.suspend(s, card, OPERATOR, now=provider.now(), seconds=3600)
+        else:
+            getattr(cards, action)(s, card, OPERATOR, now=provider.now())
