@@ -67,4 +67,3 @@ def release(session: Session, sign_no: str, day: str, amount: int) -> None:
 def spent_on(session: Session, sign_no: str, day: str) -> int:
     row = session.get(PaymentDailySpend, (sign_no, day))
     return row.spent_fen if row is not None else 0
-

@@ -11,9 +11,9 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from datetime import date
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
 from idp.ecards.requests import IDEMPOTENCY_KEY

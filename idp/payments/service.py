@@ -161,13 +161,6 @@ def authorize(
         return replay
     code = open_code()
     holder = usable_holder(session, code.sign_no, now)
-    if holder.ecard.level != 2:
-        raise Problem(
-            403,
-            "ecard-cannot-pay",
-            "This e-card cannot pay",
-            "Payments need a level 2 e-card (a linked bank account).",
-        )
     payment_id = new_reference("py_")
     if spend(session, code, merchant.client_id, payment_id, now) is None:
         replay = _replay(session, merchant, request)  # a concurrent twin spent it: its answer
@@ -557,7 +550,9 @@ def confirm(
         raise FactorRefused(403, "factor-failed", "The PIN is not correct")
     day = daily.china_day(now)
     if not daily.charge(session, sign_no, day, payment.amount_fen, policy.daily_limit_fen):
-        declined = _decline(session, payment, "daily_limit_exceeded", ecard.person_id, request_id, now)
+        declined = _decline(
+            session, payment, "daily_limit_exceeded", ecard.person_id, request_id, now
+        )
         return channel_json(declined, _merchant_name(session, payment))
     done = states.apply(
         session,
@@ -575,9 +570,11 @@ def confirm(
 
 
 def _pending_of(session: Session, sign_no: str, payment_id: str, now: int) -> Payment:
-    payment = session.scalar(
-        select(Payment).where(Payment.id == payment_id, Payment.sign_no == sign_no)
-    ) if PAYMENT_ID.fullmatch(payment_id) else None
+    payment = (
+        session.scalar(select(Payment).where(Payment.id == payment_id, Payment.sign_no == sign_no))
+        if PAYMENT_ID.fullmatch(payment_id)
+        else None
+    )
     if payment is None:
         raise Problem(404, "payment-not-found", "No such payment for this e-card")
     payment = expire_if_due(session, payment, now)

@@ -30,6 +30,7 @@ from idp.provider import Provider
 from idp.qr import redemption
 from idp.qr.redemption import ScannedCode
 from idp.qr.redemption import parse_redemption
+from idp.qr.token import QrTokenError
 
 bp = Blueprint("qr_redemption", __name__, url_prefix="/api/v1/qr")
 bp.register_error_handler(Problem, ecards_views.on_problem)
@@ -80,10 +81,20 @@ def json_body() -> object:
 
 
 def open_code(session: Session, p: Provider, text: str, purpose: str) -> ScannedCode:
-    """Verify a scanned code for ``purpose`` (``idp.qr``: signature, key, expiry, purpose,
-    status); any refusal is its problem."""
-    opened = p.qr.open(session, text, purpose)
-    return ScannedCode(code_id=opened.code_id, purpose=purpose, sign_no=opened.sign_no)
+    """Verify a scanned code for ``purpose`` (``idp.qr``: signature, key, expiry, purpose, the
+    e-card and card still usable). A refusal is 422 ``code-<reason>``: ``code-expired``,
+    ``code-wrong-purpose``, ``code-revoked``, ... (the reasons of ``idp.qr.token.REASONS``)."""
+    try:
+        opened = p.qr.open(session, text, purpose)
+    except QrTokenError as exc:
+        raise Problem(
+            422,
+            "code-" + exc.reason.replace("_", "-"),
+            "The QR code was refused",
+            "Ask the holder to show a fresh code.",
+            reason=exc.reason,
+        ) from None
+    return ScannedCode(opened.code_id, opened.token.purpose.value, opened.sign_no)
 
 
 @bp.post("/redemptions")
