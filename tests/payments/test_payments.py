@@ -60,7 +60,9 @@ def audit_events(provider: Any, prefix: str) -> list[AuditEvent]:
 
 
 # -- the happy paths ---------------------------------------------------------------------------
-def test_authorize_capture_refund_in_parts(provider: Any, web: Any, shop: Any, holder: Payer) -> None:
+def test_authorize_capture_refund_in_parts(
+    provider: Any, web: Any, shop: Any, holder: Payer
+) -> None:
     payment = paid(web, shop, holder, 1_000)
     assert payment["state"] == "authorized" and payment["amount_fen"] == 1_000
     assert payment["payment_id"].startswith("py_") and "sign_no" not in payment
@@ -212,8 +214,11 @@ def test_reversal_has_a_window_and_needs_an_uncaptured_payment(
     closed = web.post(f"/api/v1/payments/{late['payment_id']}/reverse", headers=shop)
     assert_problem(closed, 409, "reversal-window-closed")
     assert_problem(
-        web.post(f"/api/v1/payments/{late['payment_id']}/refunds", json={"amount_fen": 1},
-                 headers={**shop, "Idempotency-Key": "refund-key-0009"}),
+        web.post(
+            f"/api/v1/payments/{late['payment_id']}/refunds",
+            json={"amount_fen": 1},
+            headers={**shop, "Idempotency-Key": "refund-key-0009"},
+        ),
         409,
         "transition-refused",
     )
@@ -247,8 +252,9 @@ def test_daily_statement_reconciles(provider: Any, web: Any, shop: Any, holder: 
     theirs = web.get(f"/api/v1/payment-statements/{day}", headers=merchant_headers(web, other))
     assert theirs.json["payments"] == [] and theirs.json["totals"]["payments"] == 0
     for bad in ("2027-02-30", "yesterday", "2027-1-01"):
-        assert_problem(web.get(f"/api/v1/payment-statements/{bad}", headers=shop), 404,
-                       "statement-not-found")
+        assert_problem(
+            web.get(f"/api/v1/payment-statements/{bad}", headers=shop), 404, "statement-not-found"
+        )
 
 
 # -- bad input for every endpoint --------------------------------------------------------------
@@ -323,9 +329,7 @@ def test_bad_requests_are_refused(provider: Any, web: Any, shop: Any, holder: Pa
     assert_problem(web.post("/api/v1/payments", json=body, headers=forged), 401, "unauthorized")
 
 
-def test_wrong_client_kinds_and_scopes_are_refused(
-    provider: Any, web: Any, holder: Payer
-) -> None:
+def test_wrong_client_kinds_and_scopes_are_refused(provider: Any, web: Any, holder: Payer) -> None:
     body = pay_body(holder.code())
     channel = add_channel(provider, "wechat")
     as_channel = authorize(web, bearer(web, channel), body)
@@ -381,9 +385,15 @@ def test_bad_refunds_captures_and_confirmations(
     alien = web.post(confirm, json={"pin": CARD["pin"]}, headers=stranger)
     assert_problem(alien, 404, "ecard-not-found")
     wrong_payment = f"/api/v1/ecards/{holder.sign_no}/payments/{pid}x/confirm"
-    assert_problem(web.post(wrong_payment, json={"pin": CARD["pin"]}, headers=headers), 404,
-                   "payment-not-found")
+    assert_problem(
+        web.post(wrong_payment, json={"pin": CARD["pin"]}, headers=headers),
+        404,
+        "payment-not-found",
+    )
     listing = web.get(f"/api/v1/ecards/{holder.sign_no}/payments?before=x", headers=headers)
     assert_problem(listing, 422, "invalid-request")
-    assert_problem(web.get(f"/api/v1/ecards/{holder.sign_no}/payments", headers=stranger), 404,
-                   "ecard-not-found")
+    assert_problem(
+        web.get(f"/api/v1/ecards/{holder.sign_no}/payments", headers=stranger),
+        404,
+        "ecard-not-found",
+    )

@@ -89,8 +89,9 @@ def test_refusals(provider: Any, web: Any, scanner: Any, holder: Payer, clock: A
     assert_problem(redeem(web, scanner, "SC1:" + "0" * 40, "medical"), 422, "code-malformed")
     bare = web.post(PATH, json={"code": medical}, headers=scanner)
     assert_problem(bare, 422, "invalid-request")
-    assert_problem(web.post(PATH, json={"code": medical, "purpose": "medical"}), 401,
-                   "unauthorized")
+    assert_problem(
+        web.post(PATH, json={"code": medical, "purpose": "medical"}), 401, "unauthorized"
+    )
     channel = bearer(web, add_channel(provider, "wechat"))
     assert_problem(redeem(web, channel, medical, "medical"), 403, "insufficient-scope")
     payer_only = merchant_headers(web, add_merchant(provider, scope="essc.pay"))
