@@ -102,8 +102,9 @@ def _register_blueprints(app: Flask, settings: Settings) -> None:
     from idp.interaction import views as authorize
     from idp.payments import views as payments_api
     from idp.qr import redemption_views
+    from idp.qr import views as qr
 
-    for module in (discovery, userinfo, authorize, ecards_api, openapi, registration):
+    for module in (discovery, userinfo, authorize, ecards_api, openapi, registration, qr):
         app.register_blueprint(module.bp)
     for module in (redemption_views, payments_api):
         app.register_blueprint(module.bp)

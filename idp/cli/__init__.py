@@ -16,6 +16,7 @@ from idp.cli.channels import channels
 from idp.cli.clients import clients
 from idp.cli.keys import keys
 from idp.cli.notifications import notifications
+from idp.cli.qr import qr
 
 
 class _Essc(click.Group):
@@ -55,5 +56,6 @@ for command in (
     keys,
     notifications,
     cards,
+    qr,
 ):
     main.add_command(command)

@@ -89,7 +89,7 @@ _PURPOSE_CODES = {Purpose.IDENTITY: 1, Purpose.MEDICAL: 2, Purpose.PAYMENT: 3, P
 _PURPOSE_OF_CODE = {code: purpose for purpose, code in _PURPOSE_CODES.items()}
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class QrToken:
     """What a code says. ``issued_at`` is the start of its validity window: the codes of a batch
     each carry their own window's start, so they share no timestamp a scanner could link."""
@@ -137,7 +137,7 @@ class QrToken:
         return head + self.ecard_ref + (self.actor or b"")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Decoded:
     """A parsed code: the token, the exact bytes the signature covers, and the signature."""
 

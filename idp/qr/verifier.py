@@ -32,6 +32,7 @@ from cryptography.hazmat.primitives.asymmetric import ed25519
 from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
 
 from idp.qr.token import STATUS_INDEX_BITS
+from idp.qr.token import Decoded
 from idp.qr.token import Purpose
 from idp.qr.token import QrToken
 from idp.qr.token import QrTokenError
@@ -323,18 +324,23 @@ class OfflineVerifier:
     def verify(self, text: str, purpose: Purpose | str | None = None) -> QrToken:
         decoded = decode(text)
         token = decoded.token
-        candidates = self._keys.key_set().candidates(token.kid)
-        if not candidates:  # a key published after our last fetch: refresh (rate-limited)
-            candidates = self._keys.key_set(force=True).candidates(token.kid)
-        if not candidates:
-            raise QrTokenError("unknown_key")
-        if not any(k.verify(decoded.signature, decoded.signing_input) for k in candidates):
+        if not self.signed_by_known_key(decoded):
             raise QrTokenError("bad_signature")
         check_times(token, self._clock(), self._skew)
         check_purpose(token, purpose)
         if self._status is not None and self._status.status_list().is_revoked(token.status_index):
             raise QrTokenError("revoked")
         return token
+
+    def signed_by_known_key(self, decoded: Decoded) -> bool:
+        """Whether a published key made the signature; ``unknown_key`` if none has the kid."""
+        kid = decoded.token.kid
+        candidates = self._keys.key_set().candidates(kid)
+        if not candidates:  # a key published after our last fetch: refresh (rate-limited)
+            candidates = self._keys.key_set(force=True).candidates(kid)
+        if not candidates:
+            raise QrTokenError("unknown_key")
+        return any(k.verify(decoded.signature, decoded.signing_input) for k in candidates)
 
 
 def check_times(token: QrToken, now: float, skew: int) -> None:

@@ -17,12 +17,8 @@ from tests.support import CARD
 OPERATOR = cards.Actor("op-0042", "counter")
 
 
-def issue_ecard(provider: Any, cardholder: dict[str, str], *, level: int = 2) -> tuple[Any, str]:
-    """A level ``level`` e-card in a bank channel: (registered channel, sign_no)."""
-    if level == 2:
-        set_card(provider, cardholder["person_id"], bank_account_linked=True)
-    registered = add_channel(provider, "bank")
-    services = ecards.Services(
+def _services(provider: Any) -> ecards.Services:
+    return ecards.Services(
         keyring=provider.keyring,
         issuer=provider.issuer,
         alg=provider.settings.default_signing_alg,
@@ -31,10 +27,22 @@ def issue_ecard(provider: Any, cardholder: dict[str, str], *, level: int = 2) ->
         pin_max_failures=provider.settings.pin_max_failures,
         pin_lockout_seconds=provider.settings.pin_lockout_seconds,
     )
-    body = parse_issue(issue_body(provider, "bank", level=level))
+
+
+def issue_in(provider: Any, channel: Any, *, level: int = 2, key: str = "req-bank-0001") -> str:
+    """An e-card of the test cardholder in ``channel`` (already registered); its sign_no."""
+    body = parse_issue(issue_body(provider, "bank", level=level, idempotency_key=key))
     with provider.db.transaction() as s:
-        issued = ecards.issue_ecard(s, services, channel_of(provider, registered.client_id), body)
-    return registered, issued.sign_no
+        sign_no: str = ecards.issue_ecard(s, _services(provider), channel, body).sign_no
+    return sign_no
+
+
+def issue_ecard(provider: Any, cardholder: dict[str, str], *, level: int = 2) -> tuple[Any, str]:
+    """A level ``level`` e-card in a new bank channel: (registered channel, sign_no)."""
+    if level == 2:
+        set_card(provider, cardholder["person_id"], bank_account_linked=True)
+    registered = add_channel(provider, "bank")
+    return registered, issue_in(provider, channel_of(provider, registered.client_id), level=level)
 
 
 def codes(provider: Any, sign_no: str, purpose: Any, count: int = 1) -> list[str]:
