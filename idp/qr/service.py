@@ -21,6 +21,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from idp.errors import Problem
+from idp.qr.paths import STATUS_LIST_PATH
 from idp.qr.status_list import status_list_claims
 from idp.qr.token import REF_LEN
 from idp.qr.token import Purpose
@@ -44,8 +45,6 @@ LIFETIMES = {purpose: 60 for purpose in Purpose}
 MAX_BATCH = 5
 #: Payment needs a level-2 e-card (a linked, activated bank account).
 PAYMENT_LEVEL = 2
-STATUS_LIST_PATH = "/qr/status-list"
-JWKS_PATH = "/qr/jwks.json"
 #: Verifiers fetch the list again after ``ttl``; a list is refused a day after it was made.
 STATUS_LIST_TTL = 60
 STATUS_LIST_LIFETIME = 86_400
@@ -234,7 +233,12 @@ class QrCodes:
                 ttl=STATUS_LIST_TTL,
                 lifetime=STATUS_LIST_LIFETIME,
             )
-            token = self.keys.sign_jwt(claims, typ=STATUS_LIST_TYP)
+            try:
+                token = self.keys.sign_jwt(claims, typ=STATUS_LIST_TYP)
+            except LookupError:
+                raise Problem(
+                    503, "qr-keys-missing", "No QR signing key; run `essc init`"
+                ) from None
             self._list = (now, token)
             return token
 

@@ -6,6 +6,7 @@
   ``essc.ecard``), for the e-card the token's channel holds.
 - ``GET /qr/render.svg`` and ``/qr/render.png?code=...``: a code of ours as a picture (segno).
 - ``GET /qr/jwks.json`` and ``/qr/status-list``: what offline verifiers fetch.
+- ``GET /qr/openapi.json``: the OpenAPI document of these (``idp.qr.openapi``).
 
 Refusals are RFC 7807 problem JSON (the user-token endpoint answers bearer errors as RFC 6750).
 """
@@ -29,10 +30,15 @@ from idp.http.http import oauth_json
 from idp.http.http import provider
 from idp.http.http import read_json
 from idp.http.userinfo import bearer_token
+from idp.qr import openapi
 from idp.qr import render
+from idp.qr.paths import CARDHOLDER_PATH
+from idp.qr.paths import JWKS_PATH
+from idp.qr.paths import OPENAPI_PATH
+from idp.qr.paths import RENDER_PNG_PATH
+from idp.qr.paths import RENDER_SVG_PATH
+from idp.qr.paths import STATUS_LIST_PATH
 from idp.qr.requests import parse_issue
-from idp.qr.service import JWKS_PATH
-from idp.qr.service import STATUS_LIST_PATH
 from idp.qr.service import STATUS_LIST_TTL
 from idp.qr.service import IssuedCode
 from idp.qr.token import QrTokenError
@@ -76,7 +82,7 @@ def _answer(issued: list[IssuedCode]) -> Response:
     )
 
 
-@bp.post("/api/v1/ecards/<sign_no>/qr-codes")
+@bp.post("/api/v1/ecards/<sign_no>/qr-codes")  # paths.CHANNEL_PATH
 def issue_for_ecard(sign_no: str) -> Response:
     p, body = provider(), _body()
     with p.db.transaction() as session:
@@ -89,7 +95,7 @@ def issue_for_ecard(sign_no: str) -> Response:
     return _answer(issued)
 
 
-@bp.post("/api/v1/me/qr-codes")
+@bp.post(CARDHOLDER_PATH)
 def issue_for_cardholder() -> Response:
     p = provider()
     claims = p.access_token_verifier.claims(bearer_token())
@@ -137,13 +143,13 @@ def _scale() -> int:
     return int(raw)
 
 
-@bp.get("/qr/render.svg")
+@bp.get(RENDER_SVG_PATH)
 def render_svg() -> Response:
     svg = render.svg(_our_code(), _scale())
     return Response(svg, 200, {"Cache-Control": "no-store"}, mimetype="image/svg+xml")
 
 
-@bp.get("/qr/render.png")
+@bp.get(RENDER_PNG_PATH)
 def render_png() -> Response:
     png = render.png(_our_code(), _scale())
     return Response(png, 200, {"Cache-Control": "no-store"}, mimetype="image/png")
@@ -164,3 +170,8 @@ def status_list() -> Response:
         token = p.qr.status_list_jwt(session)
     headers = {"Cache-Control": f"public, max-age={STATUS_LIST_TTL}"}
     return Response(token, 200, headers, mimetype="application/statuslist+jwt")
+
+
+@bp.get(OPENAPI_PATH)
+def openapi_json() -> Response:
+    return Response(openapi.render(), mimetype="application/json")

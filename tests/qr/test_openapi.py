@@ -1,0 +1,24 @@
+"""docs/qr-openapi.json: valid OpenAPI 3.1, what /qr/openapi.json serves, every QR route in it."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+from openapi_spec_validator import validate
+
+DOC = Path(__file__).resolve().parents[2] / "docs" / "qr-openapi.json"
+
+
+def test_the_document_is_valid_served_and_kept_in_docs(app: Any, web: Any) -> None:
+    kept = json.loads(DOC.read_text(encoding="utf-8"))
+    validate(kept)
+    assert web.get("/qr/openapi.json").json == kept
+    routes = {
+        re.sub(r"<([a-z_]+)>", r"{\1}", r.rule)
+        for r in app.url_map.iter_rules()
+        if r.endpoint.startswith("qr.") and r.endpoint != "qr.openapi_json"
+    }
+    assert routes == set(kept["paths"])
