@@ -321,6 +321,8 @@ def test_bad_requests_are_refused(provider: Any, web: Any, shop: Any, holder: Pa
     assert assert_problem(odd, 422, "invalid-request")["field"] == "Idempotency-Key"
     raw = {**shop, "Idempotency-Key": new_key(), "Content-Type": "application/json"}
     assert_problem(web.post("/api/v1/payments", data=b"{", headers=raw), 400, "malformed-json")
+    huge = web.post("/api/v1/payments", data=b" " * 70_000, headers=raw)
+    assert_problem(huge, 413, "body-too-large")
     as_form = {**shop, "Idempotency-Key": new_key()}
     form = web.post("/api/v1/payments", data={"a": "b"}, headers=as_form)
     assert_problem(form, 415, "unsupported-media-type")
