@@ -57,7 +57,8 @@ class KeyRing:
         self.signing = signing
         self.data = data
         self.notification = notification
-        #: The QR code signing keys (keys/qr.py), published apart from the JWT keys.
+        #: The QR code signing keys (keys/qr.py), published apart from the JWT keys; the first
+        #: is made on first use (``QrKeys.ensure``), so older instances need no new init step.
         self.qr = qr
 
     @classmethod
@@ -94,7 +95,6 @@ class KeyRing:
         if create:
             data.ensure()
             signing.ensure()
-            qr.ensure()
         signing.reload()
         return cls(signing, data, NotificationKeys(store, wrapper, clock), qr)
 

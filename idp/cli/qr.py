@@ -70,7 +70,7 @@ def qr_verify(
 @qr.command("keys")
 def qr_keys() -> None:
     """The QR signing keys with their state (pending, active, retired)."""
-    emit(_keys().states())
+    emit(provider().qr.ensure_keys().states())
 
 
 @qr.command("rotate-key")
@@ -82,7 +82,7 @@ def qr_rotate_key() -> None:
 @qr.command("export-jwks")
 def qr_export_jwks() -> None:
     """The QR JWK Set, as served at /qr/jwks.json (for scanners that load it from a file)."""
-    emit(_keys().jwks())
+    emit(provider().qr.jwks())
 
 
 @qr.command("status-list")
@@ -106,6 +106,6 @@ def _keys() -> QrKeys:
     from keys import KeyRingError
 
     found: QrKeys | None = provider().keyring.qr
-    if found is None:
-        raise KeyRingError("no QR keys; run `essc init`")
+    if found is None:  # a KeyRing built by hand, without its QR keys
+        raise KeyRingError("this key ring has no QR keys")
     return found

@@ -17,7 +17,7 @@ from idp.qr.paths import JWKS_PATH
 from idp.qr.paths import RENDER_PNG_PATH
 from idp.qr.paths import RENDER_SVG_PATH
 from idp.qr.paths import STATUS_LIST_PATH
-from idp.qr.service import MAX_BATCH
+from idp.qr.requests import MAX_BATCH
 from idp.qr.token import REASONS
 from idp.qr.token import Purpose
 
@@ -57,7 +57,7 @@ REFUSALS = {
     "413": _problem("The body is too large"),
     "415": _problem("The body is not application/json"),
     "422": _problem("invalid-request naming the field"),
-    "503": _problem("qr-keys-missing: the instance has no QR signing key (essc init)"),
+    "503": _problem("qr-keys-missing: the instance could not make its first QR key"),
 }
 
 

@@ -6,10 +6,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from idp.errors import Problem
-from idp.qr.service import MAX_BATCH
 from idp.qr.token import Purpose
 
 FIELDS = frozenset({"purpose", "count"})
+#: A phone may hold this many codes in consecutive windows (5 minutes at 60 s each).
+MAX_BATCH = 5
 
 
 @dataclass(frozen=True)

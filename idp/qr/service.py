@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 
 from idp.errors import Problem
 from idp.qr.paths import STATUS_LIST_PATH
+from idp.qr.requests import MAX_BATCH
 from idp.qr.status_list import status_list_claims
 from idp.qr.token import REF_LEN
 from idp.qr.token import Purpose
@@ -42,7 +43,6 @@ from keys.qr import QrKeys
 
 #: How long a code is valid, per purpose (issue 9: 60 s by default).
 LIFETIMES = {purpose: 60 for purpose in Purpose}
-MAX_BATCH = 5
 #: Payment needs a level-2 e-card (a linked, activated bank account).
 PAYMENT_LEVEL = 2
 #: Verifiers fetch the list again after ``ttl``; a list is refused a day after it was made.
@@ -118,6 +118,20 @@ class QrCodes:
         self.verifier = OfflineVerifier(_KeysOfRing(keys), clock=clock, skew=skew)
         self._list_lock = threading.Lock()
         self._list: tuple[int, str] | None = None
+        self._keys_checked = False
+
+    def ensure_keys(self) -> QrKeys:
+        """The QR keys, the first one made now if the instance has none (two processes racing
+        make two keys: both are published and the older signs until the newer is ready)."""
+        if self._keys_checked:
+            return self.keys
+        if self.keys.signer() is None:
+            self.keys.ensure()
+        self._keys_checked = True
+        return self.keys
+
+    def jwks(self) -> dict[str, Any]:
+        return self.ensure_keys().jwks()
 
     @property
     def status_list_uri(self) -> str:
@@ -141,9 +155,9 @@ class QrCodes:
             raise Problem(400, "invalid-request", f"count must be 1 to {MAX_BATCH}")
         now = int(self._clock())
         self._check_issuable(session, ecard, purpose, now)
-        signer = self.keys.signer()
+        signer = self.ensure_keys().signer()
         if signer is None:
-            raise Problem(503, "qr-keys-missing", "No QR signing key; run `essc init`")
+            raise Problem(503, "qr-keys-missing", "No QR signing key could be made")
         lifetime = self._lifetimes[purpose]
         issued = []
         for i in range(count):
@@ -234,11 +248,9 @@ class QrCodes:
                 lifetime=STATUS_LIST_LIFETIME,
             )
             try:
-                token = self.keys.sign_jwt(claims, typ=STATUS_LIST_TYP)
+                token = self.ensure_keys().sign_jwt(claims, typ=STATUS_LIST_TYP)
             except LookupError:
-                raise Problem(
-                    503, "qr-keys-missing", "No QR signing key; run `essc init`"
-                ) from None
+                raise Problem(503, "qr-keys-missing", "No QR signing key could be made") from None
             self._list = (now, token)
             return token
 

@@ -158,7 +158,7 @@ def render_png() -> Response:
 # -- what verifiers fetch --------------------------------------------------------------------
 @bp.get(JWKS_PATH)
 def jwks() -> Response:
-    response = oauth_json(provider().qr.keys.jwks())
+    response = oauth_json(provider().qr.jwks())
     response.headers["Cache-Control"] = "public, max-age=300"
     return response
 

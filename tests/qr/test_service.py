@@ -93,7 +93,7 @@ def test_status_list_flips_on_suspend_and_back_on_resume(
 ) -> None:
     _, sign_no = issue_ecard(provider, cardholder)
     texts = codes(provider, sign_no, Purpose.TRANSIT, 2)
-    keys = QrKeySet.from_jwks(provider.keyring.qr.jwks())
+    keys = QrKeySet.from_jwks(provider.qr.jwks())
 
     def current() -> StatusList:
         provider.qr.forget_status_list()
@@ -112,7 +112,7 @@ def test_status_list_flips_on_suspend_and_back_on_resume(
 def test_offline_verifier_with_the_served_list(provider: Any, cardholder: Any, clock: Any) -> None:
     _, sign_no = issue_ecard(provider, cardholder)
     (text,) = codes(provider, sign_no, Purpose.PAYMENT)
-    jwks = provider.keyring.qr.jwks()
+    jwks = provider.qr.jwks()
 
     class Served:
         def status_list(self, *, force: bool = False) -> StatusList:
@@ -128,3 +128,15 @@ def test_offline_verifier_with_the_served_list(provider: Any, cardholder: Any, c
     with pytest.raises(QrTokenError) as refused:
         verifier.verify(text, "payment")
     assert refused.value.reason == "revoked"
+
+
+def test_purge_deletes_rows_an_hour_after_expiry(
+    provider: Any, cardholder: Any, clock: Any
+) -> None:
+    _, sign_no = issue_ecard(provider, cardholder)
+    codes(provider, sign_no, Purpose.IDENTITY, 2)  # expire at +60 and +120
+    clock.advance(60 + 3600 + 1)
+    with provider.db.transaction() as s:
+        assert provider.qr.purge(s, provider.now()) == 1
+    with provider.db.read() as s:
+        assert s.query(QrCode).count() == 1

@@ -132,3 +132,22 @@ def test_status_list_endpoint(web: Any, provider: Any, cardholder: Any, clock: A
         response.get_data(as_text=True), keys, subject=provider.qr.status_list_uri, now=clock()
     )
     assert not found.is_revoked(0) and len(found.bits) == 2**21
+
+
+@pytest.mark.parametrize(
+    ("raw", "status", "slug"),
+    [
+        (b"\xff\xfe", 400, "malformed-json"),
+        (b'{"purpose": "payment", "purpose": "medical"}', 400, "malformed-json"),
+        (b'{"purpose": "payment", "count": 1e400}', 400, "malformed-json"),
+        (b"[" * 100 + b"]" * 100, 400, "malformed-json"),
+        (b'{"purpose": "' + b"x" * 5000 + b'"}', 413, "body-too-large"),
+    ],
+)
+def test_hostile_bodies(
+    web: Any, provider: Any, cardholder: Any, raw: bytes, status: int, slug: str
+) -> None:
+    registered, sign_no = issue_ecard(provider, cardholder)
+    headers = {**bearer(web, registered), "Content-Type": "application/json"}
+    response = web.post(f"/api/v1/ecards/{sign_no}/qr-codes", data=raw, headers=headers)
+    assert_problem(response, status, slug)
