@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import contextlib
 import json
 import threading
 import time
@@ -210,10 +211,18 @@ class _Cached:
         self.lock = threading.Lock()
         self._next_at = float("-inf")
         self._tried_at = float("-inf")
+        self.inline = True
 
     def due(self, force: bool) -> bool:
         now = self._clock()
         return now >= self._next_at or (force and now >= self._tried_at + self._retry)
+
+    def wanted(self, empty: bool, force: bool) -> bool:
+        """Whether a scan should load now: nothing loaded yet; an unknown kid (``force``, rate
+        limited); or due, unless a ``keep_fresh`` thread does the refreshing."""
+        if empty or (force and self.due(True)):
+            return True
+        return self.inline and self.due(False)
 
     def loaded(self, ok: bool, refresh: float | None = None) -> None:
         self._tried_at = now = self._clock()
@@ -237,18 +246,35 @@ class JwksFetcher:
         self._cache = _Cached(refresh_seconds, 60, clock)
         self._keys: QrKeySet | None = None
 
+    @property
+    def inline_refresh(self) -> bool:
+        return self._cache.inline
+
+    @inline_refresh.setter
+    def inline_refresh(self, value: bool) -> None:
+        self._cache.inline = value
+
     def key_set(self, *, force: bool = False) -> QrKeySet:
         with self._cache.lock:
-            if self._cache.due(force):
-                try:
-                    self._keys = QrKeySet.from_jwks(json.loads(self._read(self.source)))
-                    self._cache.loaded(True)
-                except (OSError, ValueError, VerifierError) as exc:
-                    self._cache.loaded(False)
-                    if self._keys is None:
-                        raise VerifierError(f"cannot load the JWKS: {exc}") from None
+            if self._cache.wanted(self._keys is None, force):
+                self._load()
             assert self._keys is not None
             return self._keys
+
+    def refresh(self) -> None:
+        """Load again if due (``keep_fresh``'s thread calls this)."""
+        with self._cache.lock:
+            if self._cache.due(False):
+                self._load()
+
+    def _load(self) -> None:
+        try:
+            self._keys = QrKeySet.from_jwks(json.loads(self._read(self.source)))
+            self._cache.loaded(True)
+        except (OSError, ValueError, VerifierError) as exc:
+            self._cache.loaded(False)
+            if self._keys is None:
+                raise VerifierError(f"cannot load the JWKS: {exc}") from None
 
 
 class StatusListFetcher:
@@ -270,22 +296,65 @@ class StatusListFetcher:
         self._cache = _Cached(refresh_seconds, min(refresh_seconds, 30), clock)
         self._list: StatusList | None = None
 
+    @property
+    def inline_refresh(self) -> bool:
+        return self._cache.inline
+
+    @inline_refresh.setter
+    def inline_refresh(self, value: bool) -> None:
+        self._cache.inline = value
+
     def status_list(self, *, force: bool = False) -> StatusList:
         with self._cache.lock:
-            if self._cache.due(force):
-                try:
-                    text = self._read(self.source).decode("ascii").strip()
-                    found = StatusList.from_jwt(
-                        text, self._keys(), subject=self._subject, now=self._clock()
-                    )
-                    self._list = found
-                    self._cache.loaded(True, found.ttl if isinstance(found.ttl, int) else None)
-                except (OSError, ValueError, VerifierError) as exc:
-                    self._cache.loaded(False)
-                    if self._list is None:
-                        raise VerifierError(f"cannot load the status list: {exc}") from None
+            if self._cache.wanted(self._list is None, force):
+                self._load()
             assert self._list is not None
             return self._list
+
+    def refresh(self) -> None:
+        """Load again if due (``keep_fresh``'s thread calls this)."""
+        with self._cache.lock:
+            if self._cache.due(False):
+                self._load()
+
+    def _load(self) -> None:
+        try:
+            text = self._read(self.source).decode("ascii").strip()
+            found = StatusList.from_jwt(
+                text, self._keys(), subject=self._subject, now=self._clock()
+            )
+            self._list = found
+            self._cache.loaded(True, found.ttl if isinstance(found.ttl, int) else None)
+        except (OSError, ValueError, VerifierError) as exc:
+            self._cache.loaded(False)
+            if self._list is None:
+                raise VerifierError(f"cannot load the status list: {exc}") from None
+
+
+class Refreshable(Protocol):
+    inline_refresh: bool
+
+    def refresh(self) -> None: ...
+
+
+def keep_fresh(*sources: Refreshable, every: float = 5.0) -> threading.Event:
+    """Refresh ``sources`` from a daemon thread, so a scan never waits for the network: after
+    this, a scan fetches only what was never loaded, or the JWKS for an unknown kid. Set the
+    returned event to stop the thread."""
+    stop = threading.Event()
+    for source in sources:
+        source.inline_refresh = False
+
+    def run() -> None:
+        while not stop.is_set():
+            for source in sources:
+                # Nothing loaded yet and no network: the next round tries again.
+                with contextlib.suppress(VerifierError):
+                    source.refresh()
+            stop.wait(every)
+
+    threading.Thread(target=run, name="essc-qr-refresh", daemon=True).start()
+    return stop
 
 
 # -- the verifier ---------------------------------------------------------------------------------

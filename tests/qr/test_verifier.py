@@ -22,6 +22,7 @@ from idp.qr.verifier import JwksFetcher
 from idp.qr.verifier import OfflineVerifier
 from idp.qr.verifier import StatusListFetcher
 from idp.qr.verifier import VerifierError
+from idp.qr.verifier import keep_fresh
 from keys.jwk import public_jwk
 from keys.jwk import thumbprint
 from keys.jws import encode_header
@@ -182,3 +183,27 @@ def test_cli_verify(issuer: Issuer, tmp_path: Path) -> None:
     assert json.loads(checked.output)["status_checked"] is True
     missing = runner.invoke(main, ["qr", "verify", text, "--jwks", str(tmp_path / "none")])
     assert missing.exit_code == 1 and "cannot load the JWKS" in missing.output
+
+
+def test_keep_fresh_refreshes_off_the_scan_path(issuer: Issuer) -> None:
+    clock = FakeClock(NOW)
+    keys = JwksFetcher("jwks", clock=clock, read=issuer.read)
+    lists = StatusListFetcher("list", keys.key_set, clock=clock, read=issuer.read)
+    v = OfflineVerifier(keys, lists, clock=clock)
+    text, token = issuer.code(start=NOW)
+    stop = keep_fresh(keys, lists, every=0.01)
+    try:
+        v.verify(text, "transit")
+        issuer.revoked.append(token.status_index)
+        clock.advance(61)
+        for _ in range(500):  # the thread loads the new list; scans only read it
+            if lists.status_list().is_revoked(token.status_index):
+                break
+            time.sleep(0.01)
+        assert reason(v, text) == "revoked"
+    finally:
+        stop.set()
+    time.sleep(0.05)
+    reads = len(issuer.reads)
+    clock.advance(120)  # due again, but scans leave refreshing to the (stopped) thread
+    assert lists.status_list().is_revoked(token.status_index) and len(issuer.reads) == reads
