@@ -25,6 +25,10 @@ IDENTITY_SCOPES = frozenset({"openid", "profile", "essc.card", "essc.idnumber"})
 
 #: Channels that issue e-cards call the e-card API (``idp.ecards.views``) with this scope.
 ECARD_SCOPE = "essc.ecard"
+#: Merchants (shops, hospitals, pharmacies, transit operators) redeem scanned QR codes once
+#: (``idp.qr.redemption``) and take payments with payment codes (``idp.payments``).
+QR_REDEEM_SCOPE = "essc.qr.redeem"
+PAY_SCOPE = "essc.pay"
 
 #: Scopes each kind may be granted. ``essc.idnumber`` releases the full ID number and is granted
 #: only where an operator says so; it is in no kind's default set.
@@ -35,7 +39,7 @@ ALLOWED_SCOPES: dict[ChannelKind, frozenset[str]] = {
     ChannelKind.BANK: IDENTITY_SCOPES | {ECARD_SCOPE, "essc.payment"},
     ChannelKind.APP: IDENTITY_SCOPES | {ECARD_SCOPE},
     ChannelKind.PORTAL: IDENTITY_SCOPES,
-    ChannelKind.MERCHANT: frozenset({"essc.qr.verify", "essc.payment"}),
+    ChannelKind.MERCHANT: frozenset({"essc.qr.verify", "essc.payment", QR_REDEEM_SCOPE, PAY_SCOPE}),
 }
 
 DEFAULT_SCOPES: dict[ChannelKind, frozenset[str]] = {

@@ -112,9 +112,14 @@ def _register_blueprints(app: Flask, settings: Settings) -> None:
     from idp.http import discovery
     from idp.http import userinfo
     from idp.interaction import views as authorize
+    from idp.payments import openapi as payments_openapi
+    from idp.payments import views as payments_api
+    from idp.qr import redemption_views
     from idp.qr import views as qr
 
     for module in (discovery, userinfo, authorize, ecards_api, openapi, registration, qr):
+        app.register_blueprint(module.bp)
+    for module in (redemption_views, payments_api, payments_openapi):
         app.register_blueprint(module.bp)
     if settings.demo:
         from idp.demo import views as demo

@@ -76,6 +76,16 @@ class Settings:
     max_request_bytes: int = 64 * 1024
     #: A temporary suspension (临时挂失) lifts by itself after this long (7 days).
     suspension_seconds: int = 7 * 24 * 3600
+    #: Scan-to-pay limits per e-card, in fen (1 CNY = 100 fen; our policy defaults [U]): a payment
+    #: up to ``payment_no_pin_limit_fen`` is authorized at once, a larger one waits for the
+    #: holder's e-card PIN; what one e-card spends in a day (China Standard Time) never passes
+    #: ``payment_daily_limit_fen``, which also bounds a single payment (docs/payments.md).
+    payment_no_pin_limit_fen: int = 50_000
+    payment_daily_limit_fen: int = 500_000
+    #: How long a payment above the no-PIN limit waits for the PIN before it is declined.
+    payment_confirmation_seconds: int = 120
+    #: How long after its authorization a merchant may reverse (void) a payment.
+    payment_reversal_seconds: int = 3600
     #: Notification delivery: attempts before a message is parked, and the backoff cap.
     notification_max_attempts: int = 20
     notification_max_backoff_seconds: int = 3600
@@ -130,6 +140,16 @@ class Settings:
         if not 0 < self.authorization_code_ttl <= 600:
             raise ConfigurationError("ESSC_AUTHORIZATION_CODE_TTL must be 1..600 seconds")
         _check_onboarding_jwks(self.onboarding_jwks)
+        if not 0 < self.payment_no_pin_limit_fen <= self.payment_daily_limit_fen <= 2**53 - 1:
+            raise ConfigurationError(
+                "ESSC_PAYMENT_NO_PIN_LIMIT_FEN must be positive and at most"
+                " ESSC_PAYMENT_DAILY_LIMIT_FEN"
+            )
+        if self.payment_confirmation_seconds <= 0 or self.payment_reversal_seconds <= 0:
+            raise ConfigurationError(
+                "ESSC_PAYMENT_CONFIRMATION_SECONDS and ESSC_PAYMENT_REVERSAL_SECONDS must be"
+                " positive"
+            )
         if self.tls_client_cert_header and (
             not _HEADER_NAME.fullmatch(self.tls_client_cert_header)
             or self.tls_client_cert_header.lower() in _RESERVED_HEADERS

@@ -81,15 +81,18 @@ def _channel(session: Session, client_id: str) -> tuple[ChannelRow, Channel]:
     return row, _as_channel(row, _as_channel(parent_row) if parent_row is not None else None)
 
 
-def _require_scope(channel: Channel, scopes: frozenset[str]) -> Channel:
-    if ECARD_SCOPE not in scopes:
-        raise forbidden("The essc.ecard scope is needed.")
+def _require_scope(channel: Channel, scopes: frozenset[str], scope: str = ECARD_SCOPE) -> Channel:
+    if scope not in scopes:
+        raise forbidden(f"The {scope} scope is needed.")
     return channel
 
 
-def from_bearer(session: Session, authorization: str, claims_of: ClaimsOf) -> Channel | None:
+def from_bearer(
+    session: Session, authorization: str, claims_of: ClaimsOf, *, scope: str = ECARD_SCOPE
+) -> Channel | None:
     """A client credentials access token (no cardholder grant, ``sub`` is the channel) in the
-    ``Authorization`` header; None when the header names another scheme (a native signature)."""
+    ``Authorization`` header, granting ``scope`` (the e-card API's unless the caller names
+    another); None when the header names another scheme (a native signature)."""
     try:
         presented = presented_token(authorization)
         if presented is None or presented.scheme != "bearer":
@@ -102,7 +105,7 @@ def from_bearer(session: Session, authorization: str, claims_of: ClaimsOf) -> Ch
         raise unauthorized("invalid_token", "Use a client credentials token.")
     _, channel = _channel(session, client_id)
     granted = frozenset(str(claims.get("scope", "")).split())
-    return _require_scope(channel, granted & channel.scopes)
+    return _require_scope(channel, granted & channel.scopes, scope)
 
 
 def _claimed(request: ChannelRequest, carrier: Carrier) -> tuple[Adapter, str]:
@@ -165,8 +168,9 @@ def from_form(
     return _require_scope(channel, channel.scopes), request.params.get(DOCUMENT_FIELD, "")
 
 
-def from_certificate(session: Session, forwarded: str) -> Channel:
-    """RFC 8705: the channel whose registered thumbprint is the forwarded certificate's."""
+def from_certificate(session: Session, forwarded: str, *, scope: str = ECARD_SCOPE) -> Channel:
+    """RFC 8705: the channel whose registered thumbprint is the forwarded certificate's, which
+    must hold ``scope`` (the e-card API's unless the caller names another)."""
     try:
         thumbprint = forwarded_thumbprint(forwarded)
     except ValueError:
@@ -179,7 +183,7 @@ def from_certificate(session: Session, forwarded: str) -> Channel:
     if len(found) != 1:  # two channels with one certificate is a registration error: trust neither
         raise unauthorized("unknown_key", "No channel is registered for this certificate.")
     _, channel = _channel(session, found[0])
-    return _require_scope(channel, channel.scopes)
+    return _require_scope(channel, channel.scopes, scope)
 
 
 def _peer_keys(row: ChannelRow) -> ChannelKeys:

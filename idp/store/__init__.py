@@ -11,6 +11,10 @@ from idp.store.grants import Consent
 from idp.store.grants import Grant
 from idp.store.grants import Interaction
 from idp.store.grants import RefreshToken
+from idp.store.payments import Payment
+from idp.store.payments import PaymentDailySpend
+from idp.store.payments import PaymentRefund
+from idp.store.payments import QrRedemption
 from idp.store.people import Person
 from idp.store.people import PinAttempts
 from idp.store.people import SocialSecurityCard
@@ -36,9 +40,13 @@ __all__ = [
     "Interaction",
     "KeyRingMetaRow",
     "OutboxMessage",
+    "Payment",
+    "PaymentDailySpend",
+    "PaymentRefund",
     "Person",
     "PinAttempts",
     "QrCode",
+    "QrRedemption",
     "RefreshToken",
     "SigningKeyRow",
     "SocialSecurityCard",
