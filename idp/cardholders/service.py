@@ -28,7 +28,6 @@ from idp.store.people import Person
 from idp.store.people import PinAttempts
 from idp.store.people import SocialSecurityCard
 from idp.store.unit_of_work import UnitOfWork
-from keys import KeyRing
 
 ID_CONTEXT = "person.id_number"
 _REGION = "0123456789"
@@ -135,6 +134,26 @@ class Cardholders:
             lockout_seconds=self._lockout_seconds,
         )
 
+    def find_by_credential(self, session: Session, credential: str) -> Person | None:
+        """The cardholder a typed card or ID number names (``find_by_credential``)."""
+        return find_by_credential(session, self._keyed_hash, credential)
+
+    def sign_in(
+        self, session: Session, person: Person | None, credential: str, pin: str
+    ) -> PinCheck:
+        """``sign_in_with_pin`` with this deployment's hasher, clock and lockout policy."""
+        return sign_in_with_pin(
+            session,
+            self._keyed_hash,
+            person,
+            credential,
+            pin,
+            self._hasher,
+            now=self._now(),
+            max_failures=self._max_failures,
+            lockout_seconds=self._lockout_seconds,
+        )
+
 
 def _checked_enrolment(
     name: str, id_number: str, region_code: str, card_number: str, pin: str
@@ -161,14 +180,16 @@ def normalize_card_number(value: str) -> str:
     return card_number
 
 
-def find_by_credential(session: Session, keyring: KeyRing, credential: str) -> Person | None:
+def find_by_credential(
+    session: Session, keyed_hash: Callable[[str, str], str], credential: str
+) -> Person | None:
     """A card number or an ID number (the sign-in form takes either)."""
     value = credential.strip().upper()
     if not value.isascii() or not value.isalnum():
         return None  # neither a card nor an ID number; a NUL byte would make PostgreSQL error
     if len(value) == 18:
         try:
-            index = keyring.keyed_hash("id-number-index", normalize_id_number(value))
+            index = keyed_hash("id-number-index", normalize_id_number(value))
         except InvalidIdNumber:
             return None
         return session.scalar(select(Person).where(Person.id_number_index == index))
@@ -280,16 +301,16 @@ def admit_pin_check(
     return session.scalar(statement)
 
 
-def unknown_credential_key(keyring: KeyRing, credential: str) -> str:
+def unknown_credential_key(keyed_hash: Callable[[str, str], str], credential: str) -> str:
     """The lockout key of a credential that names no cardholder: a keyed hash of it as typed
     (trimmed, upper case; characters UTF-8 cannot carry escaped), so no number is stored."""
     value = credential.strip().upper().encode("utf-8", "backslashreplace").decode("utf-8")
-    return keyring.keyed_hash("card-number-index", f"pin-attempts:{value}")
+    return keyed_hash("card-number-index", f"pin-attempts:{value}")
 
 
 def sign_in_with_pin(
     session: Session,
-    keyring: KeyRing,
+    keyed_hash: Callable[[str, str], str],
     person: Person | None,
     credential: str,
     pin: str,
@@ -304,7 +325,7 @@ def sign_in_with_pin(
     A blank credential is never counted (it names nothing, and counting it would lock every
     blank form)."""
     typed = credential.strip()
-    unknown = unknown_credential_key(keyring, credential) if person is None and typed else None
+    unknown = unknown_credential_key(keyed_hash, credential) if person is None and typed else None
     return check_pin(
         session,
         person,

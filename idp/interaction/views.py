@@ -17,8 +17,6 @@ from flask import request
 from sqlalchemy.orm import Session
 from werkzeug.wrappers import Response as BaseResponse
 
-from idp.cardholders.service import find_by_credential
-from idp.cardholders.service import sign_in_with_pin
 from idp.errors import AccessDenied
 from idp.errors import ConsentRequired
 from idp.errors import LoginRequired
@@ -229,17 +227,7 @@ def signin(s: Session, interaction_id: str) -> BaseResponse:
     pin = request.form.get("pin", "")[:16]
     p = provider()
     person = _signing_in(s, authz, credential)
-    result = sign_in_with_pin(
-        s,
-        p.keyring,
-        person,
-        credential,
-        pin,
-        p.pin_hasher,
-        now=p.now(),
-        max_failures=p.settings.pin_max_failures,
-        lockout_seconds=p.settings.pin_lockout_seconds,
-    )
+    result = p.cardholders.sign_in(s, person, credential, pin)
     event = (
         "signin.succeeded" if result.ok else ("signin.locked" if result.locked else "signin.failed")
     )
@@ -271,7 +259,7 @@ def _signing_in(s: Session, authz: AuthorizationRequest, credential: str) -> Per
     blind index (idp.interaction.signin.stored_hint); anything typed is a card or ID number."""
     if authz.login_hint_index is not None and credential.strip().upper() == authz.login_hint:
         return hinted_person(s, authz)
-    return find_by_credential(s, provider().keyring, credential) if credential else None
+    return provider().cardholders.find_by_credential(s, credential) if credential else None
 
 
 def _signin_page(
