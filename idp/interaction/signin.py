@@ -16,6 +16,8 @@ from sqlalchemy.orm import Session
 from idp.cardholders.gb11643 import InvalidIdNumber
 from idp.cardholders.gb11643 import mask_id_number
 from idp.cardholders.gb11643 import normalize_id_number
+from idp.interaction.assurance import ACR_PIN
+from idp.interaction.assurance import AMR_PIN
 from idp.oauth.authorize import AuthorizationRequest
 from idp.oauth.tokens import new_secret
 from idp.store.grants import AuthorizationCode
@@ -25,9 +27,6 @@ from idp.store.grants import Grant
 from idp.store.grants import Interaction
 from idp.store.people import Person
 
-#: Authentication context classes (OIDC Core 2 ``acr``) and methods (RFC 8176 ``amr``).
-ACR_PIN = "urn:essc:acr:card-pin"
-AMR_PIN = ("pin",)
 #: ``secrets.token_urlsafe(24)``: 32 base64url characters.
 _INTERACTION_ID = re.compile(r"[A-Za-z0-9_-]{1,43}")
 
@@ -39,7 +38,14 @@ class NewSession:
 
 
 def start_session(
-    session: Session, token_hash: Callable[[str], str], *, person_id: str, now: int, ttl: int
+    session: Session,
+    token_hash: Callable[[str], str],
+    *,
+    person_id: str,
+    now: int,
+    ttl: int,
+    acr: str = ACR_PIN,
+    amr: tuple[str, ...] = AMR_PIN,
 ) -> NewSession:
     cookie = new_secret()
     row = BrowserSession(
@@ -47,8 +53,8 @@ def start_session(
         sid=secrets.token_urlsafe(24),
         person_id=person_id,
         auth_time=now,
-        acr=ACR_PIN,
-        amr=list(AMR_PIN),
+        acr=acr,
+        amr=list(amr),
         created_at=now,
         expires_at=now + ttl,
     )
