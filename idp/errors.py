@@ -113,6 +113,13 @@ class ConsentRequired(OAuthError):
     error = "consent_required"
 
 
+class InteractionRequired(OAuthError):
+    """OIDC Core 3.1.2.6: the user must interact, here to sign in with a stronger factor than
+    essc-idp's own page offers (the e-card app), which ``prompt=none`` forbids."""
+
+    error = "interaction_required"
+
+
 class RequestNotSupported(OAuthError):
     error = "request_not_supported"
 

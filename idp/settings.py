@@ -59,6 +59,8 @@ class Settings:
     refresh_token_ttl: int = 14 * 24 * 3600
     session_ttl: int = 8 * 3600
     interaction_ttl: int = 600
+    #: How long a face verification meets ``urn:essc:acr:face`` (docs/sign-in.md).
+    face_acr_max_age: int = 300
     #: Longest a client assertion (RFC 7523) may live: ``exp - iat``, and ``exp - now``.
     client_assertion_max_age: int = 300
     #: Clock skew accepted on JWT ``iat``/``nbf``/``exp`` (FAPI 2.0 5.3.2.1: 10 s).

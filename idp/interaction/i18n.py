@@ -13,6 +13,10 @@ TEXT: dict[str, dict[str, str]] = {
         "signin_failed": "卡号、身份号码或密码不正确。",
         "signin_locked": "密码错误次数过多，请15分钟后再试。",
         "card_unusable": "您的社保卡当前不可用（挂失或注销）。",
+        "step_up_app": (
+            "此网站需要更高级别的身份核验，无法仅用密码登录。"
+            "请打开您的电子社保卡应用扫码登录，或在应用内直接登录。"
+        ),
         "consent_heading": "授权确认",
         "consent_intro": "以下应用请求获取您的信息：",
         "consent_approve": "同意",
@@ -35,6 +39,10 @@ TEXT: dict[str, dict[str, str]] = {
         "signin_failed": "The card number, ID number or PIN is not right.",
         "signin_locked": "Too many wrong PINs. Try again in 15 minutes.",
         "card_unusable": "Your card cannot be used now (suspended or cancelled).",
+        "step_up_app": (
+            "This site needs a stronger check of who you are than a PIN. Sign in through"
+            " your e-card app: scan the code with it, or sign in from inside the app."
+        ),
         "consent_heading": "Allow access",
         "consent_intro": "This application asks for:",
         "consent_approve": "Allow",

@@ -62,6 +62,16 @@ def start_session(
     return NewSession(cookie, row)
 
 
+def reauthenticate(row: BrowserSession, *, now: int) -> None:
+    """The same person signed in again with the PIN (``prompt=login``, ``max_age``): the
+    session stays one session, so its ``sid`` is the one every portal of it already holds
+    (OIDC Front/Back-Channel Logout), and it now says what just happened: a fresh
+    ``auth_time`` at the PIN's level, even if an earlier sign-in was stronger."""
+    row.auth_time = now
+    row.acr = ACR_PIN
+    row.amr = list(AMR_PIN)
+
+
 def find_session(session: Session, cookie_hash: str, now: int) -> BrowserSession | None:
     row = session.get(BrowserSession, cookie_hash)
     if row is None or row.ended_at is not None or row.expires_at <= now:
@@ -187,10 +197,12 @@ def issue_code(
     request: AuthorizationRequest,
     browser: BrowserSession,
     *,
+    acr: str,
     now: int,
     ttl: int,
 ) -> str:
-    """A new grant and its one-time code (stored as a keyed hash)."""
+    """A new grant and its one-time code (stored as a keyed hash). ``acr`` is the level the
+    ID token asserts: the requested one the session met (idp.interaction.step_up.decide)."""
     grant = Grant(
         id=str(uuid.uuid4()),
         client_id=request.client_id,
@@ -198,7 +210,7 @@ def issue_code(
         scopes=list(request.scopes),
         sid=browser.sid,
         auth_time=browser.auth_time,
-        acr=browser.acr,
+        acr=acr,
         amr=list(browser.amr),
         created_at=now,
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import logging
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Concatenate
 from typing import ParamSpec
 
@@ -19,6 +20,8 @@ from werkzeug.wrappers import Response as BaseResponse
 
 from idp.errors import AccessDenied
 from idp.errors import ConsentRequired
+from idp.errors import InteractionRequired
+from idp.errors import InvalidRequest
 from idp.errors import LoginRequired
 from idp.errors import OAuthError
 from idp.events.audit import record_event
@@ -36,8 +39,13 @@ from idp.interaction.signin import create_interaction
 from idp.interaction.signin import find_interaction
 from idp.interaction.signin import hinted_person
 from idp.interaction.signin import issue_code
+from idp.interaction.signin import reauthenticate
 from idp.interaction.signin import remember_consent
 from idp.interaction.signin import start_session
+from idp.interaction.step_up import Need
+from idp.interaction.step_up import Verdict
+from idp.interaction.step_up import decide
+from idp.interaction.step_up import needs_app
 from idp.metrics.registry import LOCKOUTS
 from idp.oauth import response as authz_response
 from idp.oauth.authorize import AuthorizationRequest
@@ -88,32 +96,51 @@ def authorize(s: Session) -> BaseResponse:
             return error_page("bad_request", 400, locale="zh-CN")
         return respond_error(exc.request, exc.error)
     browser = current_session(s)
-    if _needs_login(s, authz, browser):
+    verdict = _verdict(s, authz, browser)
+    if verdict.need is Need.UNSUPPORTED:
+        return respond_error(authz, InvalidRequest("no essential acr value is supported"))
+    if verdict.need is not Need.NOTHING:
         if "none" in authz.prompt:
-            return respond_error(authz, LoginRequired("the user is not signed in"))
+            return respond_error(authz, _silent_refusal(verdict))
         return _interaction(s, authz, "signin")
     assert browser is not None
-    return _after_login(s, authz, browser, interaction_id=None)
+    return _after_login(s, authz, browser, interaction_id=None, acr=verdict.acr)
 
 
-def _needs_login(s: Session, authz: AuthorizationRequest, browser: BrowserSession | None) -> bool:
+def _verdict(s: Session, authz: AuthorizationRequest, browser: BrowserSession | None) -> Verdict:
+    """How the session answers the request (idp.interaction.step_up); a session whose card can
+    no longer sign in counts as none."""
     p = provider()
-    if browser is None or "login" in authz.prompt:
-        return True
-    if authz.max_age is not None and _too_old(p.now() - browser.auth_time, authz.max_age):
-        return True
-    return not SqlTokenStore(s, now=p.now()).person_may_sign_in(browser.person_id)
+    if browser is not None and not SqlTokenStore(s, now=p.now()).person_may_sign_in(
+        browser.person_id
+    ):
+        browser = None
+    return decide(authz, browser, now=p.now(), face_max_age=p.settings.face_acr_max_age)
 
 
-def _too_old(elapsed: float, max_age: int) -> bool:
-    """OIDC Core 3.1.2.1: re-authenticate when more than ``max_age`` seconds have passed;
-    ``max_age=0`` is equivalent to ``prompt=login``, even within the second of the sign-in."""
-    return max_age == 0 or elapsed > max_age
+def _silent_refusal(verdict: Verdict) -> OAuthError:
+    """OIDC Core 3.1.2.6 for ``prompt=none``: ``login_required`` when the PIN page would have
+    been shown, ``interaction_required`` when the citizen must use the e-card app."""
+    if verdict.need is Need.SIGN_IN:
+        return LoginRequired("the user must sign in")
+    return InteractionRequired("a stronger sign-in is required")
+
+
+def _signed_in(authz: AuthorizationRequest) -> AuthorizationRequest:
+    """The request as a sign-in just made answers it: ``prompt=login`` and ``max_age`` are
+    satisfied by that sign-in; ``acr`` still has to be met."""
+    return replace(authz, prompt=tuple(v for v in authz.prompt if v != "login"), max_age=None)
 
 
 def _after_login(
-    s: Session, authz: AuthorizationRequest, browser: BrowserSession, interaction_id: str | None
+    s: Session,
+    authz: AuthorizationRequest,
+    browser: BrowserSession,
+    interaction_id: str | None,
+    *,
+    acr: str,
 ) -> BaseResponse:
+    """Consent is per client even within one session (SSO skips only the sign-in)."""
     consented = consent_covers(s, browser.person_id, authz.client_id, authz.scopes)
     if "consent" in authz.prompt or not consented:
         if "none" in authz.prompt:
@@ -121,7 +148,7 @@ def _after_login(
         if interaction_id is None:
             return _interaction(s, authz, "consent")
         return redirect(f"/interaction/{interaction_id}/consent", 303)
-    return _issue(s, authz, browser, interaction_id)
+    return _issue(s, authz, browser, interaction_id, acr=acr)
 
 
 def _interaction(s: Session, authz: AuthorizationRequest, step: str) -> BaseResponse:
@@ -143,6 +170,7 @@ def _issue(
     browser: BrowserSession,
     interaction_id: str | None,
     *,
+    acr: str,
     consent_given: bool = False,
 ) -> BaseResponse:
     """Complete the interaction, then remember a consent just given, then issue the code, all
@@ -163,7 +191,7 @@ def _issue(
             scopes=list(authz.scopes),
         )
     code = issue_code(
-        s, p.token_hash, authz, browser, now=p.now(), ttl=p.settings.authorization_code_ttl
+        s, p.token_hash, authz, browser, acr=acr, now=p.now(), ttl=p.settings.authorization_code_ttl
     )
     record_event(
         s,
@@ -246,11 +274,22 @@ def signin(s: Session, interaction_id: str) -> BaseResponse:
         return _signin_page(authz, interaction_id, error=key, status=429 if result.locked else 401)
     if not SqlTokenStore(s, now=p.now()).person_may_sign_in(person.id):
         return _signin_page(authz, interaction_id, error="card_unusable", status=403)
-    new = start_session(
-        s, p.token_hash, person_id=person.id, now=p.now(), ttl=p.settings.session_ttl
-    )
-    response = _after_login(s, authz, new.row, interaction_id)
-    set_session_cookie(response, new.cookie)
+    browser = current_session(s)
+    cookie = None
+    if browser is not None and browser.person_id == person.id:
+        reauthenticate(browser, now=p.now())
+    else:
+        new = start_session(
+            s, p.token_hash, person_id=person.id, now=p.now(), ttl=p.settings.session_ttl
+        )
+        browser, cookie = new.row, new.cookie
+    verdict = _verdict(s, _signed_in(authz), browser)
+    if verdict.need is Need.NOTHING:
+        response = _after_login(s, authz, browser, interaction_id, acr=verdict.acr)
+    else:  # the PIN cannot reach the essential acr: the page says to use the e-card app
+        response = _signin_page(authz, interaction_id, error=None, status=200)
+    if cookie is not None:
+        set_session_cookie(response, cookie)
     return response
 
 
@@ -277,6 +316,7 @@ def _signin_page(
         csrf_token=csrf_token(),
         error=t[error] if error else None,
         login_hint=authz.login_hint or "",
+        step_up=needs_app(authz),
     )
     return Response(page, status, headers=NO_STORE, content_type="text/html; charset=utf-8")
 
@@ -317,4 +357,7 @@ def consent(s: Session, interaction_id: str) -> BaseResponse:
             request_id=g.request_id,
         )
         return respond_error(authz, AccessDenied("the user denied the request"))
-    return _issue(s, authz, browser, interaction_id, consent_given=True)
+    verdict = _verdict(s, _signed_in(authz), browser)
+    if verdict.need is not Need.NOTHING:  # the session changed since the sign-in page
+        return redirect(f"/interaction/{interaction_id}/signin", 303)
+    return _issue(s, authz, browser, interaction_id, acr=verdict.acr, consent_given=True)

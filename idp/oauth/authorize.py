@@ -32,6 +32,8 @@ from idp.errors import UnsupportedResponseType
 from idp.oauth import rfc7636
 from idp.oauth.params import scope_list
 from idp.oauth.params import single_values
+from idp.oidc.claims_request import acr_values
+from idp.oidc.claims_request import essential_acr
 
 RESPONSE_MODES = ("query", "form_post")
 PROMPTS = frozenset({"none", "login", "consent", "select_account"})
@@ -52,6 +54,8 @@ PARAMETERS = frozenset(
         "max_age",
         "login_hint",
         "ui_locales",
+        "acr_values",
+        "claims",
         "request",
         "request_uri",
     }
@@ -90,6 +94,10 @@ class AuthorizationRequest:
     max_age: int | None = None
     login_hint: str | None = None
     ui_locale: str = "zh-CN"
+    #: The ``acr`` values asked for, in the client's order (OIDC Core 3.1.2.1 ``acr_values``,
+    #: or 5.5.1.1 an essential ``acr`` claim, which then makes ``acr_essential`` true).
+    acr_values: tuple[str, ...] = ()
+    acr_essential: bool = False
     #: Set only on a stored interaction whose hint was an ID number: then ``login_hint`` holds
     #: the masked number and this the blind index, never the number
     #: (idp.interaction.signin.stored_hint).
@@ -103,6 +111,7 @@ class AuthorizationRequest:
         values = dict(data)
         values["scopes"] = tuple(values.get("scopes", ()))
         values["prompt"] = tuple(values.get("prompt", ()))
+        values["acr_values"] = tuple(values.get("acr_values", ()))
         return cls(**values)
 
 
@@ -126,6 +135,8 @@ class Checking:
         self.code_challenge = ""
         self.prompt: tuple[str, ...] = ()
         self.max_age: int | None = None
+        self.acr_values: tuple[str, ...] = ()
+        self.acr_essential = False
 
     @property
     def client(self) -> Client:
@@ -166,6 +177,8 @@ class Checking:
             code_challenge=self.code_challenge,
             prompt=self.prompt,
             max_age=self.max_age,
+            acr_values=self.acr_values,
+            acr_essential=self.acr_essential,
             login_hint=self.params.get("login_hint"),
             ui_locale=_ui_locale(self.params.get("ui_locales")),
         )
@@ -270,6 +283,17 @@ def check_max_age(c: Checking) -> None:
     c.max_age = int(value)
 
 
+def check_acr(c: Checking) -> None:
+    """``acr_values`` (OIDC Core 3.1.2.1, voluntary) and an essential ``acr`` in ``claims``
+    (5.5.1.1), which takes precedence. Values essc-idp does not know are kept here and
+    passed over where the session is matched (idp.interaction.step_up)."""
+    essential = essential_acr(c.params.get("claims"))
+    if essential.essential:
+        c.acr_values, c.acr_essential = essential.values, True
+    else:
+        c.acr_values = acr_values(c.params.get("acr_values"))
+
+
 #: The order the checks run in; the first to refuse decides the answer.
 CHECKS: tuple[Check, ...] = (
     check_routing_values,
@@ -285,6 +309,7 @@ CHECKS: tuple[Check, ...] = (
     check_pkce,
     check_prompt,
     check_max_age,
+    check_acr,
 )
 
 

@@ -17,7 +17,9 @@ from idp.errors import InvalidRequest
 
 DEFAULT_MAX = 512
 #: RFC 6749 Appendix A: parameters whose syntax is ``1*VSCHAR``, every visible ASCII character.
-VSCHAR_PARAMETERS = frozenset({"state"})
+#: OIDC Core 5.5 ``claims`` is JSON, so it holds quotes and backslashes; like ``state`` it is
+#: never put in a description (idp.oidc.claims_request reads it).
+VSCHAR_PARAMETERS = frozenset({"state", "claims"})
 #: Longer caps where the spec allows long values; everything else gets ``DEFAULT_MAX``.
 MAX_LENGTHS = {
     "client_assertion": 8192,
@@ -30,6 +32,7 @@ MAX_LENGTHS = {
     "scope": 1024,
     "code_verifier": 128,
     "code_challenge": 128,
+    "claims": 2048,
 }
 
 

@@ -47,11 +47,16 @@ def provider_metadata(issuer: str, grant_types: list[str], scopes: list[str]) ->
         ],
         "code_challenge_methods_supported": ["S256"],
         "claims_supported": SUPPORTED_CLAIMS,
-        "claims_parameter_supported": False,
+        "claims_parameter_supported": True,
         "request_parameter_supported": False,
         "request_uri_parameter_supported": False,
         "authorization_response_iss_parameter_supported": True,
-        "acr_values_supported": ["urn:essc:acr:card-pin"],
+        # Weakest first, as idp.interaction.assurance.ACR_ORDER (tests/interaction/test_acr.py checks).
+        "acr_values_supported": [
+            "urn:essc:acr:card-pin",
+            "urn:essc:acr:channel-realname",
+            "urn:essc:acr:face",
+        ],
         "prompt_values_supported": ["none", "login", "consent", "select_account"],
         "ui_locales_supported": ["zh-CN", "en"],
         "claim_types_supported": ["normal"],
