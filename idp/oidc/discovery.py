@@ -51,7 +51,7 @@ def provider_metadata(issuer: str, grant_types: list[str], scopes: list[str]) ->
         "request_parameter_supported": False,
         "request_uri_parameter_supported": False,
         "authorization_response_iss_parameter_supported": True,
-        # Weakest first, as idp.interaction.assurance.ACR_ORDER (tests/interaction/test_acr.py checks).
+        # Weakest first, as idp.interaction.assurance.ACR_ORDER.
         "acr_values_supported": [
             "urn:essc:acr:card-pin",
             "urn:essc:acr:channel-realname",
