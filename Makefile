@@ -31,7 +31,7 @@ node-deps:
 	cd tests/js && npm ci --silent --no-audit --no-fund
 
 test: install system-deps node-deps
-	$(BIN)/pytest -q --durations=25
+	$(BIN)/pytest -q -n 2 --dist loadfile --durations=25
 
 lint: install
 	$(BIN)/ruff check .

@@ -47,6 +47,7 @@ from idp.oauth.grants.client_credentials import ClientCredentialsGrant
 from idp.oauth.grants.refresh_token import RefreshTokenGrant
 from idp.oauth.rfc7009 import Revocation
 from idp.oauth.rfc7662 import Introspection
+from idp.oauth.rfc9126_par import PushedRequests
 from idp.oauth.tokens import AccessTokenIssuer
 from idp.oidc.discovery import provider_metadata
 from idp.oidc.discovery import validate_metadata
@@ -206,6 +207,10 @@ class Provider:
         return Introspection(
             self.access_token_verifier, self.token_hash, self.token_services.subject, self.clock
         )
+
+    @cached_property
+    def pushed_requests(self) -> PushedRequests:
+        return PushedRequests(self.settings.par_ttl, self.token_hash, self.now)
 
     @cached_property
     def revocation(self) -> Revocation:

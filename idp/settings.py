@@ -59,6 +59,8 @@ class Settings:
     refresh_token_ttl: int = 14 * 24 * 3600
     session_ttl: int = 8 * 3600
     interaction_ttl: int = 600
+    #: A pushed authorization request's ``request_uri`` (RFC 9126 2.2: short, once).
+    par_ttl: int = 60
     #: Longest a client assertion (RFC 7523) may live: ``exp - iat``, and ``exp - now``.
     client_assertion_max_age: int = 300
     #: Clock skew accepted on JWT ``iat``/``nbf``/``exp`` (FAPI 2.0 5.3.2.1: 10 s).
@@ -139,6 +141,8 @@ class Settings:
             )
         if not 0 < self.authorization_code_ttl <= 600:
             raise ConfigurationError("ESSC_AUTHORIZATION_CODE_TTL must be 1..600 seconds")
+        if not 0 < self.par_ttl <= 600:
+            raise ConfigurationError("ESSC_PAR_TTL must be 1..600 seconds")
         _check_onboarding_jwks(self.onboarding_jwks)
         if not 0 < self.payment_no_pin_limit_fen <= self.payment_daily_limit_fen <= 2**53 - 1:
             raise ConfigurationError(

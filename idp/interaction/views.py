@@ -48,6 +48,7 @@ from idp.oidc.claims import SCOPE_LABELS
 from idp.store.grants import BrowserSession
 from idp.store.grants import Interaction
 from idp.store.people import Person
+from idp.store.pushed_requests import SqlPushedRequests
 from idp.store.token_store import SqlTokenStore
 
 log = logging.getLogger("essc.idp")
@@ -78,7 +79,11 @@ def authorize(s: Session) -> BaseResponse:
     p = provider()
     items = list((request.args if request.method == "GET" else request.form).items(multi=True))
     try:
-        authz = parse_authorization_request(items, p.clients.get)
+        items, pushed = p.pushed_requests.expand(items, SqlPushedRequests(s))
+        authz = parse_authorization_request(items, p.clients.get, pushed=pushed)
+    except OAuthError as exc:  # a request_uri that cannot be used: no redirect_uri to trust
+        log.info("oauth error %s on /authorize: %s [%s]", exc.error, exc.detail, g.request_id)
+        return error_page("bad_request", 400, locale="zh-CN")
     except (UntrustedRedirect, RedirectableError) as exc:
         # The precise reason goes to the log only (idp.errors), as on the back channel.
         log.info(
