@@ -8,6 +8,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import re
 import secrets
 import threading
 import time
@@ -41,6 +42,7 @@ PIN = "730592"
 PORTAL_CARD = "P00000001"
 BURST = 48  # e-card issuances in the kill test
 REGION = "110108"
+UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 
 
 def id_number(i: int) -> str:
@@ -218,6 +220,23 @@ def _at_once(
 
     with ThreadPoolExecutor(len(bases)) as pool:
         return list(pool.map(redeem, bases))
+
+
+# -- the proxy's request id and log ----------------------------------------------------------
+def test_the_proxy_names_each_request_and_logs_paths_only(
+    cluster: Cluster, portal: dict[str, Any]
+) -> None:
+    """HAProxy's request id replaces the caller's and is the instance's; its log line ends with
+    it and shows no query string (codes, ``login_hint``)."""
+    spoofed = "caller-chosen-request-id"
+    answer = requests.get(f"{cluster.lb}/jwks.json", headers={"X-Request-Id": spoofed}, timeout=30)
+    request_id = answer.headers["X-Request-Id"]
+    assert answer.status_code == 200 and UUID.fullmatch(request_id), request_id
+    code, _ = _sign_in(portal, [cluster.lb] * 5)
+    log = (cluster.tmp / "haproxy.log").read_text()
+    assert re.search(rf" GET /jwks\.json {request_id}$", log, re.M), log[-2000:]
+    assert " GET /authorize " in log and "?" not in log and code not in log, log[-2000:]
+    assert spoofed not in log
 
 
 # -- (c) SIGKILL under a burst ---------------------------------------------------------------
