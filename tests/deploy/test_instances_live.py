@@ -1,7 +1,8 @@
 """Several instances behind HAProxy (issue 12, item 5): a sign-in moves between instances, a
 code is single-use across them, and an instance killed with SIGKILL during a burst of e-card
-issuance loses nothing a client was told had happened; retries with the idempotency key get
-the same answer from the survivor. PostgreSQL only (SQLite is one process's file)."""
+issuance loses nothing a client was told had happened (no e-card, no code it had issued);
+retries with the idempotency key get the same answer from the survivor. PostgreSQL only
+(SQLite is one process's file)."""
 
 from __future__ import annotations
 
@@ -273,9 +274,11 @@ def _same_answer(first: dict[str, Any], again: dict[str, Any]) -> None:
     assert one[0].split(".")[:2] == two[0].split(".")[:2] and one[1:] == two[1:]
 
 
-def test_an_instance_killed_during_a_burst_loses_no_e_card(
-    cluster: Cluster, bank: dict[str, Any]
+def test_an_instance_killed_during_a_burst_loses_no_e_card_or_code(
+    cluster: Cluster, bank: dict[str, Any], portal: dict[str, Any]
 ) -> None:
+    victim = cluster.instances[0]
+    codes = [_sign_in(portal, [victim.base] * 5) for _ in range(2)]  # issued by the victim
     token = requests.post(
         f"{cluster.lb}/token",
         auth=(bank["client_id"], bank["client_secret"]),
@@ -283,20 +286,7 @@ def test_an_instance_killed_during_a_burst_loses_no_e_card(
         timeout=30,
     ).json()["access_token"]
     bodies = [_issue_body(i) for i in range(1, BURST + 1)]
-    answered = threading.Semaphore(0)
-
-    def issue(body: dict[str, Any]) -> requests.Response | None:
-        answer = _issue(cluster.lb, token, body)
-        answered.release()
-        return answer
-
-    victim = cluster.instances[0]
-    with ThreadPoolExecutor(8) as pool:
-        futures = [pool.submit(issue, body) for body in bodies]
-        for _ in range(BURST // 4):
-            answered.acquire(timeout=30)
-        victim.kill()
-        first = [f.result() for f in futures]
+    first = _burst(cluster, token, bodies)
     assert victim.process.poll() is not None
     succeeded = {i: a.json() for i, a in enumerate(first) if a is not None and a.ok}
     for answer in first:
@@ -310,6 +300,29 @@ def test_an_instance_killed_during_a_burst_loses_no_e_card(
         assert again[i].status_code == 200, again[i].text  # a replay, not a second e-card
         _same_answer(answer, again[i].json())
     _exactly_once(cluster, bank["client_id"], bodies, again)
+    for code, verifier in codes:  # in the shared database, not in the dead instance
+        redeemed = _redeem(cluster.lb, portal, code, verifier)
+        assert redeemed.status_code == 200, redeemed.text
+
+
+def _burst(
+    cluster: Cluster, token: str, bodies: list[dict[str, Any]]
+) -> list[requests.Response | None]:
+    """Every issuance sent by 8 callers through HAProxy; the first instance is killed with
+    SIGKILL once a quarter of them are answered. Each first answer, or None if none came."""
+    answered = threading.Semaphore(0)
+
+    def issue(body: dict[str, Any]) -> requests.Response | None:
+        answer = _issue(cluster.lb, token, body)
+        answered.release()
+        return answer
+
+    with ThreadPoolExecutor(8) as pool:
+        futures = [pool.submit(issue, body) for body in bodies]
+        for _ in range(len(bodies) // 4):
+            answered.acquire(timeout=30)
+        cluster.instances[0].kill()
+        return [f.result() for f in futures]
 
 
 def _retry(lb: str, token: str, body: dict[str, Any]) -> requests.Response:
