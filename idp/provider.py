@@ -133,7 +133,13 @@ class Provider:
     @cached_property
     def channel_nonces(self) -> Nonces:
         """The channels' native signature nonces, each accepted once (Redis or SQL)."""
-        entries = expiring_set(self.db, self.settings.redis_url, "channel-nonce", self.clock)
+        entries = expiring_set(
+            self.db,
+            self.settings.redis_url,
+            "channel-nonce",
+            self.clock,
+            cluster=self.settings.redis_cluster,
+        )
         return Nonces(entries, self.clock)
 
     @cached_property
@@ -183,7 +189,7 @@ class Provider:
         return ClientAuthenticator(
             self.clients,
             self.secret_hash,
-            expiring_set(self.db, s.redis_url, "jti", self.clock),
+            expiring_set(self.db, s.redis_url, "jti", self.clock, cluster=s.redis_cluster),
             ClientKeyCache(),
             issuer=self.issuer,
             max_assertion_age=s.client_assertion_max_age,
@@ -195,7 +201,13 @@ class Provider:
     def access_token_verifier(self) -> AccessTokenVerifier:
         return AccessTokenVerifier(
             self.keyring.verify,
-            expiring_set(self.db, self.settings.redis_url, "revoked-at", self.clock),
+            expiring_set(
+                self.db,
+                self.settings.redis_url,
+                "revoked-at",
+                self.clock,
+                cluster=self.settings.redis_cluster,
+            ),
             issuer=self.issuer,
             audience=self.issuer,
             leeway=self.settings.clock_skew,

@@ -43,6 +43,8 @@ class Settings:
     database_url: str = field(default_factory=_default_database_url)
     #: Redis URL for the replay cache and token deny-list; empty means the database serves both.
     redis_url: str = ""
+    #: ``ESSC_REDIS_URL`` names one node of a Redis Cluster; the others are discovered from it.
+    redis_cluster: bool = False
     #: The issuer identifier (OIDC Core 2, RFC 8414 2). https in production.
     issuer: str = "http://127.0.0.1:5000"
     #: Signs the browser's session cookie (CSRF token, pending interaction).
