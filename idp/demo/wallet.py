@@ -21,6 +21,7 @@ from idp.channel_admin.clients import add_client
 from idp.channel_auth.caller import Channel
 from idp.ecards.requests import parse_issue
 from idp.provider import Provider
+from idp.store.channels import ChannelRow
 from idp.store.people import Person
 from idp.store.people import SocialSecurityCard
 from idp.store.unit_of_work import UnitOfWork
@@ -35,7 +36,10 @@ HOLDER_CARD = "A00000001"
 def seed_wallet(p: Provider, uow: UnitOfWork) -> str:
     """Idempotent: the files are written once, after their rows commit."""
     instance = Path(p.settings.instance_dir)
-    if (instance / WALLET_FILE).exists() and (instance / MERCHANT_FILE).exists():
+    if _seeded(uow, instance):
+        merchant = json.loads((instance / MERCHANT_FILE).read_text())
+        if merchant["issuer"] != p.issuer:  # served on another port this time
+            _write(instance / MERCHANT_FILE, {**merchant, "issuer": p.issuer})
         return _lines(p)
     wallet, _ = _add(p, uow, "示例银行钱包 Demo bank wallet", "bank", "essc.ecard essc.payment")
     merchant, secret = _add(p, uow, "示例商户 Demo shop", "merchant", "essc.qr.redeem essc.pay")
@@ -46,12 +50,21 @@ def seed_wallet(p: Provider, uow: UnitOfWork) -> str:
     return _lines(p)
 
 
+def _seeded(uow: UnitOfWork, instance: Path) -> bool:
+    """Both files exist and name clients of this database (not of one deleted since)."""
+    files = [instance / WALLET_FILE, instance / MERCHANT_FILE]
+    if not all(f.exists() for f in files):
+        return False
+    ids = [json.loads(f.read_text())["client_id"] for f in files]
+    return all(uow.session.get(ChannelRow, client_id) is not None for client_id in ids)
+
+
 def _lines(p: Provider) -> str:
     return "\n".join(
         [
             "Demo wallet ready.",
             f"  Phone page (张三's payment code): {p.issuer}/demo/phone (PIN 802413).",
-            "  Merchant script: python docs/examples/merchant.py --help",
+            "  Merchant script: .venv/bin/python docs/examples/merchant.py --help",
         ]
     )
 
