@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import zxingcpp
 
 from tests.e2e.test_browser import CHROMIUM
 from tests.e2e.test_browser import CHROMIUM_ARGS
@@ -18,6 +19,7 @@ from tests.live import essc
 from tests.live import free_port
 from tests.live import hermetic_env
 from tests.live import serving
+from tests.qr.png import read_screenshot
 
 pytestmark = [pytest.mark.browser, pytest.mark.live]
 MERCHANT = ROOT / "docs" / "examples" / "merchant.py"
@@ -90,7 +92,12 @@ def test_tour_pays_with_the_pin_on_the_phone_then_suspension_stops_codes(
         assert box is not None and box["width"] >= 300  # large enough to scan from a phone
         assert box["x"] >= 0 and box["x"] + box["width"] <= 390  # whole, quiet zone included
         first = page.locator("#code").get_attribute("data-code")
-        page.screenshot(path=str(cwd / "phone.png"), full_page=True)
+        shot = page.screenshot(path=str(cwd / "phone.png"), full_page=True)
+        after = page.locator("#code").get_attribute("data-code")
+        pixels, width, height = read_screenshot(shot)
+        (seen,) = zxingcpp.read_barcodes(memoryview(pixels).cast("B", (height, width)))
+        # A scanner reads the shown code off the screen (the page may have renewed it meanwhile).
+        assert seen.text in {first, after}
         # The static script reloads the page: a new code appears without anyone touching it.
         page.wait_for_function(
             "c => document.getElementById('code').getAttribute('data-code') !== c", arg=first
