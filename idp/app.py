@@ -122,9 +122,11 @@ def _register_blueprints(app: Flask, settings: Settings) -> None:
     for module in (redemption_views, payments_api, payments_openapi):
         app.register_blueprint(module.bp)
     if settings.demo:
+        from idp.demo import phone as demo_phone
         from idp.demo import views as demo
 
         app.register_blueprint(demo.bp)
+        app.register_blueprint(demo_phone.bp)
 
 
 def _register_hooks(app: Flask) -> None:
