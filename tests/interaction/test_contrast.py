@@ -12,7 +12,7 @@ from idp.app import templates_dir
 CSS = (templates_dir() / "static" / "essc.css").read_text()
 
 #: (text, background) pairs as essc.css draws them: body, muted, the bar and buttons, errors,
-#: the focus ring, the input borders and the card on the page background.
+#: the focus ring, the input borders, the card on the page background and the phone page's .ok.
 PAIRS = [
     ("#1a1a1a", "#ffffff"),
     ("#555", "#ffffff"),
@@ -21,6 +21,7 @@ PAIRS = [
     ("#1d4ed8", "#ffffff"),
     ("#767676", "#ffffff"),
     ("#1a1a1a", "#f5f5f5"),
+    ("#116329", "#ffffff"),  # the demo phone page's "done" line (.ok)
 ]
 
 
