@@ -21,17 +21,20 @@ run: install
 	export ESSC_ISSUER=$${ESSC_ISSUER:-http://127.0.0.1:$(PORT)}; \
 	  $(BIN)/essc init >/dev/null && $(BIN)/essc demo && $(BIN)/essc serve --port $(PORT)
 
-# Debian's Chromium and CJK fonts for the browser tests (screenshots show Chinese, not boxes) and
-# wrk for the benchmark; installed only when absent.
+# Debian's Chromium and CJK fonts for the browser tests (screenshots show Chinese, not boxes),
+# and HAProxy for the several-instances tests (tests/deploy, deploy/haproxy.cfg); installed only
+# when absent.
 system-deps:
 	@command -v chromium >/dev/null 2>&1 && test -d /usr/share/fonts/opentype/noto || { \
 	  apt-get update -qq && apt-get install -y -qq chromium fonts-noto-cjk >/dev/null; }
+	@command -v haproxy >/dev/null 2>&1 || { \
+	  apt-get update -qq && apt-get install -y -qq haproxy >/dev/null; }
 
 node-deps:
 	cd tests/js && npm ci --silent --no-audit --no-fund
 
 test: install system-deps node-deps
-	$(BIN)/pytest -q --durations=25
+	$(BIN)/pytest -q -n 2 --dist loadfile --durations=25
 
 lint: install
 	$(BIN)/ruff check .

@@ -29,6 +29,8 @@ class Client:
     subject_type: str
     id_token_signed_response_alg: str
     rotate_refresh_tokens: bool
+    #: RFC 9126 6: authorization requests only through ``/par``.
+    require_pushed_authorization_requests: bool = False
 
     @property
     def active(self) -> bool:

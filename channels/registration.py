@@ -61,6 +61,7 @@ class ClientMetadata:
     subject_type: str
     id_token_signed_response_alg: str
     rotate_refresh_tokens: bool
+    require_pushed_authorization_requests: bool = False
 
 
 def validate_metadata(
@@ -77,6 +78,7 @@ def validate_metadata(
     subject_type: str = "pairwise",
     id_token_alg: str = "ES256",
     rotate_refresh_tokens: bool = True,
+    require_par: bool = False,
     allow_http_loopback: bool = True,
 ) -> ClientMetadata:
     if not name.strip() or len(name) > 128:
@@ -143,6 +145,7 @@ def validate_metadata(
         subject_type=subject_type,
         id_token_signed_response_alg=id_token_alg,
         rotate_refresh_tokens=rotate_refresh_tokens,
+        require_pushed_authorization_requests=require_par,
     )
 
 

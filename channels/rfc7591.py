@@ -54,6 +54,7 @@ def client_metadata(
         jwks_uri=_optional_str(body, "jwks_uri"),
         subject_type=_str(body, "subject_type", "pairwise"),
         id_token_alg=_str(body, "id_token_signed_response_alg", "ES256"),
+        require_par=_bool(body, "require_pushed_authorization_requests", False),
         allow_http_loopback=allow_http_loopback,
     )
     check_limits(metadata, statement, parent)
@@ -101,6 +102,13 @@ def _check_response_types(body: dict[str, Any], grants: list[str]) -> None:
 def _str(body: dict[str, Any], name: str, default: str) -> str:
     value = body.get(name, default)
     if not isinstance(value, str):
+        raise bad("a metadata field has the wrong type")
+    return value
+
+
+def _bool(body: dict[str, Any], name: str, default: bool) -> bool:
+    value = body.get(name, default)
+    if not isinstance(value, bool):
         raise bad("a metadata field has the wrong type")
     return value
 

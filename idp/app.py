@@ -122,9 +122,11 @@ def _register_blueprints(app: Flask, settings: Settings) -> None:
     for module in (redemption_views, payments_api, payments_openapi):
         app.register_blueprint(module.bp)
     if settings.demo:
+        from idp.demo import phone as demo_phone
         from idp.demo import views as demo
 
         app.register_blueprint(demo.bp)
+        app.register_blueprint(demo_phone.bp)
 
 
 def _register_hooks(app: Flask) -> None:
@@ -153,8 +155,8 @@ def _register_hooks(app: Flask) -> None:
         if response.mimetype == "text/html":
             response.headers.setdefault(
                 "Content-Security-Policy",
-                "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-                "frame-ancestors 'none'; form-action *; base-uri 'none'",
+                "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+                "form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
             )
             response.headers.setdefault("X-Frame-Options", "DENY")
             response.headers.setdefault("Referrer-Policy", "no-referrer")

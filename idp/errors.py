@@ -124,6 +124,12 @@ class RequestNotSupported(OAuthError):
     error = "request_not_supported"
 
 
+class InvalidRequestUri(OAuthError):
+    """RFC 9101 6.2, used by RFC 9126 4 for a pushed request that cannot be used."""
+
+    error = "invalid_request_uri"
+
+
 class RequestUriNotSupported(OAuthError):
     error = "request_uri_not_supported"
 

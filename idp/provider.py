@@ -47,6 +47,7 @@ from idp.oauth.grants.client_credentials import ClientCredentialsGrant
 from idp.oauth.grants.refresh_token import RefreshTokenGrant
 from idp.oauth.rfc7009 import Revocation
 from idp.oauth.rfc7662 import Introspection
+from idp.oauth.rfc9126_par import PushedRequests
 from idp.oauth.tokens import AccessTokenIssuer
 from idp.oidc.discovery import provider_metadata
 from idp.oidc.discovery import validate_metadata
@@ -132,7 +133,13 @@ class Provider:
     @cached_property
     def channel_nonces(self) -> Nonces:
         """The channels' native signature nonces, each accepted once (Redis or SQL)."""
-        entries = expiring_set(self.db, self.settings.redis_url, "channel-nonce", self.clock)
+        entries = expiring_set(
+            self.db,
+            self.settings.redis_url,
+            "channel-nonce",
+            self.clock,
+            cluster=self.settings.redis_cluster,
+        )
         return Nonces(entries, self.clock)
 
     @cached_property
@@ -182,7 +189,7 @@ class Provider:
         return ClientAuthenticator(
             self.clients,
             self.secret_hash,
-            expiring_set(self.db, s.redis_url, "jti", self.clock),
+            expiring_set(self.db, s.redis_url, "jti", self.clock, cluster=s.redis_cluster),
             ClientKeyCache(),
             issuer=self.issuer,
             max_assertion_age=s.client_assertion_max_age,
@@ -194,7 +201,13 @@ class Provider:
     def access_token_verifier(self) -> AccessTokenVerifier:
         return AccessTokenVerifier(
             self.keyring.verify,
-            expiring_set(self.db, self.settings.redis_url, "revoked-at", self.clock),
+            expiring_set(
+                self.db,
+                self.settings.redis_url,
+                "revoked-at",
+                self.clock,
+                cluster=self.settings.redis_cluster,
+            ),
             issuer=self.issuer,
             audience=self.issuer,
             leeway=self.settings.clock_skew,
@@ -206,6 +219,10 @@ class Provider:
         return Introspection(
             self.access_token_verifier, self.token_hash, self.token_services.subject, self.clock
         )
+
+    @cached_property
+    def pushed_requests(self) -> PushedRequests:
+        return PushedRequests(self.settings.par_ttl, self.token_hash, self.now)
 
     @cached_property
     def revocation(self) -> Revocation:

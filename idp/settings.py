@@ -43,6 +43,8 @@ class Settings:
     database_url: str = field(default_factory=_default_database_url)
     #: Redis URL for the replay cache and token deny-list; empty means the database serves both.
     redis_url: str = ""
+    #: ``ESSC_REDIS_URL`` names one node of a Redis Cluster; the others are discovered from it.
+    redis_cluster: bool = False
     #: The issuer identifier (OIDC Core 2, RFC 8414 2). https in production.
     issuer: str = "http://127.0.0.1:5000"
     #: Signs the browser's session cookie (CSRF token, pending interaction).
@@ -61,6 +63,8 @@ class Settings:
     interaction_ttl: int = 600
     #: How long a face verification meets ``urn:essc:acr:face`` (docs/sign-in.md).
     face_acr_max_age: int = 300
+    #: A pushed authorization request's ``request_uri`` (RFC 9126 2.2: short, once).
+    par_ttl: int = 60
     #: Longest a client assertion (RFC 7523) may live: ``exp - iat``, and ``exp - now``.
     client_assertion_max_age: int = 300
     #: Clock skew accepted on JWT ``iat``/``nbf``/``exp`` (FAPI 2.0 5.3.2.1: 10 s).
@@ -141,6 +145,8 @@ class Settings:
             )
         if not 0 < self.authorization_code_ttl <= 600:
             raise ConfigurationError("ESSC_AUTHORIZATION_CODE_TTL must be 1..600 seconds")
+        if not 0 < self.par_ttl <= 600:
+            raise ConfigurationError("ESSC_PAR_TTL must be 1..600 seconds")
         _check_onboarding_jwks(self.onboarding_jwks)
         if not 0 < self.payment_no_pin_limit_fen <= self.payment_daily_limit_fen <= 2**53 - 1:
             raise ConfigurationError(

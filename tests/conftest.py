@@ -34,6 +34,19 @@ from tests.support import FakeClock
 ISSUER = "http://localhost"
 PG_URL = os.environ.get("ESSC_DATABASE_URL", "")
 REDIS_URL = os.environ.get("ESSC_REDIS_URL", "")
+
+
+def _redis_for_this_worker(url: str) -> str:
+    """Under pytest-xdist each worker gets its own Redis database (gw0 → 1, gw1 → 2, …), as each
+    gets its own PostgreSQL database: lockout counters and replay sets of two workers' tests
+    must not meet."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "")
+    if not url or not worker.startswith("gw"):
+        return url
+    return url.rsplit("/", 1)[0] + f"/{1 + int(worker[2:]) % 15}"
+
+
+REDIS_URL = _redis_for_this_worker(REDIS_URL)
 BACKENDS = ["sqlite"] + (["postgresql"] if PG_URL.startswith("postgresql") else [])
 KEEP_TABLES = {"keyring_meta", "signing_keys", "data_keys", "alembic_version"}
 

@@ -41,8 +41,13 @@ class EnrolmentError(ValueError):
 
 @dataclass(frozen=True)
 class PinCheck:
+    """``tries_left``: wrong PINs still allowed before the lock (the page says so);
+    ``locked_until``: when a lock ends, epoch seconds, if this check found or set one."""
+
     ok: bool
     locked: bool
+    tries_left: int = 0
+    locked_until: int | None = None
 
 
 class FieldEncryption(Protocol):
@@ -237,7 +242,9 @@ def check_pin(
         lockout_seconds=lockout_seconds,
     )
     if admitted is None:
-        return PinCheck(ok=False, locked=True)
+        return PinCheck(
+            ok=False, locked=True, locked_until=_locked_until(session, person, unknown_key)
+        )
     if person is not None and hasher.verify(person.pin_hash, pin):
         session.execute(
             update(Person)
@@ -248,7 +255,19 @@ def check_pin(
         return PinCheck(ok=True, locked=False)
     if person is None:
         hasher.verify(None, pin)
-    return PinCheck(ok=False, locked=admitted >= max_failures)
+    if admitted >= max_failures:
+        return PinCheck(ok=False, locked=True, locked_until=now + lockout_seconds)
+    return PinCheck(ok=False, locked=False, tries_left=max_failures - admitted)
+
+
+def _locked_until(session: Session, person: Person | None, unknown_key: str | None) -> int | None:
+    """The end of the lock that refused a check, read for the page; the lock itself was decided
+    by the conditional UPDATE in ``admit_pin_check``."""
+    if person is not None:
+        return session.scalar(select(Person.pin_locked_until).where(Person.id == person.id))
+    return session.scalar(
+        select(PinAttempts.locked_until).where(PinAttempts.key_hash == unknown_key)
+    )
 
 
 def admit_pin_check(

@@ -36,6 +36,7 @@ def client_from_row(row: ChannelRow, *, status: str | None = None) -> Client:
         subject_type=row.subject_type,
         id_token_signed_response_alg=row.id_token_signed_response_alg,
         rotate_refresh_tokens=row.rotate_refresh_tokens,
+        require_pushed_authorization_requests=row.require_pushed_authorization_requests,
     )
 
 
@@ -81,6 +82,7 @@ def add_client(
         subject_type=metadata.subject_type,
         id_token_signed_response_alg=metadata.id_token_signed_response_alg,
         rotate_refresh_tokens=metadata.rotate_refresh_tokens,
+        require_pushed_authorization_requests=metadata.require_pushed_authorization_requests,
         created_at=now,
         updated_at=now,
     )

@@ -250,6 +250,7 @@ class Onboarding:
         row.sector_identifier = metadata.sector_identifier
         row.subject_type = metadata.subject_type
         row.id_token_signed_response_alg = metadata.id_token_signed_response_alg
+        row.require_pushed_authorization_requests = metadata.require_pushed_authorization_requests
         row.updated_at = self._now()
 
     def _apply_native(self, uow: UnitOfWork, row: ChannelRow, native: NativeApi) -> None:
@@ -294,6 +295,7 @@ class Onboarding:
             "scope": " ".join(row.scopes),
             "subject_type": row.subject_type,
             "id_token_signed_response_alg": row.id_token_signed_response_alg,
+            "require_pushed_authorization_requests": row.require_pushed_authorization_requests,
             "registration_client_uri": f"{self._issuer}/register/{row.client_id}",
             "software_id": statement.get("claims", {}).get("software_id"),
             "software_statement": statement.get("jwt"),

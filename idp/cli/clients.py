@@ -31,6 +31,7 @@ def clients() -> None:
 @click.option("--subject-type", type=click.Choice(["pairwise", "public"]), default="pairwise")
 @click.option("--id-token-alg", default="ES256", show_default=True)
 @click.option("--no-refresh-rotation", is_flag=True, help="Keep refresh tokens (FAPI 2.0 clients).")
+@click.option("--require-par", is_flag=True, help="Authorization requests only through /par.")
 @click.option(
     "--api-signature-scheme",
     help=f"The channel's native scheme: {', '.join(a.name for a in ADAPTERS)}.",
@@ -70,6 +71,7 @@ def clients_add(**options: Any) -> None:
             subject_type=options["subject_type"],
             id_token_alg=options["id_token_alg"],
             rotate_refresh_tokens=not options["no_refresh_rotation"],
+            require_par=options["require_par"],
             allow_http_loopback=not p.settings.production,
         )
         native = native_api(

@@ -11,6 +11,7 @@ import click
 
 from idp.cli.common import emit
 from idp.cli.common import provider
+from idp.demo.wallet import seed_wallet
 from idp.metrics.registry import prepare_multiprocess_dir
 from idp.settings import ConfigurationError
 from idp.settings import Settings
@@ -40,11 +41,14 @@ def init() -> None:
 
 @click.command()
 def demo() -> None:
-    """Seed demo cardholders and the demo portal client; print how to try a sign-in."""
+    """Seed demo cardholders, the demo portal, wallet and merchant; print how to try them."""
     p = provider()
     with p.unit_of_work() as uow:
         seeded = p.demo_data.seed(uow)
+    with p.unit_of_work() as uow:
+        wallet = seed_wallet(p, uow)
     click.echo(seeded)
+    click.echo(wallet)
 
 
 #: Request logs name the path only (idp.http.logs): the query carries login_hint, code, tokens.

@@ -34,8 +34,10 @@ from idp.oauth.grants import StatelessGrant
 from idp.oauth.params import single_values
 from idp.oauth.rfc7009 import PARAMETERS as REVOCATION_PARAMETERS
 from idp.oauth.rfc7662 import PARAMETERS as INTROSPECTION_PARAMETERS
+from idp.oauth.rfc9126_par import PARAMETERS as PAR_PARAMETERS
 from idp.oauth.token_request import TokenRequest
 from idp.provider import Provider
+from idp.store.pushed_requests import SqlPushedRequests
 from idp.store.token_store import SqlTokenStore
 
 log = logging.getLogger("essc.idp")
@@ -91,6 +93,7 @@ class BackChannel:
             "/token": (self.token, provider.grants.parameters | CLIENT_AUTH_PARAMETERS),
             "/introspect": (self.introspect, INTROSPECTION_PARAMETERS | CLIENT_AUTH_PARAMETERS),
             "/revoke": (self.revoke, REVOCATION_PARAMETERS | CLIENT_AUTH_PARAMETERS),
+            "/par": (self.push, PAR_PARAMETERS | CLIENT_AUTH_PARAMETERS),
         }
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
@@ -103,7 +106,7 @@ class BackChannel:
         path = environ["PATH_INFO"]
         try:
             body = handler(self._request(environ, parameters, request_id))
-            status, extra = 200, {}
+            status, extra = _CREATED.get(path, 200), {}
         except OAuthError as exc:
             log.info("oauth error %s on %s: %s [%s]", exc.error, path, exc.detail, request_id)
             body = exc.body()
@@ -199,6 +202,13 @@ class BackChannel:
                 client, request.form, SqlTokenStore(session, now=p.now())
             )
 
+    def push(self, request: TokenRequest) -> dict[str, Any]:
+        """RFC 9126 2: a pushed authorization request, answered 201 with its ``request_uri``."""
+        p = self._provider
+        client = self._client(request)
+        with p.db.transaction() as session:
+            return p.pushed_requests.push(client, request.form, SqlPushedRequests(session))
+
     def revoke(self, request: TokenRequest) -> dict[str, Any]:
         p = self._provider
         client = self._client(request)
@@ -214,8 +224,11 @@ class BackChannel:
         return {}
 
 
+#: Paths whose success is a creation (RFC 9126 2.2: 201 Created).
+_CREATED = {"/par": 201}
 _REASONS = {
     200: "OK",
+    201: "Created",
     400: "Bad Request",
     401: "Unauthorized",
     403: "Forbidden",

@@ -10,7 +10,6 @@ from typing import Concatenate
 from typing import ParamSpec
 
 from flask import Blueprint
-from flask import Response
 from flask import g
 from flask import redirect
 from flask import render_template
@@ -27,12 +26,14 @@ from idp.errors import OAuthError
 from idp.events.audit import record_event
 from idp.http.http import NO_STORE
 from idp.http.http import provider
+from idp.interaction import pages
 from idp.interaction.browser import browser_hash
 from idp.interaction.browser import csrf_ok
 from idp.interaction.browser import csrf_token
 from idp.interaction.browser import current_session
 from idp.interaction.browser import set_session_cookie
 from idp.interaction.i18n import text
+from idp.interaction.i18n import wrong_pin_message
 from idp.interaction.signin import complete_interaction
 from idp.interaction.signin import consent_covers
 from idp.interaction.signin import create_interaction
@@ -56,6 +57,7 @@ from idp.oidc.claims import SCOPE_LABELS
 from idp.store.grants import BrowserSession
 from idp.store.grants import Interaction
 from idp.store.people import Person
+from idp.store.pushed_requests import SqlPushedRequests
 from idp.store.token_store import SqlTokenStore
 
 log = logging.getLogger("essc.idp")
@@ -86,7 +88,11 @@ def authorize(s: Session) -> BaseResponse:
     p = provider()
     items = list((request.args if request.method == "GET" else request.form).items(multi=True))
     try:
-        authz = parse_authorization_request(items, p.clients.get)
+        items, pushed = p.pushed_requests.expand(items, SqlPushedRequests(s))
+        authz = parse_authorization_request(items, p.clients.get, pushed=pushed)
+    except OAuthError as exc:  # a request_uri that cannot be used: no redirect_uri to trust
+        log.info("oauth error %s on /authorize: %s [%s]", exc.error, exc.detail, g.request_id)
+        return error_page("bad_request", 400, locale="zh-CN")
     except (UntrustedRedirect, RedirectableError) as exc:
         # The precise reason goes to the log only (idp.errors), as on the back channel.
         log.info(
@@ -214,7 +220,7 @@ def deliver(result: authz_response.AuthorizationResponse) -> BaseResponse:
         page = render_template(
             "oauth/form_post.html", action=result.redirect_uri, fields=result.fields
         )
-        return Response(page, 200, headers=NO_STORE, content_type="text/html; charset=utf-8")
+        return pages.html(page, 200, form_to=result.redirect_uri)
     response = redirect(result.location(), 303)
     response.headers.update(NO_STORE)
     return response
@@ -228,7 +234,7 @@ def error_page(key: str, status: int, *, locale: str) -> BaseResponse:
         request_id=g.request_id,
         locale=locale,
     )
-    return Response(page, status, headers=NO_STORE, content_type="text/html; charset=utf-8")
+    return pages.html(page, status)
 
 
 # -- the interaction: sign-in and consent pages -------------------------------------------
@@ -250,7 +256,9 @@ def signin(s: Session, interaction_id: str) -> BaseResponse:
     if request.method == "GET":
         return _signin_page(authz, interaction_id, error=None, status=200)
     if not csrf_ok(request.form.get("csrf_token")):
-        return _signin_page(authz, interaction_id, error="bad_form", status=400)
+        return _signin_page(
+            authz, interaction_id, error=text(authz.ui_locale)["bad_form"], status=400
+        )
     credential = request.form.get("credential", "")[:32]
     pin = request.form.get("pin", "")[:16]
     p = provider()
@@ -270,10 +278,17 @@ def signin(s: Session, interaction_id: str) -> BaseResponse:
     if not result.ok or person is None:
         if result.locked:
             LOCKOUTS.inc()  # one lockout refused; its audit event commits with this request
-        key = "signin_locked" if result.locked else "signin_failed"
-        return _signin_page(authz, interaction_id, error=key, status=429 if result.locked else 401)
+        return _signin_page(
+            authz,
+            interaction_id,
+            error=wrong_pin_message(text(authz.ui_locale), result),
+            status=429 if result.locked else 401,
+            credential=pages.kept_credential(credential),
+        )
     if not SqlTokenStore(s, now=p.now()).person_may_sign_in(person.id):
-        return _signin_page(authz, interaction_id, error="card_unusable", status=403)
+        return _signin_page(
+            authz, interaction_id, error=text(authz.ui_locale)["card_unusable"], status=403
+        )
     browser = current_session(s)
     cookie = None
     if browser is not None and browser.person_id == person.id:
@@ -302,8 +317,15 @@ def _signing_in(s: Session, authz: AuthorizationRequest, credential: str) -> Per
 
 
 def _signin_page(
-    authz: AuthorizationRequest, interaction_id: str, *, error: str | None, status: int
+    authz: AuthorizationRequest,
+    interaction_id: str,
+    *,
+    error: str | None,
+    status: int,
+    credential: str = "",
 ) -> BaseResponse:
+    """``error``: the message to show, already in the page's language; ``credential``: what
+    the citizen typed, kept so a wrong PIN does not make them type the card number again."""
     p = provider()
     client = p.clients.get(authz.client_id)
     t = text(authz.ui_locale)
@@ -314,11 +336,11 @@ def _signin_page(
         client_name=client.name if client else "",
         action=f"/interaction/{interaction_id}/signin",
         csrf_token=csrf_token(),
-        error=t[error] if error else None,
-        login_hint=authz.login_hint or "",
+        error=error,
+        login_hint=credential or authz.login_hint or "",
         step_up=needs_app(authz),
     )
-    return Response(page, status, headers=NO_STORE, content_type="text/html; charset=utf-8")
+    return pages.html(page, status, form_to=authz.redirect_uri)
 
 
 @bp.route("/interaction/<interaction_id>/consent", methods=["GET", "POST"])
@@ -342,7 +364,7 @@ def consent(s: Session, interaction_id: str) -> BaseResponse:
             action=f"/interaction/{interaction_id}/consent",
             csrf_token=csrf_token(),
         )
-        return Response(page, 200, headers=NO_STORE, content_type="text/html; charset=utf-8")
+        return pages.html(page, 200, form_to=authz.redirect_uri)
     if not csrf_ok(request.form.get("csrf_token")):
         return error_page("bad_form", 400, locale=authz.ui_locale)
     p = provider()

@@ -29,6 +29,7 @@ from idp.metrics.registry import CONTENT_TYPE
 from idp.metrics.registry import Exposition
 from idp.provider import Provider
 from idp.store.ecards import OutboxMessage
+from idp.store.expiring import redis_client
 
 log = logging.getLogger("essc.idp")
 WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
@@ -143,10 +144,10 @@ class Operations:
     def _redis_ok(self) -> bool:
         try:
             if self._redis is None:
-                import redis
-
-                self._redis = redis.Redis.from_url(
-                    self._provider.settings.redis_url,
+                settings = self._provider.settings
+                self._redis = redis_client(
+                    settings.redis_url,
+                    cluster=settings.redis_cluster,
                     socket_timeout=REDIS_TIMEOUT,
                     socket_connect_timeout=REDIS_TIMEOUT,
                 )

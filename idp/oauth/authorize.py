@@ -137,6 +137,8 @@ class Checking:
         self.max_age: int | None = None
         self.acr_values: tuple[str, ...] = ()
         self.acr_essential = False
+        #: Whether the parameters came from a pushed request (RFC 9126 4).
+        self.pushed = False
 
     @property
     def client(self) -> Client:
@@ -209,6 +211,13 @@ def check_redirect_uri(c: Checking) -> None:
     if redirect_uri is None or not c.client.allows_redirect(redirect_uri):
         raise InvalidRequest("redirect_uri is missing or not registered")
     c.redirect_uri = redirect_uri
+
+
+def check_pushed_if_required(c: Checking) -> None:
+    """RFC 9126 6: a client registered with ``require_pushed_authorization_requests`` comes
+    only with a ``request_uri`` from ``/par``."""
+    if c.client.require_pushed_authorization_requests and not c.pushed:
+        raise InvalidRequest("this client must push its authorization requests (RFC 9126)")
 
 
 def check_parameter_values(c: Checking) -> None:
@@ -299,6 +308,7 @@ CHECKS: tuple[Check, ...] = (
     check_routing_values,
     check_client,
     check_redirect_uri,
+    check_pushed_if_required,
     check_parameter_values,
     check_response_mode,
     check_no_request_object,
@@ -314,10 +324,15 @@ CHECKS: tuple[Check, ...] = (
 
 
 def parse_authorization_request(
-    items: Iterable[tuple[str, str]], find_client: Callable[[str], Client | None]
+    items: Iterable[tuple[str, str]],
+    find_client: Callable[[str], Client | None],
+    *,
+    pushed: bool = False,
 ) -> AuthorizationRequest:
-    """Run the checks in order; raises ``UntrustedRedirect`` or ``RedirectableError``."""
+    """Run the checks in order; raises ``UntrustedRedirect`` or ``RedirectableError``.
+    ``pushed``: the parameters are a pushed request's (``idp.oauth.rfc9126_par``)."""
     c = Checking(items, find_client)
+    c.pushed = pushed
     for check in CHECKS:
         try:
             check(c)

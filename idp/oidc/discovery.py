@@ -22,6 +22,9 @@ def provider_metadata(issuer: str, grant_types: list[str], scopes: list[str]) ->
         "jwks_uri": f"{issuer}/jwks.json",
         "introspection_endpoint": f"{issuer}/introspect",
         "revocation_endpoint": f"{issuer}/revoke",
+        # RFC 9126 5: PAR, required per client (require_pushed_authorization_requests), not here
+        "pushed_authorization_request_endpoint": f"{issuer}/par",
+        "require_pushed_authorization_requests": False,
         "registration_endpoint": f"{issuer}/register",  # RFC 8414 2, RFC 7591 3
         "scopes_supported": scopes,
         "response_types_supported": ["code"],

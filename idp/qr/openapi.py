@@ -61,7 +61,34 @@ REFUSALS = {
 }
 
 
-def _issue(operation: str, summary: str, security: list[Any]) -> dict[str, Any]:
+#: RFC 6750 3.1: the cardholder-token endpoint refuses a missing or weak token as OAuth does
+#: (with WWW-Authenticate), not as problem JSON; level-too-low is still a problem.
+BEARER_ERROR = {
+    "schema": {
+        "type": "object",
+        "required": ["error"],
+        "properties": {"error": {"type": "string"}, "error_description": {"type": "string"}},
+    }
+}
+BEARER_REFUSALS = {
+    "401": {
+        "description": "invalid_request or invalid_token (RFC 6750 3.1)",
+        "content": {"application/json": BEARER_ERROR},
+    },
+    "403": {
+        "description": "insufficient_scope (no essc.ecard), or level-too-low as a problem",
+        "content": {
+            "application/json": BEARER_ERROR,
+            "application/problem+json": {"schema": _ref("Problem")},
+        },
+    },
+}
+
+
+def _issue(
+    operation: str, summary: str, security: list[Any], *, bearer: bool = False
+) -> dict[str, Any]:
+    refusals = BEARER_REFUSALS if bearer else {}
     return {
         "operationId": operation,
         "summary": summary,
@@ -72,6 +99,7 @@ def _issue(operation: str, summary: str, security: list[Any]) -> dict[str, Any]:
             "401": _problem("Not authenticated"),
             "403": _problem("Lacks essc.ecard, or level-too-low: payment needs a level 2 e-card"),
             **REFUSALS,
+            **refusals,
         },
     }
 
@@ -157,6 +185,7 @@ def document() -> dict[str, Any]:
                     "issueOwnQrCodes",
                     "Codes for the cardholder's e-card in the token's channel",
                     [{"cardholderToken": ["essc.ecard"]}],
+                    bearer=True,
                 )
             },
             RENDER_SVG_PATH: _render("svg", "image/svg+xml"),

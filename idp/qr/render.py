@@ -32,9 +32,10 @@ def check_signed(verifier: OfflineVerifier, code: str) -> None:
         raise QrTokenError("bad_signature")
 
 
-def svg(code: str, scale: int = 4) -> bytes:
+def svg(code: str, scale: int = 4, *, fluid: bool = False) -> bytes:
+    """``fluid``: no width and height, only a viewBox, so a page's CSS sizes it whole."""
     out = io.BytesIO()
-    symbol(code).save(out, kind="svg", scale=scale, border=4, xmldecl=False)
+    symbol(code).save(out, kind="svg", scale=scale, border=4, xmldecl=False, omitsize=fluid)
     return out.getvalue()
 
 

@@ -21,6 +21,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from idp.errors import Problem
+from idp.events.audit import record_event
 from idp.qr.paths import STATUS_LIST_PATH
 from idp.qr.requests import MAX_BATCH
 from idp.qr.status_list import status_list_claims
@@ -149,8 +150,10 @@ class QrCodes:
         count: int = 1,
         *,
         client_id: str | None = None,
+        request_id: str | None = None,
     ) -> list[IssuedCode]:
-        """``count`` codes valid one after the other, the first from now."""
+        """``count`` codes valid one after the other, the first from now; one audit event for
+        the batch (code ids, purpose, e-card; never the person's data, as for redemption)."""
         if not 1 <= count <= MAX_BATCH:
             raise Problem(400, "invalid-request", f"count must be 1 to {MAX_BATCH}")
         now = int(self._clock())
@@ -181,6 +184,18 @@ class QrCodes:
                 created_at=now,
             )
             for c in issued
+        )
+        record_event(
+            session,
+            "qr.issued",
+            at=now,
+            actor=client_id or ecard.client_id,
+            person_id=ecard.person_id,
+            client_id=client_id or ecard.client_id,
+            request_id=request_id,
+            code_ids=[c.token.code_id for c in issued],
+            purpose=purpose.value,
+            sign_no=ecard.sign_no,
         )
         return issued
 

@@ -91,7 +91,12 @@ def issue_for_ecard(sign_no: str) -> Response:
         wanted = parse_issue(_json(caller.document, body))
         ecard = ecards.find_own(uow, caller.channel, sign_no)
         issued = p.qr.issue_batch(
-            uow.session, ecard, wanted.purpose, wanted.count, client_id=caller.channel.client_id
+            uow.session,
+            ecard,
+            wanted.purpose,
+            wanted.count,
+            client_id=caller.channel.client_id,
+            request_id=uow.request_id,
         )
     return _answer(issued)
 
@@ -118,7 +123,9 @@ def issue_for_cardholder() -> Response:
         )
         if ecard is None:
             raise Problem(404, "ecard-not-found", "The cardholder has no e-card in this channel")
-        issued = p.qr.issue_batch(session, ecard, wanted.purpose, wanted.count)
+        issued = p.qr.issue_batch(
+            session, ecard, wanted.purpose, wanted.count, request_id=uow.request_id
+        )
     return _answer(issued)
 
 

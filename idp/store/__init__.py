@@ -18,6 +18,7 @@ from idp.store.payments import QrRedemption
 from idp.store.people import Person
 from idp.store.people import PinAttempts
 from idp.store.people import SocialSecurityCard
+from idp.store.pushed_requests import PushedRequest
 from idp.store.qr import QrCode
 from idp.store.security import AuditEvent
 from idp.store.security import DataKeyRow
@@ -45,6 +46,7 @@ __all__ = [
     "PaymentRefund",
     "Person",
     "PinAttempts",
+    "PushedRequest",
     "QrCode",
     "QrRedemption",
     "RefreshToken",

@@ -40,6 +40,8 @@ class ChannelRow(Base):
     subject_type: Mapped[str] = mapped_column(String(16), default="pairwise")
     id_token_signed_response_alg: Mapped[str] = mapped_column(String(16), default="ES256")
     rotate_refresh_tokens: Mapped[bool] = mapped_column(Boolean, default=True)
+    #: RFC 9126 6 client metadata.
+    require_pushed_authorization_requests: Mapped[bool] = mapped_column(Boolean, default=False)
     parent_client_id: Mapped[str | None] = mapped_column(String(64))
     #: RFC 7592: the registration access token, stored as a keyed hash; indexed (unique), as a
     #: token presented for another client is found by it (RFC 7592 2: 403, not 401).

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from typing import Any
 from typing import Protocol
 
 from sqlalchemy import delete
@@ -59,11 +60,27 @@ class SqlExpiringSet:
             return int(getattr(result, "rowcount", 0) or 0)
 
 
-class RedisExpiringSet:
-    def __init__(self, url: str, prefix: str, clock: Callable[[], float] = time.time):
-        import redis
+def redis_client(url: str, *, cluster: bool = False, **options: Any) -> Any:
+    """One Redis, or a Redis Cluster whose nodes are discovered from the node ``url`` names
+    (redis-py's cluster client). Every command here names one key, so any slot serves it."""
+    import redis
+    from redis.cluster import RedisCluster
 
-        self._redis = redis.Redis.from_url(url)
+    if cluster:
+        return RedisCluster.from_url(url, **options)
+    return redis.Redis.from_url(url, **options)
+
+
+class RedisExpiringSet:
+    def __init__(
+        self,
+        url: str,
+        prefix: str,
+        clock: Callable[[], float] = time.time,
+        *,
+        cluster: bool = False,
+    ):
+        self._redis = redis_client(url, cluster=cluster)
         self._prefix = f"essc:{prefix}:"
         self._clock = clock
 
@@ -87,8 +104,13 @@ class Nonces:
 
 
 def expiring_set(
-    db: Database, redis_url: str, prefix: str, clock: Callable[[], float] = time.time
+    db: Database,
+    redis_url: str,
+    prefix: str,
+    clock: Callable[[], float] = time.time,
+    *,
+    cluster: bool = False,
 ) -> ExpiringSet:
     if redis_url:
-        return RedisExpiringSet(redis_url, prefix, clock)
+        return RedisExpiringSet(redis_url, prefix, clock, cluster=cluster)
     return SqlExpiringSet(db, prefix, clock)

@@ -93,3 +93,44 @@ def test_the_monitoring_examples_work_as_written() -> None:
     for name in ("essc_db_pool_checked_out", "essc_outbox_pending_messages"):
         assert re.search(rf"^{name} 0\.0$", out, re.M), out
     assert re.search(r"^essc_outbox_delivery_lag_seconds 0\.0$", out, re.M), out
+
+
+SEVERAL = "## Several instances"
+
+
+@pytest.mark.live
+def test_the_several_instances_example_works_as_written() -> None:
+    """docs/operations.md "Several instances": two instances behind deploy/haproxy.cfg, an
+    e-card issued, one instance killed, the retry answered by the other with the same e-card."""
+    if not os.environ.get("ESSC_DATABASE_URL", "").startswith("postgresql"):
+        pytest.skip("ESSC_DATABASE_URL is not a PostgreSQL URL")
+    for tool in ("haproxy", "curl", "createdb", "fuser"):
+        if shutil.which(tool) is None:
+            pytest.skip(f"{tool} is not installed")
+    blocks = section_blocks("operations.md", SEVERAL)
+    assert len(blocks) == 2
+    drop = ["dropdb", "-h", "127.0.0.1", "-U", "postgres", "--if-exists", "--force"]
+    subprocess.run([*drop, "essc_instances_demo"], check=True, timeout=30)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ESSC_")}
+    env["PATH"] = f"{ESSC.parent}:{env.get('PATH', '')}"
+    proc = subprocess.Popen(
+        ["bash", "-c", "set -e\n" + "\n".join(blocks)],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+        start_new_session=True,  # the instances and HAProxy are killed with it
+    )
+    try:
+        out, err = proc.communicate(timeout=120)
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=10)
+        subprocess.run([*drop, "essc_instances_demo"], check=False, timeout=30)
+    assert proc.returncode == 0, (out, err[-3000:])
+    lines = out.split()
+    assert lines[:2] == ["404", "201"] and lines[3] == "000", out
+    assert lines[4::2] == ["200", "200"], out
+    assert lines[2] == lines[5] == lines[7], "a retry named another e-card"

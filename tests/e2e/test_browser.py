@@ -50,6 +50,62 @@ def browser() -> Iterator[object]:
         chromium.close()
 
 
+#: Screenshots of every page this module visits, one set per language; git ignores it.
+ARTIFACTS = Path(__file__).resolve().parents[2] / "artifacts" / "screenshots"
+
+WORDS = {
+    "zh-CN": {"tries": "还可以再试 4 次", "error": "请返回应用重新发起"},
+    "en": {"tries": "You can try 4 more times", "error": "Go back to the application"},
+}
+
+
+@pytest.mark.parametrize("locale", ["zh-CN", "en"])
+def test_each_page_in_each_language(browser: object, demo_server: str, locale: str) -> None:
+    """Sign-in, a wrong PIN (tries left, card number kept), consent and an error page; every
+    page is screenshotted and none breaks its Content-Security-Policy."""
+    from playwright.sync_api import Browser
+    from playwright.sync_api import expect
+
+    assert isinstance(browser, Browser)
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    context = browser.new_context(locale=locale, viewport={"width": 390, "height": 844})
+    page = context.new_page()
+    page.set_default_timeout(STEP_TIMEOUT_MS)
+    violations: list[str] = []
+    page.on("console", lambda m: violations.append(m.text) if "Content Security" in m.text else 0)
+
+    def shot(name: str) -> None:
+        page.screenshot(path=str(ARTIFACTS / f"{name}-{locale}.png"), full_page=True)
+
+    try:
+        page.goto(f"{demo_server}/demo/login?ui_locales={locale}")
+        page.wait_for_url("**/interaction/**/signin")
+        expect(page.locator("html")).to_have_attribute("lang", locale)
+        shot("signin")
+
+        page.fill("#credential", "A00000001")
+        page.fill("#pin", "999999")
+        page.keyboard.press("Enter")  # the form works from the keyboard
+        expect(page.locator("[role=alert]")).to_contain_text(WORDS[locale]["tries"])
+        expect(page.locator("#credential")).to_have_value("A00000001")
+        shot("signin-wrong-pin")
+
+        page.fill("#pin", "802413")
+        page.click("form button[type=submit]")
+        page.wait_for_url("**/interaction/**/consent")
+        shot("consent")
+        # Denied, so the next language (and the test below) is asked for consent again.
+        page.click("button[name=decision][value=deny]")
+        page.wait_for_url(f"{demo_server}/demo/callback**")
+
+        page.goto(f"{demo_server}/interaction/no-such-interaction/signin")
+        expect(page.locator("[role=alert]")).to_contain_text(WORDS["zh-CN"]["error"])
+        shot("error")
+        assert violations == []
+    finally:
+        context.close()
+
+
 def test_demo_sign_in_in_a_real_browser(browser: object, demo_server: str, tmp_path: Path) -> None:
     from playwright.sync_api import Browser
     from playwright.sync_api import expect

@@ -126,6 +126,12 @@ BREAKS = [
         BAD_REDIRECT,
     ),
     Break(
+        "check_pushed_if_required",
+        _client(require_pushed_authorization_requests=True),
+        InvalidRequest,
+        "this client must push its authorization requests (RFC 9126)",
+    ),
+    Break(
         "check_parameter_values",
         _set("nonce", "n-\u6c49"),
         InvalidRequest,

@@ -53,3 +53,25 @@ def read_gray(png: bytes) -> tuple[bytes, int, int]:
             value = (row[bit // 8] >> (8 - depth - bit % 8)) & ((1 << depth) - 1)
             out.append(palette[value] if palette is not None else value * scale)
     return bytes(out), width, height
+
+
+def read_screenshot(png: bytes) -> tuple[bytes, int, int]:
+    """A browser's screenshot (8-bit RGB or RGBA, no interlace) as 8-bit gray pixels."""
+    assert png[:8] == b"\x89PNG\r\n\x1a\n"
+    pos, idat = 8, b""
+    while pos < len(png):
+        (length,), kind = struct.unpack(">I", png[pos : pos + 4]), png[pos + 4 : pos + 8]
+        chunk = png[pos + 8 : pos + 8 + length]
+        pos += 12 + length
+        if kind == b"IHDR":
+            width, height, depth, color, _, _, interlace = struct.unpack(">IIBBBBB", chunk)
+            assert depth == 8 and color in (2, 6) and interlace == 0
+        elif kind == b"IDAT":
+            idat += chunk
+    channels = 3 if color == 2 else 4
+    rows = _unfilter(zlib.decompress(idat), width * channels, height, channels)
+    out = bytearray()
+    for row in rows:
+        for x in range(0, width * channels, channels):
+            out.append((row[x] + row[x + 1] + row[x + 2]) // 3)
+    return bytes(out), width, height

@@ -5,12 +5,14 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from sqlalchemy import select
 
 from idp.qr.token import Purpose
 from idp.qr.token import decode
 from idp.qr.verifier import OfflineVerifier
 from idp.qr.verifier import QrKeySet
 from idp.qr.verifier import StatusList
+from idp.store.security import AuditEvent
 from tests.ecard_helpers import assert_problem
 from tests.ecard_helpers import bearer
 from tests.ecard_helpers import channel_of
@@ -18,6 +20,7 @@ from tests.qr.helpers import change_card
 from tests.qr.helpers import codes
 from tests.qr.helpers import issue_ecard
 from tests.qr.helpers import issue_in
+from tests.support import CARD
 from tests.support import exchange
 from tests.support import obtain_code
 from tests.support import register
@@ -38,6 +41,31 @@ def test_a_channel_asks_for_a_batch(web: Any, provider: Any, cardholder: Any, cl
     verifier = OfflineVerifier(jwks, clock=clock)
     first = verifier.verify(body["codes"][0]["code"], "payment")
     assert first.code_id == body["codes"][0]["code_id"]
+
+
+def test_issuing_is_audited_without_personal_data(web: Any, provider: Any, cardholder: Any) -> None:
+    registered, sign_no = issue_ecard(provider, cardholder)
+    body = {"purpose": "medical", "count": 2}
+    response = _ask(web, bearer(web, registered), sign_no, body)
+    assert response.status_code == 201
+    with provider.db.read() as s:
+        [event] = s.scalars(select(AuditEvent).where(AuditEvent.event == "qr.issued")).all()
+    assert event.person_id == cardholder["person_id"]
+    assert event.client_id == registered.client_id and event.request_id
+    assert event.request_id == response.headers["X-Request-Id"]
+    assert event.detail == {
+        "code_ids": [c["code_id"] for c in response.json["codes"]],
+        "purpose": "medical",
+        "sign_no": sign_no,
+    }
+    stored = repr(event.detail) + repr(event.actor)
+    for personal in (CARD["id_number"], CARD["card_number"], CARD["name"]):
+        assert personal not in stored
+    assert not any(c["code"] in stored for c in response.json["codes"])
+    refused = _ask(web, bearer(web, registered), "x" * 43, body)
+    assert refused.status_code == 404
+    with provider.db.read() as s:
+        assert len(s.scalars(select(AuditEvent).where(AuditEvent.event == "qr.issued")).all()) == 1
 
 
 @pytest.mark.parametrize(

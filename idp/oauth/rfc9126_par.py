@@ -1,0 +1,98 @@
+"""Pushed Authorization Requests (RFC 9126).
+
+The client sends its authorization request to ``/par`` on the back channel, authenticated as at
+the token endpoint (2); the request is validated there by the authorization endpoint's own
+checks (2.1) and stored; the client gets a one-time ``request_uri`` (2.2) to send the browser to
+``/authorize`` with, beside its ``client_id`` (4). Nothing of the request travels through the
+browser, so it can be neither read nor changed there; a client registered with
+``require_pushed_authorization_requests`` (6) is refused on the front channel without one.
+
+Free of Flask: the store is a small protocol (``idp.store.pushed_requests`` implements it).
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+from collections.abc import Callable
+from collections.abc import Mapping
+from typing import Any
+from typing import Protocol
+
+from channels.client import Client
+from idp.errors import InvalidRequest
+from idp.errors import InvalidRequestUri
+from idp.oauth import authorize
+from idp.oauth.authorize import RedirectableError
+from idp.oauth.authorize import UntrustedRedirect
+
+#: RFC 9126 2.2: the URN prefix of a ``request_uri`` this server issued.
+REQUEST_URI_PREFIX = "urn:ietf:params:oauth:request_uri:"
+#: The form parameters the endpoint reads, client authentication's aside: the authorization
+#: request's own. ``request_uri`` is read only to refuse it (2.1).
+PARAMETERS = authorize.PARAMETERS
+#: ``secrets.token_urlsafe(32)``: 43 base64url characters.
+_HANDLE = re.compile(r"[A-Za-z0-9_-]{43}")
+
+
+class PushedRequestStore(Protocol):
+    def add(
+        self,
+        uri_hash: str,
+        client_id: str,
+        params: list[tuple[str, str]],
+        now: int,
+        expires_at: int,
+    ) -> None: ...
+
+    def use(self, uri_hash: str, client_id: str, now: int) -> list[tuple[str, str]] | None: ...
+
+
+class PushedRequests:
+    def __init__(
+        self, lifetime: int, token_hash: Callable[[str], str], clock: Callable[[], int]
+    ) -> None:
+        self._lifetime = lifetime
+        self._token_hash = token_hash
+        self._clock = clock
+
+    def push(
+        self, caller: Client, form: Mapping[str, str], store: PushedRequestStore
+    ) -> dict[str, Any]:
+        """RFC 9126 2.1–2.3: validate as ``/authorize`` would, store, answer the ``request_uri``."""
+        if "request_uri" in form:
+            raise InvalidRequest("request_uri must not be pushed (RFC 9126 2.1)")
+        if form.get("client_id", caller.client_id) != caller.client_id:
+            raise InvalidRequest("client_id is not the authenticated client's")
+        params = [(n, v) for n, v in form.items() if n != "client_id"]
+        params.append(("client_id", caller.client_id))
+        own = {caller.client_id: caller}
+        try:
+            authorize.parse_authorization_request(params, own.get, pushed=True)
+        except (UntrustedRedirect, RedirectableError) as exc:
+            raise exc.error from None  # 2.3: the error as the token endpoint answers one
+        handle = secrets.token_urlsafe(32)
+        now = self._clock()
+        store.add(self._token_hash(handle), caller.client_id, params, now, now + self._lifetime)
+        return {"request_uri": REQUEST_URI_PREFIX + handle, "expires_in": self._lifetime}
+
+    def expand(
+        self, items: list[tuple[str, str]], store: PushedRequestStore
+    ) -> tuple[list[tuple[str, str]], bool]:
+        """The browser's parameters, or the pushed request's when it names one (RFC 9126 4):
+        then only those count, and the ``client_id`` beside it must be the one that pushed.
+        Returns the parameters and whether they were pushed."""
+        request_uris = [v for n, v in items if n == "request_uri"]
+        if not request_uris or not request_uris[0].startswith(REQUEST_URI_PREFIX):
+            return items, False  # not ours: check_no_request_uri refuses it
+        client_ids = [v for n, v in items if n == "client_id"]
+        if len(request_uris) != 1 or len(client_ids) != 1:
+            raise InvalidRequest("request_uri and client_id must each be given once")
+        handle = request_uris[0][len(REQUEST_URI_PREFIX) :]
+        plausible = _HANDLE.fullmatch(handle) is not None
+        pushed = (
+            store.use(self._token_hash(handle), client_ids[0], self._clock()) if plausible else None
+        )
+        if pushed is None:
+            raise InvalidRequestUri("the request_uri is unknown, expired, used or another client's")
+        return pushed, True

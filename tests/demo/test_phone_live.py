@@ -1,0 +1,152 @@
+"""The scan-to-pay tour of README.md ("Try scan-to-pay", issue 9 item 7), as written, against one
+``essc serve`` (``essc init; essc demo``), with the phone page in a real browser."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import zxingcpp
+
+from tests.e2e.test_browser import CHROMIUM
+from tests.e2e.test_browser import CHROMIUM_ARGS
+from tests.live import ROOT
+from tests.live import essc
+from tests.live import free_port
+from tests.live import hermetic_env
+from tests.live import serving
+from tests.qr.png import read_screenshot
+
+pytestmark = [pytest.mark.browser, pytest.mark.live]
+MERCHANT = ROOT / "docs" / "examples" / "merchant.py"
+PIN = "802413"
+STEP_MS = 20_000
+
+
+@pytest.fixture(scope="module")
+def tour(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, dict[str, str], Path]]:
+    tmp = tmp_path_factory.mktemp("phone")
+    port = free_port()
+    env = hermetic_env(tmp, f"http://127.0.0.1:{port}")
+    env["PYTHONPATH"] = str(ROOT)
+    essc(env, tmp, "init")
+    essc(env, tmp, "demo")
+    with serving(env, tmp, port, tmp / "serve.log") as issuer:
+        yield issuer, env, tmp
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[object]:
+    if not CHROMIUM.exists():
+        pytest.skip(f"{CHROMIUM} is missing: `make system-deps` installs Debian's chromium")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+def merchant(env: dict[str, str], cwd: Path, *args: str) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [sys.executable, str(MERCHANT), *args],
+        env=env,
+        cwd=cwd,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+
+
+def finished(proc: subprocess.Popen[str]) -> tuple[int, str]:
+    out, _ = proc.communicate(timeout=60)
+    return proc.returncode, out
+
+
+def test_tour_pays_with_the_pin_on_the_phone_then_suspension_stops_codes(
+    browser: object, tour: tuple[str, dict[str, str], Path]
+) -> None:
+    from playwright.sync_api import Browser
+    from playwright.sync_api import expect
+
+    issuer, env, cwd = tour
+    assert isinstance(browser, Browser)
+    context = browser.new_context(locale="zh-CN", viewport={"width": 390, "height": 844})
+    page = context.new_page()
+    page.set_default_timeout(STEP_MS)
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))  # the script runs, CSP or not
+    page.on(
+        "response",
+        lambda r: errors.append(r.url) if r.status >= 400 and "favicon" not in r.url else None,
+    )
+    try:
+        page.goto(f"{issuer}/demo/phone")
+        expect(page.locator("h1")).to_contain_text("付款码")
+        svg = page.locator("#code svg")
+        box = svg.bounding_box()
+        assert box is not None and box["width"] >= 300  # large enough to scan from a phone
+        assert box["x"] >= 0 and box["x"] + box["width"] <= 390  # whole, quiet zone included
+        first = page.locator("#code").get_attribute("data-code")
+        shot = page.screenshot(path=str(cwd / "phone.png"), full_page=True)
+        after = page.locator("#code").get_attribute("data-code")
+        pixels, width, height = read_screenshot(shot)
+        (seen,) = zxingcpp.read_barcodes(memoryview(pixels).cast("B", (height, width)))
+        # A scanner reads the shown code off the screen (the page may have renewed it meanwhile).
+        assert seen.text in {first, after}
+        # The static script reloads the page: a new code appears without anyone touching it.
+        page.wait_for_function(
+            "c => document.getElementById('code').getAttribute('data-code') !== c", arg=first
+        )
+
+        paying = merchant(env, cwd, "pay", "--amount", "88800")
+        page.wait_for_selector("form.confirm", timeout=STEP_MS)
+        page.fill("form.confirm input[name=pin]", PIN)
+        page.click("form.confirm button[type=submit]")
+        expect(page.locator("#message")).to_have_text("支付已确认")
+        page.screenshot(path=str(cwd / "phone-confirmed.png"), full_page=True)
+        code, out = finished(paying)
+        assert code == 0, out
+        assert re.search(r"^offline: valid payment code", out, re.M), out
+        assert "pending_confirmation" in out and "state: authorized" in out, out
+        assert "capture: captured 88800 fen" in out and '"state": "refunded"' in out, out
+
+        shown = finished(merchant(env, cwd, "code"))[1].strip()
+        essc(
+            env,
+            cwd,
+            "cards",
+            "suspend",
+            "--card-number",
+            "A00000001",
+            "--actor",
+            "op-0001",
+            "--factor",
+            "counter",
+        )
+        code, out = finished(merchant(env, cwd, "pay", "--code", shown, "--amount", "100"))
+        assert code == 1 and "problems/code-revoked" in out, out
+        page.goto(f"{issuer}/demo/phone")
+        expect(page.locator("#refused")).to_contain_text("card-not-usable")
+        assert page.locator("#code").count() == 0
+        essc(
+            env,
+            cwd,
+            "cards",
+            "resume",
+            "--card-number",
+            "A00000001",
+            "--actor",
+            "op-0001",
+            "--factor",
+            "counter",
+        )
+        page.goto(f"{issuer}/demo/phone")
+        expect(page.locator("#code svg")).to_be_visible()
+    finally:
+        context.close()
+    assert errors == []
