@@ -183,6 +183,7 @@ BREAKS = [
         InvalidRequest,
         "max_age must be a non-negative integer",
     ),
+    Break("check_acr", _set("claims", "[]"), InvalidRequest, "claims must be a JSON object"),
 ]
 #: The other refusals of checks that refuse in more than one way.
 MORE_BREAKS = [
