@@ -150,7 +150,8 @@ _SURROGATE = st.integers(0xD800, 0xDFFF).map(lambda c: f"\\u{c:04x}")
     where=st.sampled_from(
         [
             '{{"id_token": {{"acr": {{"essential": true, "value": "{}"}}}}}}',
-            '{{"id_token": {{"acr": {{"essential": true, "values": ["a{}"]}}}}}}',
+            # Next to a known value, so only the surrogate can be what is refused.
+            '{{"id_token": {{"acr": {{"essential": true, "values": ["{}", "' + ACR_PIN + '"]}}}}}}',
         ]
     ),
 )
@@ -161,7 +162,8 @@ def test_a_lone_surrogate_acr_is_invalid_request(
 
 
 def test_the_ud800_escape_in_an_acr_is_invalid_request(web: Any, portal: Any) -> None:
-    claims = '{"id_token": {"acr": {"essential": true, "value": "\\ud800"}}}'
+    acr = {"essential": True, "values": ["\ud800", ACR_PIN]}
+    claims = json.dumps({"id_token": {"acr": acr}})  # ensure_ascii: the escape \\ud800
     _refused_as_invalid_request(web, portal, claims)
 
 
