@@ -31,6 +31,8 @@ class Client:
     rotate_refresh_tokens: bool
     #: RFC 9126 6: authorization requests only through ``/par``.
     require_pushed_authorization_requests: bool = False
+    #: OIDC RP-Initiated Logout 1.0 3.1: where a logout may send the browser back, exactly.
+    post_logout_redirect_uris: tuple[str, ...] = ()
 
     @property
     def active(self) -> bool:

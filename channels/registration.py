@@ -62,6 +62,7 @@ class ClientMetadata:
     id_token_signed_response_alg: str
     rotate_refresh_tokens: bool
     require_pushed_authorization_requests: bool = False
+    post_logout_redirect_uris: tuple[str, ...] = ()
 
 
 def validate_metadata(
@@ -79,6 +80,7 @@ def validate_metadata(
     id_token_alg: str = "ES256",
     rotate_refresh_tokens: bool = True,
     require_par: bool = False,
+    post_logout_redirect_uris: list[str] | None = None,
     allow_http_loopback: bool = True,
 ) -> ClientMetadata:
     if not name.strip() or len(name) > 128:
@@ -116,6 +118,12 @@ def validate_metadata(
         raise InvalidClientMetadata("invalid_redirect_uri", "too many redirect_uris")
     for uri in uris:
         _check_redirect_uri(uri, allow_http_loopback)
+    # OIDC RP-Initiated Logout 1.0 3.1: held to the same rules as redirect_uris.
+    logout_uris = tuple(dict.fromkeys(post_logout_redirect_uris or []))
+    if len(logout_uris) > MAX_REDIRECT_URIS:
+        raise InvalidClientMetadata("invalid_redirect_uri", "too many post_logout_redirect_uris")
+    for uri in logout_uris:
+        _check_redirect_uri(uri, allow_http_loopback)
     requested = tuple(dict.fromkeys(" ".join(scopes).split()))
     allowed = ALLOWED_SCOPES[channel_kind]
     if any(s not in allowed for s in requested):
@@ -146,6 +154,7 @@ def validate_metadata(
         id_token_signed_response_alg=id_token_alg,
         rotate_refresh_tokens=rotate_refresh_tokens,
         require_pushed_authorization_requests=require_par,
+        post_logout_redirect_uris=logout_uris,
     )
 
 

@@ -165,6 +165,7 @@ class SigningKeys:
         issuer: str | None = None,
         leeway: int = 0,
         require: tuple[str, ...] = ("exp", "iat"),
+        check_expiry: bool = True,
     ) -> dict[str, Any]:
         """Claims of a JWT this ring signed; ``InvalidSignature`` for any failure."""
         try:
@@ -194,7 +195,9 @@ class SigningKeys:
             )
         except jwt.PyJWTError as exc:
             raise InvalidSignature(type(exc).__name__) from None
-        check_times(claims, self._clock(), leeway)
+        # An ID token hint may have expired (OIDC RP-Initiated Logout 1.0 4): ``check_expiry``.
+        timed = claims if check_expiry else {k: v for k, v in claims.items() if k != "exp"}
+        check_times(timed, self._clock(), leeway)
         return claims
 
     def _key_for(self, kid: str) -> _LoadedKey | None:

@@ -251,6 +251,7 @@ class Onboarding:
         row.subject_type = metadata.subject_type
         row.id_token_signed_response_alg = metadata.id_token_signed_response_alg
         row.require_pushed_authorization_requests = metadata.require_pushed_authorization_requests
+        row.post_logout_redirect_uris = list(metadata.post_logout_redirect_uris)
         row.updated_at = self._now()
 
     def _apply_native(self, uow: UnitOfWork, row: ChannelRow, native: NativeApi) -> None:
@@ -296,6 +297,7 @@ class Onboarding:
             "subject_type": row.subject_type,
             "id_token_signed_response_alg": row.id_token_signed_response_alg,
             "require_pushed_authorization_requests": row.require_pushed_authorization_requests,
+            "post_logout_redirect_uris": row.post_logout_redirect_uris,
             "registration_client_uri": f"{self._issuer}/register/{row.client_id}",
             "software_id": statement.get("claims", {}).get("software_id"),
             "software_statement": statement.get("jwt"),

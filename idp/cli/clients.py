@@ -31,6 +31,7 @@ def clients() -> None:
 @click.option("--subject-type", type=click.Choice(["pairwise", "public"]), default="pairwise")
 @click.option("--id-token-alg", default="ES256", show_default=True)
 @click.option("--no-refresh-rotation", is_flag=True, help="Keep refresh tokens (FAPI 2.0 clients).")
+@click.option("--post-logout-redirect-uri", "post_logout_redirect_uris", multiple=True)
 @click.option("--require-par", is_flag=True, help="Authorization requests only through /par.")
 @click.option(
     "--api-signature-scheme",
@@ -72,6 +73,7 @@ def clients_add(**options: Any) -> None:
             id_token_alg=options["id_token_alg"],
             rotate_refresh_tokens=not options["no_refresh_rotation"],
             require_par=options["require_par"],
+            post_logout_redirect_uris=list(options["post_logout_redirect_uris"]),
             allow_http_loopback=not p.settings.production,
         )
         native = native_api(

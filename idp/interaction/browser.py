@@ -53,6 +53,15 @@ def current_session(s: Session) -> BrowserSession | None:
     return find_session(s, cookie_hash, provider().now())
 
 
+def clear_session_cookie(response: BaseResponse) -> None:
+    response.delete_cookie(
+        SESSION_COOKIE,
+        httponly=True,
+        secure=provider().issuer.startswith("https://"),
+        samesite="Lax",
+    )
+
+
 def set_session_cookie(response: BaseResponse, value: str) -> None:
     p = provider()
     response.set_cookie(

@@ -46,6 +46,15 @@ TEXT: dict[str, dict[str, str]] = {
         "bad_form": "页面已过期，请刷新后重试。",
         "server_error": "服务暂时不可用，这不是您的问题。请过几分钟再试。",
         "continue": "继续",
+        "logout_heading": "退出登录",
+        "logout_confirm": (
+            "确定要退出电子社保卡登录吗？退出后，通过它登录的各个应用都需要重新登录。"
+        ),
+        "logout_from": "发起退出的应用：",
+        "logout_yes": "退出",
+        "logout_done": "您已退出登录。可以关闭此页面。",
+        "logout_bad_uri": "应用给出的返回地址未登记，无法返回该应用。您的登录状态未改变。",
+        "logout_bad_hint": "退出请求无效，无法确认是哪个应用发起的。您的登录状态未改变。",
         "request_id": "请求编号（联系客服时提供）",
     },
     "en": {
@@ -96,6 +105,22 @@ TEXT: dict[str, dict[str, str]] = {
             "The service is unavailable; this is not your fault. Try again in a few minutes."
         ),
         "continue": "Continue",
+        "logout_heading": "Sign out",
+        "logout_confirm": (
+            "Sign out of the e-SSC? Every application you signed in to with it will ask you to"
+            " sign in again."
+        ),
+        "logout_from": "Asked by:",
+        "logout_yes": "Sign out",
+        "logout_done": "You are signed out. You can close this page.",
+        "logout_bad_uri": (
+            "The application gave a return address that is not registered, so you cannot be"
+            " sent back to it. You are still signed in."
+        ),
+        "logout_bad_hint": (
+            "This sign-out request is not valid: it does not show which application sent it."
+            " You are still signed in."
+        ),
         "request_id": "Request id (give it to support)",
     },
 }

@@ -25,6 +25,7 @@ def provider_metadata(issuer: str, grant_types: list[str], scopes: list[str]) ->
         # RFC 9126 5: PAR, required per client (require_pushed_authorization_requests), not here
         "pushed_authorization_request_endpoint": f"{issuer}/par",
         "require_pushed_authorization_requests": False,
+        "end_session_endpoint": f"{issuer}/logout",  # OIDC RP-Initiated Logout 1.0 2.1
         "registration_endpoint": f"{issuer}/register",  # RFC 8414 2, RFC 7591 3
         "scopes_supported": scopes,
         "response_types_supported": ["code"],

@@ -17,6 +17,7 @@ from __future__ import annotations
 import re
 import secrets
 from dataclasses import dataclass
+from dataclasses import field
 from typing import Any
 
 from sqlalchemy import select
@@ -68,6 +69,8 @@ class ScannedCode:
     code_id: str
     purpose: str
     sign_no: str
+    #: The rows opening read, kept alive for the transaction (``OpenedCode.rows``).
+    rows: tuple[object, ...] = field(default=(), compare=False, repr=False)
 
 
 @dataclass(frozen=True)
@@ -117,11 +120,10 @@ def spend(
             redeemed_at=now,
         )
         .on_conflict_do_nothing(index_elements=[QrRedemption.code_id])
-        .returning(QrRedemption.code_id)
+        .returning(QrRedemption)  # the new row itself: no second read of it
     )
-    if session.scalar(statement) is None:
-        return None
-    return session.get(QrRedemption, code.code_id)
+    found: QrRedemption | None = session.scalars(statement).first()
+    return found
 
 
 def already_redeemed(session: Session, code_id: str) -> Problem:

@@ -13,6 +13,7 @@ import os
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
+from dataclasses import field
 from typing import Any
 
 from sqlalchemy import delete
@@ -81,6 +82,10 @@ class OpenedCode:
     card_id: str
     level: int
     actor_sign_no: str | None
+    #: The rows read to check the code. The session's identity map holds rows weakly: kept
+    #: alive, the holder check of the same transaction finds them there instead of reading them
+    #: again (two fewer queries per redemption or payment).
+    rows: tuple[object, ...] = field(default=(), compare=False, repr=False)
 
 
 class _KeysOfRing:
@@ -235,6 +240,7 @@ class QrCodes:
             card_id=ecard.card_id,
             level=ecard.level,
             actor_sign_no=row.actor_sign_no,
+            rows=(row, ecard, card),
         )
 
     # -- the status list -----------------------------------------------------------------------

@@ -42,6 +42,8 @@ class ChannelRow(Base):
     rotate_refresh_tokens: Mapped[bool] = mapped_column(Boolean, default=True)
     #: RFC 9126 6 client metadata.
     require_pushed_authorization_requests: Mapped[bool] = mapped_column(Boolean, default=False)
+    #: OIDC RP-Initiated Logout 1.0 3.1 client metadata.
+    post_logout_redirect_uris: Mapped[list[str]] = mapped_column(JSON, default=list)
     parent_client_id: Mapped[str | None] = mapped_column(String(64))
     #: RFC 7592: the registration access token, stored as a keyed hash; indexed (unique), as a
     #: token presented for another client is found by it (RFC 7592 2: 403, not 401).
