@@ -16,8 +16,11 @@ from flask import request
 from sqlalchemy.orm import Session
 from werkzeug.wrappers import Response as BaseResponse
 
+from idp.channel_signin.assertion import AssertionRejected
+from idp.channel_signin.signin import sign_in_by_assertion
 from idp.errors import AccessDenied
 from idp.errors import ConsentRequired
+from idp.errors import InvalidRequest
 from idp.errors import LoginRequired
 from idp.errors import OAuthError
 from idp.events.audit import record_event
@@ -51,6 +54,7 @@ from idp.store.grants import Interaction
 from idp.store.people import Person
 from idp.store.pushed_requests import SqlPushedRequests
 from idp.store.token_store import SqlTokenStore
+from idp.store.unit_of_work import UnitOfWork
 
 log = logging.getLogger("essc.idp")
 bp = Blueprint("authorize", __name__)
@@ -93,6 +97,9 @@ def authorize(s: Session) -> BaseResponse:
         if isinstance(exc, UntrustedRedirect):
             return error_page("bad_request", 400, locale="zh-CN")
         return respond_error(exc.request, exc.error)
+    token = dict(items).get("login_hint_token")
+    if token:
+        return _channel_signin(s, authz, token)
     browser = current_session(s)
     if _needs_login(s, authz, browser):
         if "none" in authz.prompt:
@@ -100,6 +107,32 @@ def authorize(s: Session) -> BaseResponse:
         return _interaction(s, authz, "signin")
     assert browser is not None
     return _after_login(s, authz, browser, interaction_id=None)
+
+
+def _channel_signin(s: Session, authz: AuthorizationRequest, token: str) -> BaseResponse:
+    """In-channel sign-in (docs/channel-assertion.md): the channel's assertion stands for the
+    PIN; a refusal goes to the verified redirect_uri as invalid_request (CIBA Core 13)."""
+    p = provider()
+    uow = UnitOfWork(s, g.request_id)
+    try:
+        found = sign_in_by_assertion(uow, p.channel_assertions, authz.client_id, token, p.now())
+    except AssertionRejected as exc:
+        log.info("login_hint_token refused: %s [%s]", exc.reason, g.request_id)
+        return respond_error(authz, InvalidRequest("login_hint_token refused"))
+    a = found.assurance
+    new = start_session(
+        s,
+        p.token_hash,
+        person_id=found.person_id,
+        now=p.now(),
+        ttl=p.settings.session_ttl,
+        acr=a.acr,
+        amr=a.amr,
+    )
+    new.row.auth_time = min(a.auth_time, p.now())  # OIDC Core 2: when the channel verified
+    response = _after_login(s, authz, new.row, interaction_id=None)
+    set_session_cookie(response, new.cookie)
+    return response
 
 
 def _needs_login(s: Session, authz: AuthorizationRequest, browser: BrowserSession | None) -> bool:
