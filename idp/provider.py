@@ -27,6 +27,7 @@ from idp.channel_admin.clients import SqlClientSource
 from idp.channel_admin.onboarding import Onboarding
 from idp.channel_admin.status import ChannelStatus
 from idp.channel_signin.assertion import ChannelAssertionVerifier
+from idp.channel_signin.signin import ChannelSignIns
 from idp.demo.data import DemoData
 from idp.ecards.channel_card_changes import ChannelCardChanges
 from idp.ecards.service import ECardService
@@ -199,8 +200,12 @@ class Provider:
         )
 
     @cached_property
+    def channel_signin(self) -> ChannelSignIns:
+        """``login_hint_token`` sign-in from /authorize (docs/channel-assertion.md)."""
+        return ChannelSignIns(self.channel_assertions)
+
+    @cached_property
     def channel_assertions(self) -> ChannelAssertionVerifier:
-        """``login_hint_token`` verification for in-channel sign-in (docs/channel-assertion.md)."""
         s = self.settings
         return ChannelAssertionVerifier(
             self.issuer,

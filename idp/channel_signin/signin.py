@@ -18,6 +18,21 @@ class ChannelSignIn:
     assurance: Assurance
 
 
+class ChannelSignIns:
+    """``Provider.channel_signin``: reached through the Provider so idp.interaction does not
+    import this package (which imports idp.interaction.assurance)."""
+
+    def __init__(self, verifier: ChannelAssertionVerifier) -> None:
+        self._verifier = verifier
+
+    def sign_in(self, uow: UnitOfWork, client_id: str, token: str, now: int) -> ChannelSignIn | str:
+        """The cardholder, or the refusal's reason for the audit (always invalid_request)."""
+        try:
+            return sign_in_by_assertion(uow, self._verifier, client_id, token, now)
+        except AssertionRejected as exc:
+            return exc.reason
+
+
 def sign_in_by_assertion(
     uow: UnitOfWork, verifier: ChannelAssertionVerifier, client_id: str, token: str, now: int
 ) -> ChannelSignIn:

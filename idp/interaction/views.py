@@ -16,8 +16,6 @@ from flask import request
 from sqlalchemy.orm import Session
 from werkzeug.wrappers import Response as BaseResponse
 
-from idp.channel_signin.assertion import AssertionRejected
-from idp.channel_signin.signin import sign_in_by_assertion
 from idp.errors import AccessDenied
 from idp.errors import ConsentRequired
 from idp.errors import InvalidRequest
@@ -114,10 +112,9 @@ def _channel_signin(s: Session, authz: AuthorizationRequest, token: str) -> Base
     PIN; a refusal goes to the verified redirect_uri as invalid_request (CIBA Core 13)."""
     p = provider()
     uow = UnitOfWork(s, g.request_id)
-    try:
-        found = sign_in_by_assertion(uow, p.channel_assertions, authz.client_id, token, p.now())
-    except AssertionRejected as exc:
-        log.info("login_hint_token refused: %s [%s]", exc.reason, g.request_id)
+    found = p.channel_signin.sign_in(uow, authz.client_id, token, p.now())
+    if isinstance(found, str):
+        log.info("login_hint_token refused: %s [%s]", found, g.request_id)
         return respond_error(authz, InvalidRequest("login_hint_token refused"))
     a = found.assurance
     new = start_session(
