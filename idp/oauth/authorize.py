@@ -51,6 +51,7 @@ PARAMETERS = frozenset(
         "prompt",
         "max_age",
         "login_hint",
+        "login_hint_token",
         "ui_locales",
         "request",
         "request_uri",
