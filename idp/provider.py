@@ -26,6 +26,8 @@ from idp.cards.lifecycle import CardLifecycle
 from idp.channel_admin.clients import SqlClientSource
 from idp.channel_admin.onboarding import Onboarding
 from idp.channel_admin.status import ChannelStatus
+from idp.channel_signin.assertion import ChannelAssertionVerifier
+from idp.channel_signin.signin import ChannelSignIns
 from idp.demo.data import DemoData
 from idp.ecards.channel_card_changes import ChannelCardChanges
 from idp.ecards.service import ECardService
@@ -195,6 +197,23 @@ class Provider:
             max_assertion_age=s.client_assertion_max_age,
             leeway=s.clock_skew,
             clock=self.clock,
+        )
+
+    @cached_property
+    def channel_signin(self) -> ChannelSignIns:
+        """``login_hint_token`` sign-in from /authorize (docs/channel-assertion.md)."""
+        return ChannelSignIns(self.channel_assertions)
+
+    @cached_property
+    def channel_assertions(self) -> ChannelAssertionVerifier:
+        s = self.settings
+        return ChannelAssertionVerifier(
+            self.issuer,
+            self.clients.get,
+            ClientKeyCache(),
+            expiring_set(self.db, s.redis_url, "cha-jti", self.clock, cluster=s.redis_cluster),
+            self.clock,
+            leeway=s.clock_skew,
         )
 
     @cached_property

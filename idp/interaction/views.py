@@ -59,6 +59,7 @@ from idp.store.grants import Interaction
 from idp.store.people import Person
 from idp.store.pushed_requests import SqlPushedRequests
 from idp.store.token_store import SqlTokenStore
+from idp.store.unit_of_work import UnitOfWork
 
 log = logging.getLogger("essc.idp")
 bp = Blueprint("authorize", __name__)
@@ -101,6 +102,9 @@ def authorize(s: Session) -> BaseResponse:
         if isinstance(exc, UntrustedRedirect):
             return error_page("bad_request", 400, locale="zh-CN")
         return respond_error(exc.request, exc.error)
+    token = dict(items).get("login_hint_token")
+    if token:
+        return _channel_signin(s, authz, token)
     browser = current_session(s)
     verdict = _verdict(s, authz, browser)
     if verdict.need is Need.UNSUPPORTED:
@@ -111,6 +115,31 @@ def authorize(s: Session) -> BaseResponse:
         return _interaction(s, authz, "signin")
     assert browser is not None
     return _after_login(s, authz, browser, interaction_id=None, acr=verdict.acr)
+
+
+def _channel_signin(s: Session, authz: AuthorizationRequest, token: str) -> BaseResponse:
+    """In-channel sign-in (docs/channel-assertion.md): the channel's assertion stands for the
+    PIN; a refusal goes to the verified redirect_uri as invalid_request (CIBA Core 13)."""
+    p = provider()
+    uow = UnitOfWork(s, g.request_id)
+    found = p.channel_signin.sign_in(uow, authz.client_id, token, p.now())
+    if isinstance(found, str):
+        log.info("login_hint_token refused: %s [%s]", found, g.request_id)
+        return respond_error(authz, InvalidRequest("login_hint_token refused"))
+    a = found.assurance
+    new = start_session(
+        s,
+        p.token_hash,
+        person_id=found.person_id,
+        now=p.now(),
+        ttl=p.settings.session_ttl,
+        acr=a.acr,
+        amr=a.amr,
+    )
+    new.row.auth_time = min(a.auth_time, p.now())  # OIDC Core 2: when the channel verified
+    response = _after_login(s, authz, new.row, interaction_id=None, acr=a.acr)
+    set_session_cookie(response, new.cookie)
+    return response
 
 
 def _verdict(s: Session, authz: AuthorizationRequest, browser: BrowserSession | None) -> Verdict:

@@ -53,6 +53,7 @@ PARAMETERS = frozenset(
         "prompt",
         "max_age",
         "login_hint",
+        "login_hint_token",
         "ui_locales",
         "acr_values",
         "claims",
