@@ -113,6 +113,13 @@ class ConsentRequired(OAuthError):
     error = "consent_required"
 
 
+class UnmetAuthenticationRequirements(OAuthError):
+    """OpenID Connect Core Unmet Authentication Requirements 1.0: the sign-in that happened
+    (here a channel's assertion) does not meet the essential ``acr`` or ``max_age`` asked for."""
+
+    error = "unmet_authentication_requirements"
+
+
 class InteractionRequired(OAuthError):
     """OIDC Core 3.1.2.6: the user must interact, here to sign in with a stronger factor than
     essc-idp's own page offers (the e-card app), which ``prompt=none`` forbids."""

@@ -23,6 +23,7 @@ from idp.errors import InteractionRequired
 from idp.errors import InvalidRequest
 from idp.errors import LoginRequired
 from idp.errors import OAuthError
+from idp.errors import UnmetAuthenticationRequirements
 from idp.events.audit import record_event
 from idp.http.http import NO_STORE
 from idp.http.http import provider
@@ -127,6 +128,19 @@ def _channel_signin(s: Session, authz: AuthorizationRequest, token: str) -> Base
         log.info("login_hint_token refused: %s [%s]", found, g.request_id)
         return respond_error(authz, InvalidRequest("login_hint_token refused"))
     a = found.assurance
+    # The assertion is this request's sign-in: it must meet the request's essential acr and
+    # max_age itself (prompt=login is what it just did), or nothing is signed in.
+    verdict = decide(
+        replace(authz, prompt=tuple(v for v in authz.prompt if v != "login")),
+        a,
+        now=p.now(),
+        face_max_age=p.settings.face_acr_max_age,
+    )
+    if verdict.need is Need.UNSUPPORTED:
+        return respond_error(authz, InvalidRequest("no essential acr value is supported"))
+    if verdict.need is not Need.NOTHING:
+        log.info("login_hint_token too weak or too old: %s [%s]", a.acr, g.request_id)
+        return respond_error(authz, UnmetAuthenticationRequirements("the assertion falls short"))
     new = start_session(
         s,
         p.token_hash,
@@ -137,7 +151,7 @@ def _channel_signin(s: Session, authz: AuthorizationRequest, token: str) -> Base
         amr=a.amr,
     )
     new.row.auth_time = min(a.auth_time, p.now())  # OIDC Core 2: when the channel verified
-    response = _after_login(s, authz, new.row, interaction_id=None, acr=a.acr)
+    response = _after_login(s, authz, new.row, interaction_id=None, acr=verdict.acr)
     set_session_cookie(response, new.cookie)
     return response
 

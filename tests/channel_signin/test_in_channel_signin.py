@@ -1,5 +1,7 @@
 """In-channel sign-in through /authorize with ``login_hint_token`` (docs/channel-assertion.md):
-a good assertion signs in at its level; every refusal is invalid_request at the redirect URI."""
+a good assertion signs in at its level; every refusal is invalid_request at the redirect URI,
+and an assertion below the request's essential acr or older than its max_age is
+unmet_authentication_requirements."""
 
 from __future__ import annotations
 
@@ -224,3 +226,55 @@ def test_a_malformed_assertion_is_refused_not_a_500(
     provider: Provider, web: Any, cardholder: Any, channel: Channel
 ) -> None:
     _refused(_authorize(web, channel, "not.a.jwt")[0], channel)
+
+
+def _unmet(response: Any, channel: Channel) -> None:
+    assert response.status_code == 303, response.get_data(as_text=True)[:300]
+    query = query_of(response.headers["Location"])
+    assert query["error"] == "unmet_authentication_requirements", query
+    assert "code" not in query
+
+
+FACE_ESSENTIAL = '{"id_token":{"acr":{"essential":true,"values":["urn:essc:acr:face"]}}}'
+
+
+def test_an_assertion_below_the_essential_acr_signs_nobody_in(
+    provider: Provider, web: Any, cardholder: Any, channel: Channel
+) -> None:
+    sign_no = _ecard(provider, cardholder["person_id"], channel.client_id)
+    _, challenge = pkce_pair()
+    params = authorize_params(
+        channel, challenge, login_hint_token=channel.hint(sign_no), claims=FACE_ESSENTIAL
+    )
+    response = web.get("/authorize", query_string=params)
+    _unmet(response, channel)
+    assert "essc_session" not in response.headers.get("Set-Cookie", "")
+
+
+def test_a_face_assertion_meets_the_essential_face_acr(
+    provider: Provider, web: Any, cardholder: Any, channel: Channel
+) -> None:
+    sign_no = _ecard(provider, cardholder["person_id"], channel.client_id)
+    verifier, challenge = pkce_pair()
+    params = authorize_params(
+        channel,
+        challenge,
+        login_hint_token=channel.hint(sign_no, verified_by="face"),
+        claims=FACE_ESSENTIAL,
+    )
+    location = web.get("/authorize", query_string=params).headers["Location"]
+    if location.endswith("/consent"):
+        location = approve(web, location).headers["Location"]
+    code = query_of(location)["code"]
+    assert _id_token(web, channel, code, verifier)["acr"] == ACR_FACE
+
+
+def test_an_assertion_older_than_max_age_signs_nobody_in(
+    provider: Provider, web: Any, cardholder: Any, channel: Channel
+) -> None:
+    sign_no = _ecard(provider, cardholder["person_id"], channel.client_id)
+    _, challenge = pkce_pair()
+    params = authorize_params(
+        channel, challenge, login_hint_token=channel.hint(sign_no), max_age="5"
+    )
+    _unmet(web.get("/authorize", query_string=params), channel)
