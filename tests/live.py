@@ -13,6 +13,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -22,6 +23,29 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 ESSC = Path(sys.executable).parent / "essc"
 START_TIMEOUT = 30.0
+
+
+@contextmanager
+def empty_pg_database(prefix: str) -> Iterator[str]:
+    """A new, empty PostgreSQL database (its URL) for a live server to ``essc init``; dropped,
+    connections and all, when the block ends. Skips the test without a PostgreSQL URL."""
+    from sqlalchemy import create_engine
+    from sqlalchemy import text
+
+    from tests.conftest import PG_URL
+
+    if not PG_URL.startswith("postgresql"):
+        pytest.skip("ESSC_DATABASE_URL is not a PostgreSQL URL")
+    name = f"{prefix}_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(PG_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield PG_URL.rsplit("/", 1)[0] + f"/{name}"
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
 
 
 def free_port() -> int:

@@ -12,7 +12,6 @@ import subprocess
 import time
 import urllib.error
 import urllib.request
-import uuid
 from collections.abc import Iterator
 from contextlib import ExitStack
 from contextlib import contextmanager
@@ -20,15 +19,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine
-from sqlalchemy import text
 
-from tests.conftest import PG_URL
 from tests.conftest import REDIS_URL
 from tests.live import ESSC
 from tests.live import ROOT
 from tests.live import _stop
 from tests.live import _wait_until_ready
+from tests.live import empty_pg_database
 from tests.live import free_port
 from tests.live import hermetic_env
 from tests.live import log_tail
@@ -61,18 +58,8 @@ class Cluster:
 @contextmanager
 def postgres_database() -> Iterator[str]:
     """A new, empty PostgreSQL database for the cluster; dropped afterwards."""
-    if not PG_URL.startswith("postgresql"):
-        pytest.skip("ESSC_DATABASE_URL is not a PostgreSQL URL")
-    name = f"essc_instances_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(PG_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield PG_URL.rsplit("/", 1)[0] + f"/{name}"
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+    with empty_pg_database("essc_instances") as url:
+        yield url
 
 
 def cluster_env(tmp: Path, lb: str, database_url: str) -> dict[str, str]:

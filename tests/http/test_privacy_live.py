@@ -16,7 +16,6 @@ import json
 import re
 import secrets
 import time
-import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from dataclasses import field
@@ -37,6 +36,7 @@ from idp.cardholders.gb11643 import check_character
 from idp.cardholders.gb11643 import mask_id_number
 from idp.http.edge import HSTS
 from tests.conftest import PG_URL
+from tests.live import empty_pg_database
 from tests.live import essc
 from tests.live import free_port
 from tests.live import hermetic_env
@@ -79,16 +79,8 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path / 'essc.db'}"
         return
-    name = f"essc_privacy_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(PG_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield PG_URL.rsplit("/", 1)[0] + f"/{name}"
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+    with empty_pg_database("essc_privacy") as url:
+        yield url
 
 
 def _client(env: dict[str, str], cwd: Path, canary: Canary, name: str, *args: str) -> Any:

@@ -13,7 +13,6 @@ import signal
 import subprocess
 import threading
 import time
-import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -21,10 +20,8 @@ from typing import Any
 
 import pytest
 import requests
-from sqlalchemy import create_engine
 from sqlalchemy import func
 from sqlalchemy import select
-from sqlalchemy import text
 
 from idp.payments.limits import china_day
 from idp.payments.limits import spent_on
@@ -33,8 +30,8 @@ from idp.qr.token import Purpose
 from idp.settings import Settings
 from idp.store.payments import Payment
 from tests.conftest import BACKENDS
-from tests.conftest import PG_URL
 from tests.live import ESSC
+from tests.live import empty_pg_database
 from tests.live import essc
 from tests.live import free_port
 from tests.live import hermetic_env
@@ -55,16 +52,8 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path / 'essc.db'}"
         return
-    name = f"essc_crash_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(PG_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield PG_URL.rsplit("/", 1)[0] + f"/{name}"
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+    with empty_pg_database("essc_crash") as url:
+        yield url
 
 
 @contextmanager
