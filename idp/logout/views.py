@@ -23,7 +23,7 @@ from idp.logout.service import LogoutRefused
 from idp.logout.service import LogoutRequest
 from idp.logout.service import end_session
 from idp.logout.service import parse_logout_request
-from idp.oauth.authorize import _ui_locale
+from idp.oauth.authorize import first_ui_locale
 
 bp = Blueprint("logout", __name__)
 
@@ -39,7 +39,7 @@ def _parse() -> LogoutRequest:
 @bp.route("/logout", methods=["GET", "POST"])
 @unit_of_work
 def logout(s: Session) -> BaseResponse:
-    locale = _ui_locale(request.values.get("ui_locales"))
+    locale = first_ui_locale(request.values.get("ui_locales"))
     try:
         logout_request = _parse()
     except LogoutRefused as refused:
@@ -58,7 +58,7 @@ def logout(s: Session) -> BaseResponse:
 @bp.route("/logout/confirm", methods=["POST"])
 @unit_of_work
 def confirm(s: Session) -> BaseResponse:
-    locale = _ui_locale(request.form.get("ui_locales"))
+    locale = first_ui_locale(request.form.get("ui_locales"))
     if not csrf_ok(request.form.get("csrf_token")):
         return error_page("bad_form", 400, locale=locale)
     try:

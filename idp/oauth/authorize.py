@@ -183,7 +183,7 @@ class Checking:
             acr_values=self.acr_values,
             acr_essential=self.acr_essential,
             login_hint=self.params.get("login_hint"),
-            ui_locale=_ui_locale(self.params.get("ui_locales")),
+            ui_locale=first_ui_locale(self.params.get("ui_locales")),
         )
 
 
@@ -342,7 +342,7 @@ def parse_authorization_request(
     return c.request()
 
 
-def _ui_locale(value: str | None) -> str:
+def first_ui_locale(value: str | None) -> str:
     """The first supported tag of ``ui_locales`` (OIDC Core 3.1.2.1); Chinese by default."""
     for tag in (value or "").split():
         if tag.lower().startswith("en"):
