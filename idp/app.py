@@ -170,7 +170,7 @@ def _wants_page() -> bool:
 
 def _register_errors(app: Flask) -> None:
     from idp.http.http import oauth_error
-    from idp.interaction.views import error_page
+    from idp.interaction.pages import error_page
 
     @app.errorhandler(OAuthError)
     def on_oauth_error(error: OAuthError) -> Response:

@@ -2,12 +2,8 @@
 
 from __future__ import annotations
 
-import functools
 import logging
-from collections.abc import Callable
 from dataclasses import replace
-from typing import Concatenate
-from typing import ParamSpec
 
 from flask import Blueprint
 from flask import g
@@ -25,7 +21,6 @@ from idp.errors import LoginRequired
 from idp.errors import OAuthError
 from idp.errors import UnmetAuthenticationRequirements
 from idp.events.audit import record_event
-from idp.http.http import NO_STORE
 from idp.http.http import provider
 from idp.interaction import pages
 from idp.interaction.browser import browser_hash
@@ -35,6 +30,10 @@ from idp.interaction.browser import current_session
 from idp.interaction.browser import set_session_cookie
 from idp.interaction.i18n import text
 from idp.interaction.i18n import wrong_pin_message
+from idp.interaction.pages import deliver
+from idp.interaction.pages import error_page
+from idp.interaction.pages import respond_error
+from idp.interaction.pages import unit_of_work
 from idp.interaction.signin import complete_interaction
 from idp.interaction.signin import consent_covers
 from idp.interaction.signin import create_interaction
@@ -64,24 +63,6 @@ from idp.store.unit_of_work import UnitOfWork
 
 log = logging.getLogger("essc.idp")
 bp = Blueprint("authorize", __name__)
-_Args = ParamSpec("_Args")
-
-
-def unit_of_work(
-    view: Callable[Concatenate[Session, _Args], BaseResponse],
-) -> Callable[_Args, BaseResponse]:
-    """One transaction per request (issue 7, item 3), opened here at the edge and handed to all
-    the view calls. It commits when the view returns, whatever page that is (a wrong PIN's
-    count must stand), and rolls back when it raises: a sign-in, a consent and the code they
-    lead to are stored together or not at all, and a response is built before its writes
-    commit, so no cookie or code leaves for a write that did not."""
-
-    @functools.wraps(view)
-    def in_one_transaction(*args: _Args.args, **kwargs: _Args.kwargs) -> BaseResponse:
-        with provider().db.transaction() as s:
-            return view(s, *args, **kwargs)
-
-    return in_one_transaction
 
 
 @bp.route("/authorize", methods=["GET", "POST"])
@@ -252,32 +233,6 @@ def _issue(
         scopes=list(authz.scopes),
     )
     return deliver(authz_response.success(authz, code, p.issuer))
-
-
-def respond_error(authz: AuthorizationRequest, error: OAuthError) -> BaseResponse:
-    return deliver(authz_response.failure(authz, error, provider().issuer))
-
-
-def deliver(result: authz_response.AuthorizationResponse) -> BaseResponse:
-    if result.mode == "form_post":
-        page = render_template(
-            "oauth/form_post.html", action=result.redirect_uri, fields=result.fields
-        )
-        return pages.html(page, 200, form_to=result.redirect_uri)
-    response = redirect(result.location(), 303)
-    response.headers.update(NO_STORE)
-    return response
-
-
-def error_page(key: str, status: int, *, locale: str) -> BaseResponse:
-    page = render_template(
-        "oauth/error.html",
-        t=text(locale),
-        message=text(locale)[key],
-        request_id=g.request_id,
-        locale=locale,
-    )
-    return pages.html(page, status)
 
 
 # -- the interaction: sign-in and consent pages -------------------------------------------

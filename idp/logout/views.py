@@ -17,8 +17,8 @@ from idp.interaction.browser import csrf_ok
 from idp.interaction.browser import csrf_token
 from idp.interaction.browser import current_session
 from idp.interaction.i18n import text
-from idp.interaction.views import error_page
-from idp.interaction.views import unit_of_work
+from idp.interaction.pages import error_page
+from idp.interaction.pages import unit_of_work
 from idp.logout.service import LogoutRefused
 from idp.logout.service import LogoutRequest
 from idp.logout.service import end_session
