@@ -342,5 +342,9 @@ class Provider:
     def qr(self) -> QrCodes:
         """QR codes (idp/qr/): issuing, opening for redemption, the status list."""
         return QrCodes(
-            self.keyring.qr, issuer=self.issuer, clock=self.clock, skew=self.settings.clock_skew
+            self.keyring.qr,
+            issuer=self.issuer,
+            clock=self.clock,
+            skew=self.settings.clock_skew,
+            status_list_ttl=self.settings.qr_status_list_ttl,
         )

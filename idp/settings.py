@@ -65,6 +65,9 @@ class Settings:
     face_acr_max_age: int = 300
     #: A pushed authorization request's ``request_uri`` (RFC 9126 2.2: short, once).
     par_ttl: int = 60
+    #: How long the signed QR status list is served before it is rebuilt, and the ``ttl`` it
+    #: tells offline verifiers: a stopped card's codes fail offline within about twice this.
+    qr_status_list_ttl: int = 60
     #: Longest a client assertion (RFC 7523) may live: ``exp - iat``, and ``exp - now``.
     client_assertion_max_age: int = 300
     #: Clock skew accepted on JWT ``iat``/``nbf``/``exp`` (FAPI 2.0 5.3.2.1: 10 s).
@@ -147,6 +150,8 @@ class Settings:
             raise ConfigurationError("ESSC_AUTHORIZATION_CODE_TTL must be 1..600 seconds")
         if not 0 < self.par_ttl <= 600:
             raise ConfigurationError("ESSC_PAR_TTL must be 1..600 seconds")
+        if not 0 < self.qr_status_list_ttl <= 3600:
+            raise ConfigurationError("ESSC_QR_STATUS_LIST_TTL must be 1..3600 seconds")
         _check_onboarding_jwks(self.onboarding_jwks)
         if not 0 < self.payment_no_pin_limit_fen <= self.payment_daily_limit_fen <= 2**53 - 1:
             raise ConfigurationError(

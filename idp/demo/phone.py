@@ -4,6 +4,10 @@ It shows a live payment code as server-rendered SVG (``idp.qr.render``); a stati
 (``/static/phone.js``, CSP ``script-src 'self'``) reloads the page before the code expires. A
 payment above the no-PIN limit waits here for the holder's PIN, which the page relays to
 ``idp.payments.service.confirm`` as the channel would (docs/payments.md).
+
+``/demo/phone/ride`` is the wallet going offline on a bus: a batch of consecutive transit codes
+(docs/qr-token.md 3), shown one after the other without asking the platform again. The gate
+script (``docs/examples/gate.py``) reads the batch and verifies it offline.
 """
 
 from __future__ import annotations
@@ -27,6 +31,7 @@ from idp.interaction.i18n import text
 from idp.payments import service as payments
 from idp.payments.views import policy
 from idp.qr import render
+from idp.qr.service import IssuedCode
 from idp.qr.token import Purpose
 from idp.store.ecards import ECard
 
@@ -34,6 +39,8 @@ bp = Blueprint("demo_phone", __name__, url_prefix="/demo/phone")
 #: Reload this many seconds before the code expires, so the shown code is always valid.
 REFRESH_MARGIN = 10
 SVG_SCALE = 8
+#: Transit codes the wallet holds at once: five minutes of rides without the network.
+RIDE_BATCH = 5
 
 
 def _channel() -> tuple[Channel, str]:
@@ -42,28 +49,39 @@ def _channel() -> tuple[Channel, str]:
     return Channel(w["client_id"], ChannelKind.BANK, scopes), w["sign_no"]
 
 
-def _code(channel: Channel, sign_no: str) -> dict[str, Any] | Problem:
+def _codes(
+    channel: Channel, sign_no: str, purpose: Purpose, count: int = 1
+) -> list[IssuedCode] | Problem:
     p = provider()
     try:
         with p.db.transaction() as session:
             ecard = session.get(ECard, sign_no)
             if ecard is None:
                 raise Problem(404, "ecard-not-found", "No such e-card")
-            (issued,) = p.qr.issue_batch(
+            return p.qr.issue_batch(
                 session,
                 ecard,
-                Purpose.PAYMENT,
+                purpose,
+                count,
                 client_id=channel.client_id,
                 request_id=g.get("request_id"),
             )
     except Problem as refused:
         return refused
+
+
+def _svg(issued: IssuedCode) -> Markup:
+    # segno's SVG of a code we just signed: no input of anyone's reaches it.
+    return Markup(render.svg(issued.text, SVG_SCALE, fluid=True).decode())  # noqa: S704
+
+
+def _shown(first: IssuedCode, last: IssuedCode) -> dict[str, Any]:
+    """``first`` as SVG; reload before ``last`` expires."""
     return {
-        "text": issued.text,
-        # segno's SVG of a code we just signed: no input of anyone's reaches it.
-        "svg": Markup(render.svg(issued.text, SVG_SCALE, fluid=True).decode()),  # noqa: S704
-        "expires_at": issued.token.expires_at,
-        "refresh_in": max(1, issued.token.expires_at - p.now() - REFRESH_MARGIN),
+        "text": first.text,
+        "svg": _svg(first),
+        "expires_at": first.token.expires_at,
+        "refresh_in": max(1, last.token.expires_at - provider().now() - REFRESH_MARGIN),
     }
 
 
@@ -77,16 +95,33 @@ def _pending(channel: Channel, sign_no: str) -> list[dict[str, Any]]:
 @bp.get("")
 def phone() -> str:
     channel, sign_no = _channel()
-    code = _code(channel, sign_no)
-    refused = code if isinstance(code, Problem) else None
+    codes = _codes(channel, sign_no, Purpose.PAYMENT)
+    refused = codes if isinstance(codes, Problem) else None
     return render_template(
         "demo/phone.html",
         t=text("zh-CN"),
         locale="zh-CN",
-        code=None if refused else code,
+        code=None if isinstance(codes, Problem) else _shown(codes[0], codes[0]),
         refused=refused,
         pending=_pending(channel, sign_no),
         message=request.args.get("m"),
+    )
+
+
+@bp.get("/ride")
+def ride() -> str:
+    """The first code of a fresh batch as SVG, the whole batch as data for the gate script."""
+    channel, sign_no = _channel()
+    codes = _codes(channel, sign_no, Purpose.TRANSIT, RIDE_BATCH)
+    refused = codes if isinstance(codes, Problem) else None
+    return render_template(
+        "demo/ride.html",
+        t=text("zh-CN"),
+        locale="zh-CN",
+        code=None if isinstance(codes, Problem) else _shown(codes[0], codes[-1]),
+        batch=[] if isinstance(codes, Problem) else codes,
+        refused=refused,
+        svg=_svg,
     )
 
 

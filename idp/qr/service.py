@@ -48,7 +48,6 @@ LIFETIMES = {purpose: 60 for purpose in Purpose}
 #: Payment needs a level-2 e-card (a linked, activated bank account).
 PAYMENT_LEVEL = 2
 #: Verifiers fetch the list again after ``ttl``; a list is refused a day after it was made.
-STATUS_LIST_TTL = 60
 STATUS_LIST_LIFETIME = 86_400
 #: Rows are kept this long past their code's expiry (then ``essc qr purge`` deletes them).
 KEEP_EXPIRED = 3600
@@ -113,6 +112,7 @@ class QrCodes:
         clock: Callable[[], float],
         skew: int,
         lifetimes: dict[Purpose, int] | None = None,
+        status_list_ttl: int = 60,
     ) -> None:
         if keys is None:
             raise LookupError("the key ring has no QR keys")
@@ -124,6 +124,7 @@ class QrCodes:
         self.verifier = OfflineVerifier(_KeysOfRing(keys), clock=clock, skew=skew)
         self._list_lock = threading.Lock()
         self._list: tuple[int, str] | None = None
+        self.status_list_ttl = status_list_ttl
         self._keys_checked = False
 
     def ensure_keys(self) -> QrKeys:
@@ -256,16 +257,16 @@ class QrCodes:
         return [status_index(bytes.fromhex(code_id)) for code_id in rows]
 
     def status_list_jwt(self, session: Session) -> str:
-        """The signed list, rebuilt at most once per ``STATUS_LIST_TTL`` in this process."""
+        """The signed list, rebuilt at most once per ``status_list_ttl`` in this process."""
         now = int(self._clock())
         with self._list_lock:
-            if self._list is not None and now < self._list[0] + STATUS_LIST_TTL:
+            if self._list is not None and now < self._list[0] + self.status_list_ttl:
                 return self._list[1]
             claims = status_list_claims(
                 self.revoked_indices(session, now),
                 subject=self.status_list_uri,
                 now=now,
-                ttl=STATUS_LIST_TTL,
+                ttl=self.status_list_ttl,
                 lifetime=STATUS_LIST_LIFETIME,
             )
             try:

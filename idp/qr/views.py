@@ -40,7 +40,6 @@ from idp.qr.paths import RENDER_PNG_PATH
 from idp.qr.paths import RENDER_SVG_PATH
 from idp.qr.paths import STATUS_LIST_PATH
 from idp.qr.requests import parse_issue
-from idp.qr.service import STATUS_LIST_TTL
 from idp.qr.service import IssuedCode
 from idp.qr.token import QrTokenError
 from idp.store.ecards import ECard
@@ -177,7 +176,7 @@ def status_list() -> Response:
     p = provider()
     with p.db.read() as session:
         token = p.qr.status_list_jwt(session)
-    headers = {"Cache-Control": f"public, max-age={STATUS_LIST_TTL}"}
+    headers = {"Cache-Control": f"public, max-age={p.qr.status_list_ttl}"}
     return Response(token, 200, headers, mimetype="application/statuslist+jwt")
 
 

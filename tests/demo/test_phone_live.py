@@ -8,6 +8,7 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from subprocess import Popen
 
 import pytest
 import zxingcpp
@@ -23,6 +24,10 @@ from tests.qr.png import read_screenshot
 
 pytestmark = [pytest.mark.browser, pytest.mark.live]
 MERCHANT = ROOT / "docs" / "examples" / "merchant.py"
+GATE = ROOT / "docs" / "examples" / "gate.py"
+#: The server rebuilds its status list this often here (ESSC_QR_STATUS_LIST_TTL; 60 by default),
+#: so the gate's refusal comes within seconds instead of two minutes.
+LIST_TTL = 3
 PIN = "802413"
 STEP_MS = 20_000
 
@@ -33,6 +38,7 @@ def tour(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, dict[s
     port = free_port()
     env = hermetic_env(tmp, f"http://127.0.0.1:{port}")
     env["PYTHONPATH"] = str(ROOT)
+    env["ESSC_QR_STATUS_LIST_TTL"] = str(LIST_TTL)
     essc(env, tmp, "init")
     essc(env, tmp, "demo")
     with serving(env, tmp, port, tmp / "serve.log") as issuer:
@@ -51,9 +57,9 @@ def browser() -> Iterator[object]:
         chromium.close()
 
 
-def merchant(env: dict[str, str], cwd: Path, *args: str) -> subprocess.Popen[str]:
+def merchant(env: dict[str, str], cwd: Path, *args: str, script: Path = MERCHANT) -> Popen[str]:
     return subprocess.Popen(
-        [sys.executable, str(MERCHANT), *args],
+        [sys.executable, str(script), *args],
         env=env,
         cwd=cwd,
         stdout=subprocess.PIPE,
@@ -150,3 +156,48 @@ def test_tour_pays_with_the_pin_on_the_phone_then_suspension_stops_codes(
     finally:
         context.close()
     assert errors == []
+
+
+def suspension(env: dict[str, str], cwd: Path, command: str) -> None:
+    essc(env, cwd, "cards", command, "--card-number", "A00000001", "--actor", "op-0001",
+         "--factor", "counter")  # fmt: skip
+
+
+def test_tour_gate_refuses_offline_ride_codes_once_the_status_list_refreshes(
+    browser: object, tour: tuple[str, dict[str, str], Path]
+) -> None:
+    from playwright.sync_api import Browser
+    from playwright.sync_api import expect
+
+    issuer, env, cwd = tour
+    assert isinstance(browser, Browser)
+    context = browser.new_context(locale="zh-CN", viewport={"width": 390, "height": 844})
+    page = context.new_page()
+    try:
+        page.goto(f"{issuer}/demo/phone/ride")
+        codes = page.locator("#ride li")
+        assert codes.count() == 5
+        expect(page.locator("#ride li:visible")).to_have_count(1)
+        pixels, width, height = read_screenshot(page.screenshot(path=str(cwd / "ride.png")))
+        (seen,) = zxingcpp.read_barcodes(memoryview(pixels).cast("B", (height, width)))
+        assert seen.text == codes.first.get_attribute("data-code")
+    finally:
+        context.close()
+
+    code, batch = finished(merchant(env, cwd, "batch", script=GATE))
+    assert code == 0 and len(batch.split("\n")) == 6, batch  # five codes, one per line
+    (cwd / "ride-codes.txt").write_text(batch)
+    gate = merchant(env, cwd, "watch", "ride-codes.txt", "--every", "1", "--for", "60", script=GATE)
+    assert gate.stdout is not None
+    first = gate.stdout.readline()
+    assert re.fullmatch(r"\d\d:\d\d:\d\d ride code 1/5 valid \(status list of .*\)\n", first)
+    suspension(env, cwd, "suspend")
+    try:
+        code, out = finished(gate)
+        lines = out.strip().split("\n")
+        assert code == 0 and lines[-1].split(" ", 1)[1].startswith("ride code"), out
+        assert "refused: revoked" in lines[-1], out
+        # Within the server's list interval plus the gate's, after a few scans still "valid".
+        assert len(lines) <= 2 * LIST_TTL + 3, out
+    finally:
+        suspension(env, cwd, "resume")
