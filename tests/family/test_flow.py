@@ -8,7 +8,6 @@ from __future__ import annotations
 from typing import Any
 
 import jwt
-import pytest
 
 from idp.provider import Provider
 from idp.store.security import AuditEvent
@@ -18,24 +17,8 @@ from tests.family.helpers import Person
 from tests.family.helpers import ask
 from tests.family.helpers import bearer
 from tests.family.helpers import consent
-from tests.family.helpers import person
 
 POWERS = ["view_card", "show_medical_code"]
-
-
-@pytest.fixture
-def channel(provider: Provider) -> Channel:
-    return Channel(provider)
-
-
-@pytest.fixture
-def father(provider: Provider) -> Person:
-    return person(provider, 1, born="19500301", name="李建国")
-
-
-@pytest.fixture
-def daughter(provider: Provider) -> Person:
-    return person(provider, 2, born="19800101", name="李小红")
 
 
 def claims_of(token: str) -> dict[str, Any]:
