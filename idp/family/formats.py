@@ -45,9 +45,9 @@ def invalid(field: str, reason: str) -> Problem:
 def _object(body: Any, fields: frozenset[str], where: str = "(body)") -> dict[str, Any]:
     if not isinstance(body, dict):
         raise invalid(where, "must be a JSON object")
-    unknown = sorted(set(body) - fields)
-    if unknown:
-        raise invalid(unknown[0] if where == "(body)" else where, "unknown field")
+    if set(body) - fields:
+        # The unknown name is input: it is not echoed; the known ones are.
+        raise invalid(where, "unknown field; known: " + ", ".join(sorted(fields)))
     return body
 
 
