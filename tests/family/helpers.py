@@ -20,6 +20,7 @@ from idp.store.people import SocialSecurityCard
 from keys.jwk import public_jwk
 from tests.support import approve
 from tests.support import authorize_params
+from tests.support import basic
 from tests.support import pkce_pair
 from tests.support import query_of
 from tests.support import register
@@ -62,7 +63,9 @@ def person(provider: Provider, n: int, *, born: str = "19600101", name: str = ""
 class Channel:
     """An e-card app channel: code flow, private_key_jwt, and (by default) token exchange."""
 
-    def __init__(self, provider: Provider, *, exchange: bool = True) -> None:
+    def __init__(
+        self, provider: Provider, *, exchange: bool = True, auth: str = "private_key_jwt"
+    ) -> None:
         self.key = ec.generate_private_key(ec.SECP256R1())
         jwk = {**public_jwk(self.key.public_key()), "kid": "k1", "use": "sig", "alg": "ES256"}
         grants = ("authorization_code", "refresh_token") + ((TOKEN_EXCHANGE,) if exchange else ())
@@ -70,12 +73,12 @@ class Channel:
             provider,
             kind="app",
             grant_types=grants,
-            auth_method="private_key_jwt",
+            auth_method=auth,
             scope="openid essc.ecard",
             jwks={"keys": [jwk]},
         )
         self.client_id = registered.client_id
-        self.client_secret = None
+        self.client_secret = registered.client_secret
         self.redirect_uri = registered.redirect_uri
         self.provider = provider
 
@@ -83,6 +86,10 @@ class Channel:
         return jwt.encode(claims, self.key, algorithm="ES256", headers={"kid": "k1"})
 
     def client_auth(self) -> dict[str, str]:
+        """Client authentication's form parameters: an RFC 7523 client assertion, or none when
+        the channel uses a secret (sent in ``headers()``, RFC 6749 2.3.1)."""
+        if self.client_secret is not None:
+            return {}
         now = self.provider.now()
         assertion = self.sign(
             iss=self.client_id,
@@ -97,6 +104,9 @@ class Channel:
             "client_assertion_type": ASSERTION_TYPE,
             "client_assertion": assertion,
         }
+
+    def headers(self) -> dict[str, str]:
+        return {} if self.client_secret is None else basic(self.client_id, self.client_secret)
 
     def assertion(self, sign_no: str, **over: Any) -> str:
         """A channel assertion (docs/channel-assertion.md) for one of this channel's e-cards."""
@@ -159,6 +169,7 @@ class Channel:
                 "code_verifier": verifier,
                 **self.client_auth(),
             },
+            headers=self.headers(),
         )
         assert answer.status_code == 200, answer.get_data(as_text=True)
         token: str = answer.json["access_token"]
@@ -173,7 +184,8 @@ class Channel:
             **extra,
             **self.client_auth(),
         }
-        return web.post("/token", data={k: v for k, v in data.items() if v is not None})
+        form = {k: v for k, v in data.items() if v is not None}
+        return web.post("/token", data=form, headers=self.headers())
 
 
 def bearer(token: str) -> dict[str, str]:

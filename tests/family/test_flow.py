@@ -43,7 +43,9 @@ def active_relationship(
 
 
 def introspect(web: Any, channel: Channel, token: str) -> dict[str, Any]:
-    answer = web.post("/introspect", data={"token": token, **channel.client_auth()})
+    answer = web.post(
+        "/introspect", data={"token": token, **channel.client_auth()}, headers=channel.headers()
+    )
     assert answer.status_code == 200
     body: dict[str, Any] = answer.json
     return body

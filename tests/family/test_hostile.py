@@ -186,7 +186,8 @@ def test_hostile_token_exchanges(
             **channel.client_auth(),
             **over,
         }
-        response = web.post("/token", data={k: v for k, v in data.items() if v is not None})
+        form = {k: v for k, v in data.items() if v is not None}
+        response = web.post("/token", data=form, headers=channel.headers())
         check(response, 400)
         assert response.json["error"] == "invalid_request"
     assert footprint(provider) == before
