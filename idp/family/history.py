@@ -24,12 +24,14 @@ POWER_NAMES = {
     "query_benefits": "查询待遇和缴费",
     "pay": "支付",
 }
+CODE_NAMES = {"identity": "身份码", "medical": "医保码", "payment": "支付码"}
 ROLE_NAMES = {"spouse": "配偶", "child": "子女", "parent": "父母或监护人", "other": "亲友"}
 _SENTENCES = {
     "family.requested": "{who}申请代你办理：{powers}",
     "family.consented": "{who}获得你的授权，可代你办理：{powers}",
     "family.token_exchanged": "{who}开始代你办理：{powers}",
     "family.card_viewed": "{who}代你查看了社保卡状态",
+    "family.code_shown": "{who}代你出示了{code}",
     "family.ended": "{who}与你的亲情关系已结束",
     "family.expired": "{who}与你的亲情关系已到期",
 }
@@ -62,7 +64,8 @@ def _line(row: AuditEvent, names: dict[str, str]) -> dict[str, Any]:
     if row.event == "family.ended" and detail.get("by") == "principal":
         text = f"你结束了与{who}的亲情关系"
     else:
-        text = _SENTENCES[row.event].format(who=who, powers=powers or "无")
+        code = CODE_NAMES.get(str(detail.get("purpose")), "二维码")
+        text = _SENTENCES[row.event].format(who=who, powers=powers or "无", code=code)
     when = dt.datetime.fromtimestamp(row.at, CST)
     return {
         "at": row.at,

@@ -16,6 +16,7 @@ from idp.family.rules import DEFAULT_CONSENT_DAYS
 from idp.family.rules import MAX_CONSENT_DAYS
 from idp.family.rules import POWERS
 from idp.family.rules import RELATIONSHIPS
+from idp.qr.requests import MAX_BATCH
 
 PREFIX = "/api/v1/family"
 ID_PARAM = {
@@ -132,6 +133,25 @@ def _paths() -> dict[str, Any]:
                 security=[{"delegatedToken": ["essc.family.view_card"]}],
             ),
         },
+        PREFIX + "/acting/qr-codes": {
+            "post": _op(
+                "actingQrCodes",
+                "With a delegated token: the principal's codes (identity, medical, payment)",
+                {
+                    "201": _json("ActingCodes", "The codes; they stop when the relationship ends"),
+                    **BEARER,
+                    **BODY,
+                    "404": _problem("ecard-not-found: the principal has no active e-card"),
+                    "409": _problem("ecard-not-active or card-not-usable"),
+                },
+                security=[
+                    {"delegatedToken": ["essc.family.show_identity_code"]},
+                    {"delegatedToken": ["essc.family.show_medical_code"]},
+                    {"delegatedToken": ["essc.family.pay"]},
+                ],
+                requestBody={"required": True, **_json("ActingCodesRequest", "Purpose, count")},
+            ),
+        },
     }
 
 
@@ -216,6 +236,29 @@ def _schemas() -> dict[str, Any]:
                 "region_code": {"type": "string"},
                 "production_stage": {"type": "string"},
                 "acting_for": {"type": "string", "description": "The principal's sub"},
+            },
+        },
+        "ActingCodesRequest": {
+            "type": "object",
+            "additionalProperties": False,
+            "required": ["purpose"],
+            "properties": {
+                "purpose": {"enum": ["identity", "medical", "payment"]},
+                "count": {"type": "integer", "minimum": 1, "maximum": MAX_BATCH, "default": 1},
+            },
+        },
+        "ActingCodes": {
+            "type": "object",
+            "required": ["codes", "jwks_uri", "status_list_uri", "acting_for"],
+            "properties": {
+                "codes": {
+                    "type": "array",
+                    "items": {"type": "object"},
+                    "description": "As /api/v1/me/qr-codes answers (docs/qr-openapi.json)",
+                },
+                "jwks_uri": {"type": "string", "format": "uri"},
+                "status_list_uri": {"type": "string", "format": "uri"},
+                "acting_for": {"type": "string"},
             },
         },
         "Problem": {

@@ -9,6 +9,8 @@
 - ``GET /api/v1/family/history``: what relatives did for the caller, in plain language.
 - ``GET /api/v1/family/acting/card``: with a delegated token (power ``view_card``), the
   principal's card status.
+- ``POST /api/v1/family/acting/qr-codes``: with a delegated token (``show_identity_code``,
+  ``show_medical_code``, or ``pay`` for payment codes), the principal's QR codes.
 
 Refusals are RFC 7807 problems; token refusals are RFC 6750 errors with ``WWW-Authenticate``.
 """
@@ -22,6 +24,7 @@ from flask import Blueprint
 from flask import Response
 from flask import g
 from flask import request
+from sqlalchemy import select
 
 from idp.cardholders.gb11643 import mask_card_number
 from idp.errors import InsufficientScope
@@ -42,6 +45,10 @@ from idp.http.http import read_json
 from idp.http.userinfo import bearer_token
 from idp.oauth.grants.token_exchange import power_scope
 from idp.oauth.storage import DelegationRecord
+from idp.qr.paths import JWKS_PATH
+from idp.qr.requests import parse_issue as parse_qr
+from idp.qr.token import Purpose
+from idp.store.ecards import ECard
 from idp.store.family import FamilyRelationship
 from idp.store.people import Person
 from idp.store.token_store import SqlTokenStore
@@ -198,17 +205,7 @@ def acting_card() -> Response:
         card = usable_card(uow, found.principal_id, p.now())
         if card is None:
             raise Problem(409, "card-not-usable", "The principal's card is not usable")
-        record_event(
-            uow.session,
-            "family.card_viewed",
-            at=p.now(),
-            person_id=found.principal_id,
-            client_id=str(claims["client_id"]),
-            request_id=uow.request_id,
-            agent=found.agent_id,
-            relationship_id=found.id,
-            relationship=found.relationship,
-        )
+        _acted(uow, found, str(claims["client_id"]), "family.card_viewed")
         body = {
             "card_number": mask_card_number(card.card_number),
             "status": "normal",
@@ -217,6 +214,78 @@ def acting_card() -> Response:
             "acting_for": claims["sub"],
         }
     return oauth_json(body)
+
+
+#: Which power a code of each purpose needs; transit codes are not delegated.
+CODE_POWERS = {
+    Purpose.IDENTITY: "show_identity_code",
+    Purpose.MEDICAL: "show_medical_code",
+    Purpose.PAYMENT: "pay",
+}
+
+
+def _ecard_of(uow: UnitOfWork, person_id: str, client_id: str) -> ECard | None:
+    """The person's active e-card in this channel, else their newest active one elsewhere."""
+    found = uow.session.scalars(
+        select(ECard)
+        .where(ECard.person_id == person_id, ECard.status == "active")
+        .order_by(ECard.issued_at.desc())
+    ).all()
+    return next((e for e in found if e.client_id == client_id), found[0] if found else None)
+
+
+@bp.post(PREFIX + "/acting/qr-codes")
+def acting_qr_codes() -> Response:
+    """The principal's codes, shown by the agent: each row names the agent's e-card
+    (``actor_sign_no``) and the relationship, so ending it revokes them (docs/family.md)."""
+    p = provider()
+    claims = p.access_token_verifier.claims(bearer_token())
+    wanted = parse_qr(_body())
+    power = CODE_POWERS.get(wanted.purpose)
+    if power is None:
+        raise Problem(422, "invalid-request", "This purpose is not delegated", field="purpose")
+    client_id = str(claims["client_id"])
+    with p.unit_of_work(request_id=g.get("request_id")) as uow:
+        found = _delegated(uow, claims, power)
+        ecard = _ecard_of(uow, found.principal_id, client_id)
+        if ecard is None:
+            raise Problem(404, "ecard-not-found", "The principal has no active e-card")
+        actor = _ecard_of(uow, found.agent_id, client_id)
+        issued = p.qr.issue_batch(
+            uow.session,
+            ecard,
+            wanted.purpose,
+            wanted.count,
+            client_id=client_id,
+            request_id=uow.request_id,
+            actor_sign_no=actor.sign_no if actor is not None else None,
+            relationship_id=found.id,
+        )
+        _acted(uow, found, client_id, "family.code_shown", purpose=wanted.purpose.value)
+        body = {
+            "codes": [c.as_json() for c in issued],
+            "jwks_uri": p.issuer + JWKS_PATH,
+            "status_list_uri": p.qr.status_list_uri,
+            "acting_for": claims["sub"],
+        }
+    return oauth_json(body, 201)
+
+
+def _acted(
+    uow: UnitOfWork, found: DelegationRecord, client_id: str, event: str, **detail: Any
+) -> None:
+    record_event(
+        uow.session,
+        event,
+        at=provider().now(),
+        person_id=found.principal_id,
+        client_id=client_id,
+        request_id=uow.request_id,
+        agent=found.agent_id,
+        relationship_id=found.id,
+        relationship=found.relationship,
+        **detail,
+    )
 
 
 @bp.get("/family/openapi.json")

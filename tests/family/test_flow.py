@@ -8,8 +8,11 @@ from __future__ import annotations
 from typing import Any
 
 import jwt
+import pytest
 
 from idp.provider import Provider
+from idp.qr.token import QrTokenError
+from idp.qr.token import decode
 from idp.store.security import AuditEvent
 from tests.family.helpers import PREFIX
 from tests.family.helpers import Channel
@@ -118,3 +121,32 @@ def test_listing_shows_both_sides(
     his = web.get(PREFIX + "/relationships", headers=bearer(channel.token(app, father))).json
     assert [r["id"] for r in his["as_principal"]] == [rel_id]
     assert "principal_ref" not in his["as_principal"][0]
+
+
+def test_the_agent_shows_the_principals_medical_code_until_it_ends(
+    app: Any, web: Any, provider: Provider, channel: Channel, father: Person, daughter: Person
+) -> None:
+    own, rel_id, ref = active_relationship(app, web, channel, daughter, father)
+    daughters_card = channel.ecard(daughter)
+    delegated = channel.exchange(web, own, ref).json["access_token"]
+    path = PREFIX + "/acting/qr-codes"
+    shown = web.post(path, json={"purpose": "medical"}, headers=bearer(delegated))
+    assert shown.status_code == 201, shown.get_data(as_text=True)
+    text = shown.json["codes"][0]["code"]
+    assert decode(text).token.actor is not None  # the code says a relative minted it
+    denied = web.post(path, json={"purpose": "identity"}, headers=bearer(delegated))
+    assert denied.status_code == 403  # show_identity_code was not granted
+    paying = web.post(path, json={"purpose": "payment"}, headers=bearer(delegated))
+    assert paying.status_code == 403
+    with provider.db.read() as s:
+        opened = provider.qr.open(s, text, "medical")
+        assert opened.person_id == father.person_id and opened.actor_sign_no == daughters_card
+        assert provider.qr.revoked_indices(s, provider.now()) == []
+    lines = web.get(PREFIX + "/history", headers=bearer(channel.token(app, father))).json
+    assert lines["events"][0]["text"] == "李**（子女）代你出示了医保码"
+    web.post(f"{PREFIX}/relationships/{rel_id}/end", headers=bearer(own))
+    with provider.db.read() as s:
+        with pytest.raises(QrTokenError) as refused:
+            provider.qr.open(s, text, "medical")
+        assert refused.value.reason == "revoked"
+        assert len(provider.qr.revoked_indices(s, provider.now())) == 1

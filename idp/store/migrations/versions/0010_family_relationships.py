@@ -4,6 +4,8 @@
   evidence; at most one requested or active relationship per pair (a partial unique index).
 - ``family_slots``: each person's live relationships as agent and as principal, the counters
   the limits are taken from by one conditional UPDATE.
+- ``qr_codes.family_relationship_id``: a code a relative minted stops when the relationship
+  ends (``actor_sign_no`` names the relative's e-card).
 
 Revision ID: 0010
 Revises: 0009
@@ -71,9 +73,17 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("person_id", name=op.f("pk_family_slots")),
     )
+    with op.batch_alter_table("qr_codes") as batch:
+        batch.add_column(sa.Column("family_relationship_id", sa.String(length=36), nullable=True))
+        batch.create_index(
+            op.f("ix_qr_codes_family_relationship_id"), ["family_relationship_id"], unique=False
+        )
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("qr_codes") as batch:
+        batch.drop_index(op.f("ix_qr_codes_family_relationship_id"))
+        batch.drop_column("family_relationship_id")
     op.drop_table("family_slots")
     op.drop_index("uq_family_relationships_live_pair", table_name="family_relationships")
     for column in ("agent_id", "principal_id", "expires_at"):
