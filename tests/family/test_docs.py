@@ -19,6 +19,7 @@ from werkzeug.serving import make_server
 
 from idp.app import create_app
 from idp.provider import Provider
+from idp.qr.token import decode
 from tests.family.helpers import Channel
 from tests.family.helpers import Person
 from tests.family.helpers import person
@@ -75,7 +76,7 @@ def test_the_walkthrough_runs_as_written(app: Any, live: str, provider: Provider
         "AGENT_TOKEN": channel.token(app, agent),
         "PRINCIPAL_TOKEN": channel.token(app, principal),
     }
-    ask, give, listing, exchange, card, introspect, history, end = blocks()
+    ask, give, listing, exchange, card, codes, introspect, history, end = blocks()
     asked = run(ask, env)
     assert asked["state"] == "requested" and asked["counterpart"] == {"name": "张*"}
     env["RELATIONSHIP_ID"] = asked["id"]
@@ -85,12 +86,17 @@ def test_the_walkthrough_runs_as_written(app: Any, live: str, provider: Provider
     listed = run(listing, env)
     env["PRINCIPAL_REF"] = listed["as_agent"][0]["principal_ref"]
     exchanged = run(exchange, env)
-    assert exchanged["scope"] == "essc.family.view_card" and exchanged["token_type"] == "Bearer"
+    assert exchanged["scope"] == "essc.family.view_card essc.family.show_medical_code"
+    assert exchanged["token_type"] == "Bearer"
     env["DELEGATED_TOKEN"] = exchanged["access_token"]
     assert run(card, env)["card_number"] == "A0*****01"
+    shown = run(codes, env)["codes"]
+    assert len(shown) == 1 and decode(shown[0]["code"]).token.actor is not None
     seen = run(introspect, env)
     assert seen["active"] is True and seen["sub"] == env["PRINCIPAL_REF"] and "act" in seen
     lines = [e["text"] for e in run(history, env)["events"]]
-    assert lines[0] == "张**（子女）代你查看了社保卡状态"
+    assert lines[:2] == ["张**（子女）代你出示了医保码", "张**（子女）代你查看了社保卡状态"]
     assert run(end, env) == {"id": asked["id"], "state": "ended"}
     assert run(introspect, env) == {"active": False}
+    with provider.db.read() as s:
+        assert len(provider.qr.revoked_indices(s, provider.now())) == 1
