@@ -3,10 +3,15 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import click
 
 from idp.cli.common import emit
 from idp.cli.common import provider
+
+if TYPE_CHECKING:
+    from idp.errors import Problem
 
 
 @click.group()
@@ -14,12 +19,9 @@ def family() -> None:
     """Family proxy (亲情服务) relationships."""
 
 
-def _problem(exc: Exception) -> click.ClickException:
-    from idp.errors import Problem
-
-    if isinstance(exc, Problem):
-        return click.ClickException(f"{exc.slug}: {exc.detail or exc.title}")
-    raise exc
+def _problem(exc: Problem) -> click.ClickException:
+    """One line for the operator: the problem's slug and its detail (never request input)."""
+    return click.ClickException(f"{exc.slug}: {exc.detail or exc.title}")
 
 
 @family.command("consent")

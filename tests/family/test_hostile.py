@@ -30,6 +30,7 @@ from tests.family.helpers import Channel
 from tests.family.helpers import Person
 from tests.family.helpers import ask
 from tests.family.helpers import bearer
+from tests.family.helpers import consent
 
 GOOD_ID = "110105195003010016"
 ADD_BODIES: list[Any] = [
@@ -134,6 +135,7 @@ def test_hostile_tokens(web: Any, provider: Provider, father: Person) -> None:
             ("get", "/relationships"),
             ("get", "/history"),
             ("get", "/acting/card"),
+            ("post", "/acting/qr-codes"),
             ("post", f"/relationships/{uuid.uuid4()}/end"),
         ]:
             response = getattr(web, method)(PREFIX + path, json=body, headers=headers)
@@ -212,3 +214,29 @@ def test_parsers_accept_or_refuse_with_a_problem(body: Any) -> None:
             parse(body)
         except Problem as exc:
             assert exc.status == 422 and exc.extensions["field"]
+
+
+def test_hostile_code_requests_and_delegated_tokens_elsewhere(
+    app: Any, web: Any, provider: Provider, channel: Channel, own: str, father: Person
+) -> None:
+    rel_id = ask(web, own, father).json["id"]
+    consent(web, channel, rel_id, channel.ecard(father), ["show_medical_code"])
+    ref = web.get(PREFIX + "/relationships", headers=bearer(own)).json["as_agent"][0]
+    delegated = channel.exchange(web, own, ref["principal_ref"]).json["access_token"]
+    before = footprint(provider)
+    for body in [
+        [],
+        {},
+        {"purpose": "transit"},
+        {"purpose": "medical", "count": 0},
+        {"purpose": "medical", "count": 99},
+        {"purpose": 1},
+        {"purpose": "medical", "x": 1},
+    ]:
+        response = web.post(PREFIX + "/acting/qr-codes", json=body, headers=bearer(delegated))
+        check(response, 422)
+    # A delegated token is no cardholder's own: userinfo and /me refuse it, without a 500.
+    check(web.get("/userinfo", headers=bearer(delegated)), 403)
+    me = web.post("/api/v1/me/qr-codes", json={"purpose": "medical"}, headers=bearer(delegated))
+    check(me, 403)
+    assert footprint(provider) == before
