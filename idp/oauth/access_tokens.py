@@ -78,11 +78,15 @@ class AccessTokenVerifier:
 
     def delegation_of(self, claims: dict[str, Any], store: TokenStore) -> DelegationRecord:
         """The live family relationship behind a delegated token (RFC 8693 ``act``, issued by
-        ``idp.oauth.grants.token_exchange``); ``InvalidToken`` once it has ended or expired, or
-        either person's card is unusable. A delegated token has no ``gid``: it is no grant of
-        the principal's, so an endpoint that wants a cardholder's own grant refuses it."""
+        ``idp.oauth.grants.token_exchange``); ``InvalidToken`` once it has ended or expired,
+        either person's card is unusable, or the agent's own grant (``agid``) was revoked. A
+        delegated token has no ``gid``: it is no grant of the principal's, so an endpoint that
+        wants a cardholder's own grant refuses it."""
         if not store.client_usable(str(claims.get("client_id", ""))):
             raise InvalidToken("the access token is invalid", detail="channel not active")
+        agent_grant = store.find_grant(str(claims.get("agid", "")))
+        if agent_grant is None or agent_grant.revoked:
+            raise InvalidToken("the access token is invalid", detail="agent's grant revoked")
         found = store.delegation(str(claims.get("fid", "")))
         if (
             found is None

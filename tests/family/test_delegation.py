@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from idp.provider import Provider
+from idp.store.token_store import SqlTokenStore
 from tests.family.helpers import PREFIX
 from tests.family.helpers import Channel
 from tests.family.helpers import Person
@@ -13,6 +14,7 @@ from tests.family.helpers import ask
 from tests.family.helpers import bearer
 from tests.family.helpers import consent
 from tests.family.test_flow import active_relationship
+from tests.family.test_flow import claims_of
 from tests.family.test_flow import introspect
 from tests.support import FakeClock
 
@@ -107,3 +109,16 @@ def test_a_delegated_token_never_outlives_the_consent(
     ref = web.get(PREFIX + "/relationships", headers=bearer(fresh)).json["as_agent"][0]
     answer = channel.exchange(web, fresh, ref["principal_ref"])
     assert answer.json["expires_in"] == 60
+
+
+def test_revoking_the_agents_own_grant_stops_the_delegated_token(
+    app: Any, web: Any, provider: Provider, channel: Channel, father: Person, daughter: Person
+) -> None:
+    own, _, ref = active_relationship(app, web, channel, daughter, father)
+    delegated = channel.exchange(web, own, ref).json["access_token"]
+    claims = claims_of(delegated)
+    assert claims["agid"] == claims_of(own)["gid"]
+    with provider.db.transaction() as s:
+        SqlTokenStore(s, now=provider.now()).revoke_grant(claims["agid"], "logout", provider.now())
+    assert introspect(web, channel, delegated) == {"active": False}
+    assert web.get(PREFIX + "/acting/card", headers=bearer(delegated)).status_code == 401

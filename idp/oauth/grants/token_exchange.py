@@ -4,8 +4,9 @@ The agent's channel sends the agent's own access token as ``subject_token`` and 
 principal by ``principal``: the principal's pairwise ``sub`` at that channel, as the family API
 lists it. The answer is an access token whose ``sub`` is the principal and whose ``act`` is the
 agent (RFC 8693 4.1), scoped to the powers the principal consented to (``essc.family.<power>``)
-and carrying the relationship (``fid``): every endpoint that accepts it reads the relationship
-in its own transaction, so ending it stops the token at once (``AccessTokenVerifier``).
+and carrying the relationship (``fid``) and the agent's own grant (``agid``): every endpoint
+that accepts it reads both in its own transaction, so ending the relationship (or revoking the
+agent's grant) stops the token at once (``AccessTokenVerifier``).
 
 Refused: a channel not allowed this grant (``unauthorized_client``); a subject token that is not
 this channel's, not a cardholder's own, or already delegated (no chaining, RFC 8693 4.1 nested
@@ -79,7 +80,8 @@ class TokenExchangeGrant(StoredGrant):
             scopes=scopes,
             ttl=min(self._services.access_token_ttl, found.expires_at - self._services.now()),
             cnf=binding,
-            extra_claims={"act": {"sub": agent_sub}, "fid": found.id},
+            # ``agid``: the agent's own grant, so revoking it (logout, reuse) stops this too.
+            extra_claims={"act": {"sub": agent_sub}, "fid": found.id, "agid": agent.id},
         )
         store.record_event(
             "family.token_exchanged",
