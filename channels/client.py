@@ -8,7 +8,10 @@ from typing import Any
 from channels.kinds import ChannelKind
 
 AUTH_METHODS = ("private_key_jwt", "client_secret_basic", "client_secret_post")
-GRANT_TYPES = ("authorization_code", "refresh_token", "client_credentials")
+#: RFC 8693 token exchange: a channel allowed it (``essc clients add --allow-token-exchange``)
+#: lets a cardholder act for a relative (docs/family.md).
+TOKEN_EXCHANGE = "urn:ietf:params:oauth:grant-type:token-exchange"  # noqa: S105
+GRANT_TYPES = ("authorization_code", "refresh_token", "client_credentials", TOKEN_EXCHANGE)
 SUBJECT_TYPES = ("pairwise", "public")
 
 

@@ -16,7 +16,9 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from channels.client import AUTH_METHODS
 from channels.client import GRANT_TYPES
 from channels.client import SUBJECT_TYPES
+from channels.client import TOKEN_EXCHANGE
 from channels.kinds import ALLOWED_SCOPES
+from channels.kinds import ECARD_SCOPE
 from channels.kinds import ChannelKind
 
 SIGNING_ALGS = ("ES256", "EdDSA", "PS256", "RS256")
@@ -95,6 +97,13 @@ def validate_metadata(
     if "refresh_token" in grants and "authorization_code" not in grants:
         raise InvalidClientMetadata(
             "invalid_client_metadata", "refresh_token needs authorization_code"
+        )
+    if TOKEN_EXCHANGE in grants and (
+        "authorization_code" not in grants or ECARD_SCOPE not in ALLOWED_SCOPES[channel_kind]
+    ):
+        # The agent's own token comes from the code flow in a channel that holds e-cards.
+        raise InvalidClientMetadata(
+            "invalid_client_metadata", "token exchange is for e-card channels with code flow"
         )
     if auth_method not in AUTH_METHODS:
         raise InvalidClientMetadata(

@@ -109,6 +109,7 @@ def _register_blueprints(app: Flask, settings: Settings) -> None:
     from idp.channel_admin import views as registration
     from idp.ecards import openapi
     from idp.ecards import views as ecards_api
+    from idp.family import views as family
     from idp.http import discovery
     from idp.http import userinfo
     from idp.interaction import views as authorize
@@ -120,7 +121,7 @@ def _register_blueprints(app: Flask, settings: Settings) -> None:
 
     for module in (discovery, userinfo, authorize, ecards_api, openapi, registration, qr):
         app.register_blueprint(module.bp)
-    for module in (redemption_views, payments_api, payments_openapi, logout):
+    for module in (redemption_views, payments_api, payments_openapi, logout, family):
         app.register_blueprint(module.bp)
     if settings.demo:
         from idp.demo import phone as demo_phone

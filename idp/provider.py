@@ -31,6 +31,7 @@ from idp.channel_signin.signin import ChannelSignIns
 from idp.demo.data import DemoData
 from idp.ecards.channel_card_changes import ChannelCardChanges
 from idp.ecards.service import ECardService
+from idp.family.service import Family
 from idp.notifications.backoff import Backoff
 from idp.notifications.channel_signers import ChannelSigners
 from idp.notifications.deliverer import Deliverer
@@ -47,6 +48,7 @@ from idp.oauth.grants import TokenServices
 from idp.oauth.grants.authorization_code import AuthorizationCodeGrant
 from idp.oauth.grants.client_credentials import ClientCredentialsGrant
 from idp.oauth.grants.refresh_token import RefreshTokenGrant
+from idp.oauth.grants.token_exchange import TokenExchangeGrant
 from idp.oauth.rfc7009 import Revocation
 from idp.oauth.rfc7662 import Introspection
 from idp.oauth.rfc9126_par import PushedRequests
@@ -182,6 +184,7 @@ class Provider:
                 AuthorizationCodeGrant(services),
                 RefreshTokenGrant(services),
                 ClientCredentialsGrant(services),
+                TokenExchangeGrant(services, self.access_token_verifier),
             ]
         )
 
@@ -347,4 +350,16 @@ class Provider:
             clock=self.clock,
             skew=self.settings.clock_skew,
             status_list_ttl=self.settings.qr_status_list_ttl,
+        )
+
+    @cached_property
+    def family(self) -> Family:
+        """Family proxy relationships (idp/family/, docs/family.md)."""
+        s = self.settings
+        return Family(
+            cardholders=self.cardholders,
+            assertions=self.channel_assertions,
+            clock=self.now,
+            max_agents=s.family_max_agents_per_principal,
+            request_seconds=s.family_request_seconds,
         )

@@ -95,6 +95,10 @@ class Settings:
     payment_confirmation_seconds: int = 120
     #: How long after its authorization a merchant may reverse (void) a payment.
     payment_reversal_seconds: int = 3600
+    #: Family proxy (docs/family.md): how many agents one person may have (an agent has at
+    #: most 8 relatives, fixed), and how long a request waits for the principal's consent.
+    family_max_agents_per_principal: int = 5
+    family_request_seconds: int = 7 * 24 * 3600
     #: Notification delivery: attempts before a message is parked, and the backoff cap.
     notification_max_attempts: int = 20
     notification_max_backoff_seconds: int = 3600
@@ -158,6 +162,10 @@ class Settings:
                 "ESSC_PAYMENT_NO_PIN_LIMIT_FEN must be positive and at most"
                 " ESSC_PAYMENT_DAILY_LIMIT_FEN"
             )
+        if not 1 <= self.family_max_agents_per_principal <= 100:
+            raise ConfigurationError("ESSC_FAMILY_MAX_AGENTS_PER_PRINCIPAL must be 1..100")
+        if self.family_request_seconds <= 0:
+            raise ConfigurationError("ESSC_FAMILY_REQUEST_SECONDS must be positive")
         if self.payment_confirmation_seconds <= 0 or self.payment_reversal_seconds <= 0:
             raise ConfigurationError(
                 "ESSC_PAYMENT_CONFIRMATION_SECONDS and ESSC_PAYMENT_REVERSAL_SECONDS must be"

@@ -14,6 +14,7 @@ from idp.cli.cardholders import cardholders
 from idp.cli.cards import cards
 from idp.cli.channels import channels
 from idp.cli.clients import clients
+from idp.cli.family import family
 from idp.cli.keys import keys
 from idp.cli.notifications import notifications
 from idp.cli.qr import qr
@@ -57,5 +58,6 @@ for command in (
     notifications,
     cards,
     qr,
+    family,
 ):
     main.add_command(command)

@@ -34,6 +34,11 @@ def clients() -> None:
 @click.option("--post-logout-redirect-uri", "post_logout_redirect_uris", multiple=True)
 @click.option("--require-par", is_flag=True, help="Authorization requests only through /par.")
 @click.option(
+    "--allow-token-exchange",
+    is_flag=True,
+    help="RFC 8693 token exchange: cardholders act for relatives (docs/family.md).",
+)
+@click.option(
     "--api-signature-scheme",
     help=f"The channel's native scheme: {', '.join(a.name for a in ADAPTERS)}.",
 )
@@ -48,6 +53,7 @@ def clients() -> None:
 def clients_add(**options: Any) -> None:
     """Register a client; prints one JSON object with client_id (and client_secret)."""
     from channels.api_keys import native_api
+    from channels.client import TOKEN_EXCHANGE
     from channels.registration import InvalidClientMetadata
     from channels.registration import validate_metadata
     from idp.channel_admin.clients import add_client
@@ -62,7 +68,10 @@ def clients_add(**options: Any) -> None:
         metadata = validate_metadata(
             name=options["name"],
             kind=options["kind"],
-            grant_types=list(options["grant_types"]),
+            grant_types=[
+                *options["grant_types"],
+                *([TOKEN_EXCHANGE] if options["allow_token_exchange"] else []),
+            ],
             auth_method=options["auth_method"],
             redirect_uris=list(options["redirect_uris"]),
             scopes=[options["scope"]],

@@ -7,6 +7,7 @@ from typing import Any
 from typing import Protocol
 
 from idp.errors import InvalidToken
+from idp.oauth.storage import DelegationRecord
 from idp.oauth.storage import GrantRecord
 from idp.oauth.storage import TokenStore
 from idp.oauth.tokens import AT_JWT_TYPE
@@ -60,9 +61,13 @@ class AccessTokenVerifier:
 
     def grant_of(self, claims: dict[str, Any], store: TokenStore) -> GrantRecord | None:
         """The live grant behind a cardholder token; ``InvalidToken`` if it was revoked or its
-        channel is no longer usable (suspended, deleted, or a second tier whose parent is)."""
+        channel is no longer usable (suspended, deleted, or a second tier whose parent is).
+        A delegated token is checked against its relationship and has no grant (None)."""
         if not store.client_usable(str(claims.get("client_id", ""))):
             raise InvalidToken("the access token is invalid", detail="channel not active")
+        if "fid" in claims:
+            self.delegation_of(claims, store)
+            return None
         gid = claims.get("gid")
         if gid is None:
             return None
@@ -70,6 +75,26 @@ class AccessTokenVerifier:
         if grant is None or grant.revoked or not store.person_may_sign_in(grant.person_id):
             raise InvalidToken("the access token is invalid", detail="grant revoked")
         return grant
+
+    def delegation_of(self, claims: dict[str, Any], store: TokenStore) -> DelegationRecord:
+        """The live family relationship behind a delegated token (RFC 8693 ``act``, issued by
+        ``idp.oauth.grants.token_exchange``); ``InvalidToken`` once it has ended or expired,
+        either person's card is unusable, or the agent's own grant (``agid``) was revoked. A
+        delegated token has no ``gid``: it is no grant of the principal's, so an endpoint that
+        wants a cardholder's own grant refuses it."""
+        if not store.client_usable(str(claims.get("client_id", ""))):
+            raise InvalidToken("the access token is invalid", detail="channel not active")
+        agent_grant = store.find_grant(str(claims.get("agid", "")))
+        if agent_grant is None or agent_grant.revoked:
+            raise InvalidToken("the access token is invalid", detail="agent's grant revoked")
+        found = store.delegation(str(claims.get("fid", "")))
+        if (
+            found is None
+            or not store.person_may_sign_in(found.principal_id)
+            or not store.person_may_sign_in(found.agent_id)
+        ):
+            raise InvalidToken("the access token is invalid", detail="relationship ended")
+        return found
 
     def revoke(self, claims: dict[str, Any]) -> None:
         self._deny.add_once(str(claims["jti"]), int(claims["exp"]) + self._leeway)

@@ -25,6 +25,8 @@ MAX_LENGTHS = {
     "client_assertion": 8192,
     "token": 4096,
     "access_token": 4096,
+    "subject_token": 4096,
+    "actor_token": 4096,
     "refresh_token": 512,
     "state": 1024,
     "nonce": 255,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 from typing import Protocol
 
 
@@ -36,6 +37,19 @@ class RefreshRecord:
     scopes: tuple[str, ...]
     expires_at: int
     used: bool
+
+
+@dataclass(frozen=True)
+class DelegationRecord:
+    """An active family relationship (idp/family): the agent may act for the principal with
+    these powers until ``expires_at``."""
+
+    id: str
+    agent_id: str
+    principal_id: str
+    relationship: str
+    powers: tuple[str, ...]
+    expires_at: int
 
 
 class TokenStore(Protocol):
@@ -72,4 +86,19 @@ class TokenStore(Protocol):
 
     def client_usable(self, client_id: str) -> bool:
         """The channel is active now, and so is its first-tier parent (read, never cached)."""
+        ...
+
+    def delegations_of(self, agent_id: str) -> tuple[DelegationRecord, ...]:
+        """The agent's active, unexpired family relationships, read now."""
+        ...
+
+    def delegation(self, relationship_id: str) -> DelegationRecord | None:
+        """The relationship if it is active and unexpired now, else None (read, never cached:
+        ending it stops its delegated tokens at once)."""
+        ...
+
+    def record_event(
+        self, event: str, *, person_id: str, client_id: str, request_id: str, **detail: Any
+    ) -> None:
+        """An audit event in this transaction (``idp.events.audit``)."""
         ...

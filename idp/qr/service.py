@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from dataclasses import field
 from typing import Any
 
+from sqlalchemy import and_
 from sqlalchemy import delete
 from sqlalchemy import or_
 from sqlalchemy import select
@@ -37,6 +38,8 @@ from idp.qr.verifier import STATUS_LIST_TYP
 from idp.qr.verifier import OfflineVerifier
 from idp.qr.verifier import QrKeySet
 from idp.store.ecards import ECard
+from idp.store.family import FamilyRelationship
+from idp.store.family import SqlFamilyRepository
 from idp.store.people import SocialSecurityCard
 from idp.store.people import status_at
 from idp.store.people import usable_at
@@ -157,6 +160,8 @@ class QrCodes:
         *,
         client_id: str | None = None,
         request_id: str | None = None,
+        actor_sign_no: str | None = None,
+        relationship_id: str | None = None,
     ) -> list[IssuedCode]:
         """``count`` codes valid one after the other, the first from now; one audit event for
         the batch (code ids, purpose, e-card; never the person's data, as for redemption)."""
@@ -177,6 +182,8 @@ class QrCodes:
                 issued_at=start,
                 expires_at=start + lifetime,
                 ecard_ref=os.urandom(REF_LEN),
+                # docs/qr-token.md 3: a relative's code says so (a random handle, as ecard_ref).
+                actor=os.urandom(REF_LEN) if relationship_id is not None else None,
             )
             issued.append(IssuedCode(encode(token, signer.sign), token))
         session.add_all(
@@ -185,6 +192,8 @@ class QrCodes:
                 sign_no=ecard.sign_no,
                 purpose=purpose.value,
                 client_id=client_id or ecard.client_id,
+                actor_sign_no=actor_sign_no,
+                family_relationship_id=relationship_id,
                 issued_at=c.token.issued_at,
                 expires_at=c.token.expires_at,
                 created_at=now,
@@ -232,6 +241,10 @@ class QrCodes:
             raise QrTokenError("revoked", "the card is suspended or cancelled")
         if token.purpose is Purpose.PAYMENT and ecard.level < PAYMENT_LEVEL:
             raise QrTokenError("level_too_low", "payment needs a level 2 e-card")
+        if row.family_relationship_id is not None and not self._relationship_live(
+            session, row.family_relationship_id
+        ):
+            raise QrTokenError("revoked", "the relative's family relationship has ended")
         return OpenedCode(
             token=token,
             code_id=token.code_id,
@@ -244,15 +257,26 @@ class QrCodes:
             rows=(row, ecard, card),
         )
 
+    def _relationship_live(self, session: Session, relationship_id: str) -> bool:
+        now = int(self._clock())
+        return SqlFamilyRepository(session).active_for(relationship_id, now) is not None
+
     # -- the status list -----------------------------------------------------------------------
     def revoked_indices(self, session: Session, now: int) -> list[int]:
-        """The status indices of codes still valid whose e-card or card has stopped."""
+        """The status indices of codes still valid whose e-card or card has stopped, or whose
+        relative's family relationship has ended or expired."""
+        family = FamilyRelationship
+        relationship_over = and_(
+            QrCode.family_relationship_id.is_not(None),
+            or_(family.id.is_(None), family.state != "active", family.expires_at <= now),
+        )
         rows = session.scalars(
             select(QrCode.code_id)
             .join(ECard, ECard.sign_no == QrCode.sign_no)
             .join(SocialSecurityCard, SocialSecurityCard.id == ECard.card_id)
+            .outerjoin(family, family.id == QrCode.family_relationship_id)
             .where(QrCode.expires_at + self._skew > now)
-            .where(or_(ECard.status != "active", ~usable_at(now)))
+            .where(or_(ECard.status != "active", ~usable_at(now), relationship_over))
         )
         return [status_index(bytes.fromhex(code_id)) for code_id in rows]
 

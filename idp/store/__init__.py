@@ -5,6 +5,8 @@ from idp.store.channels import ChannelRow
 from idp.store.ecards import CardEvent
 from idp.store.ecards import ECard
 from idp.store.ecards import OutboxMessage
+from idp.store.family import FamilyRelationship
+from idp.store.family import FamilySlots
 from idp.store.grants import AuthorizationCode
 from idp.store.grants import BrowserSession
 from idp.store.grants import Consent
@@ -37,6 +39,8 @@ __all__ = [
     "DataKeyRow",
     "ECard",
     "ExpiringKey",
+    "FamilyRelationship",
+    "FamilySlots",
     "Grant",
     "Interaction",
     "KeyRingMetaRow",

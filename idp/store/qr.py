@@ -28,6 +28,8 @@ class QrCode(Base):
     client_id: Mapped[str] = mapped_column(String(64))
     #: A family proxy's e-card when a relative minted the code (a later issue); else None.
     actor_sign_no: Mapped[str | None] = mapped_column(String(43))
+    #: The family relationship a relative's code was minted under: the code stops when it ends.
+    family_relationship_id: Mapped[str | None] = mapped_column(String(36), index=True)
     issued_at: Mapped[int] = mapped_column(BigInteger)
     expires_at: Mapped[int] = mapped_column(BigInteger, index=True)
     created_at: Mapped[int] = mapped_column(BigInteger)

@@ -2,20 +2,37 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import exists
 from sqlalchemy import select
 from sqlalchemy import update
 from sqlalchemy.orm import Session
 
 from idp.oauth.storage import CodeRecord
+from idp.oauth.storage import DelegationRecord
 from idp.oauth.storage import GrantRecord
 from idp.oauth.storage import RefreshRecord
 from idp.store.channels import client_usable
+from idp.store.family import FamilyRelationship
+from idp.store.family import SqlFamilyRepository
 from idp.store.grants import AuthorizationCode
 from idp.store.grants import Grant
 from idp.store.grants import RefreshToken
 from idp.store.people import SocialSecurityCard
 from idp.store.people import usable_at
+from idp.store.security import AuditEvent
+
+
+def delegation_record(row: FamilyRelationship) -> DelegationRecord:
+    return DelegationRecord(
+        id=row.id,
+        agent_id=row.agent_id,
+        principal_id=row.principal_id,
+        relationship=row.relationship,
+        powers=tuple(row.powers),
+        expires_at=row.expires_at,
+    )
 
 
 def grant_record(row: Grant) -> GrantRecord:
@@ -142,3 +159,26 @@ class SqlTokenStore:
 
     def client_usable(self, client_id: str) -> bool:
         return client_usable(self._s, client_id)
+
+    def delegations_of(self, agent_id: str) -> tuple[DelegationRecord, ...]:
+        rows = SqlFamilyRepository(self._s).active_as_agent(agent_id, self._now)
+        return tuple(delegation_record(r) for r in rows)
+
+    def delegation(self, relationship_id: str) -> DelegationRecord | None:
+        row = SqlFamilyRepository(self._s).active_for(relationship_id, self._now)
+        return None if row is None else delegation_record(row)
+
+    def record_event(
+        self, event: str, *, person_id: str, client_id: str, request_id: str, **detail: Any
+    ) -> None:
+        # As idp.events.audit.record_event does (idp.store may not import idp.events).
+        self._s.add(
+            AuditEvent(
+                at=self._now,
+                event=event,
+                person_id=person_id,
+                client_id=client_id,
+                request_id=request_id,
+                detail=detail,
+            )
+        )

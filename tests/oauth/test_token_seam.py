@@ -208,6 +208,15 @@ def test_the_token_endpoint_reads_what_its_grants_and_client_auth_declare(
         "code_verifier",
         "refresh_token",
         "scope",
+        # RFC 8693 token exchange (idp.oauth.grants.token_exchange, docs/family.md)
+        "subject_token",
+        "subject_token_type",
+        "requested_token_type",
+        "principal",
+        "actor_token",
+        "actor_token_type",
+        "resource",
+        "audience",
     }
 
 
