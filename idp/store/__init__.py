@@ -11,6 +11,7 @@ from idp.store.grants import Consent
 from idp.store.grants import Grant
 from idp.store.grants import Interaction
 from idp.store.grants import RefreshToken
+from idp.store.grants import SessionClient
 from idp.store.payments import Payment
 from idp.store.payments import PaymentDailySpend
 from idp.store.payments import PaymentRefund
@@ -50,6 +51,7 @@ __all__ = [
     "QrCode",
     "QrRedemption",
     "RefreshToken",
+    "SessionClient",
     "SigningKeyRow",
     "SocialSecurityCard",
 ]
