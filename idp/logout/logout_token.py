@@ -3,7 +3,7 @@
 The outbox (``idp.events.outbox``) holds what a token says (``sid`` and the person); the
 deliverer (``idp.notifications``) signs a fresh token at every attempt through ``LogoutRoute``, so
 a retry hours after the logout is not already expired. ``jti`` is the outbox delivery id: the
-same on every retry, so a portal that keeps the ``jti`` values it saw (2.6 step 10's replay
+same on every retry, so a portal that keeps the ``jti`` values it saw (2.6's optional replay
 check) drops a second copy. Pure: no Flask, no SQLAlchemy.
 """
 
