@@ -36,6 +36,9 @@ class Client:
     require_pushed_authorization_requests: bool = False
     #: OIDC RP-Initiated Logout 1.0 3.1: where a logout may send the browser back, exactly.
     post_logout_redirect_uris: tuple[str, ...] = ()
+    #: OIDC Back-Channel Logout 1.0 2.2: where logout tokens are posted; None: not sent.
+    backchannel_logout_uri: str | None = None
+    backchannel_logout_session_required: bool = False
 
     @property
     def active(self) -> bool:

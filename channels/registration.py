@@ -65,6 +65,8 @@ class ClientMetadata:
     rotate_refresh_tokens: bool
     require_pushed_authorization_requests: bool = False
     post_logout_redirect_uris: tuple[str, ...] = ()
+    backchannel_logout_uri: str | None = None
+    backchannel_logout_session_required: bool = False
 
 
 def validate_metadata(
@@ -83,6 +85,8 @@ def validate_metadata(
     rotate_refresh_tokens: bool = True,
     require_par: bool = False,
     post_logout_redirect_uris: list[str] | None = None,
+    backchannel_logout_uri: str | None = None,
+    backchannel_logout_session_required: bool = False,
     allow_http_loopback: bool = True,
 ) -> ClientMetadata:
     if not name.strip() or len(name) > 128:
@@ -133,6 +137,9 @@ def validate_metadata(
         raise InvalidClientMetadata("invalid_redirect_uri", "too many post_logout_redirect_uris")
     for uri in logout_uris:
         _check_redirect_uri(uri, allow_http_loopback)
+    # OIDC Back-Channel Logout 1.0 2.2: absolute, no fragment; https (http on loopback in dev).
+    if backchannel_logout_uri is not None:
+        _check_https_uri(backchannel_logout_uri, "backchannel_logout_uri", allow_http_loopback)
     requested = tuple(dict.fromkeys(" ".join(scopes).split()))
     allowed = ALLOWED_SCOPES[channel_kind]
     if any(s not in allowed for s in requested):
@@ -164,6 +171,8 @@ def validate_metadata(
         rotate_refresh_tokens=rotate_refresh_tokens,
         require_pushed_authorization_requests=require_par,
         post_logout_redirect_uris=logout_uris,
+        backchannel_logout_uri=backchannel_logout_uri,
+        backchannel_logout_session_required=backchannel_logout_session_required,
     )
 
 

@@ -58,6 +58,10 @@ def client_metadata(
         post_logout_redirect_uris=_str_list(
             body, "post_logout_redirect_uris", [], "invalid_redirect_uri"
         ),
+        backchannel_logout_uri=_optional_str(body, "backchannel_logout_uri"),
+        backchannel_logout_session_required=_bool(
+            body, "backchannel_logout_session_required", False
+        ),
         allow_http_loopback=allow_http_loopback,
     )
     check_limits(metadata, statement, parent)

@@ -32,6 +32,9 @@ from idp.demo.data import DemoData
 from idp.ecards.channel_card_changes import ChannelCardChanges
 from idp.ecards.service import ECardService
 from idp.family.service import Family
+from idp.logout.backchannel import client_subject
+from idp.logout.logout_token import LOGOUT_EVENT
+from idp.logout.logout_token import LogoutRoute
 from idp.notifications.backoff import Backoff
 from idp.notifications.channel_signers import ChannelSigners
 from idp.notifications.deliverer import Deliverer
@@ -337,8 +340,16 @@ class Provider:
             max_attempts=s.notification_max_attempts,
             backoff=Backoff(BASE_BACKOFF_SECONDS, s.notification_max_backoff_seconds),
         )
+        logout = LogoutRoute(
+            self.sign, self.issuer, client_subject(self.clients.get, self.keyed_hash)
+        )
         return Deliverer(
-            self.db, signers=signers, transport=transport, clock=self.clock, policy=policy
+            self.db,
+            signers=signers,
+            transport=transport,
+            clock=self.clock,
+            policy=policy,
+            routes={LOGOUT_EVENT: logout},
         )
 
     @cached_property

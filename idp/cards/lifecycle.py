@@ -27,6 +27,7 @@ from idp.cardholders.service import EnrolmentError
 from idp.cardholders.service import normalize_card_number
 from idp.events.audit import record_event
 from idp.events.outbox import enqueue
+from idp.logout.backchannel import queue_logout_tokens
 from idp.store.ecards import CardEvent
 from idp.store.ecards import ECard
 from idp.store.grants import BrowserSession
@@ -270,7 +271,8 @@ def _apply(
 
 
 def _stop_sign_ins(session: Session, person_id: str, reason: str, now: int) -> None:
-    """Revoke every live grant (its codes, access and refresh tokens) and end the sessions.
+    """Revoke every live grant (its codes, access and refresh tokens), end the sessions and
+    queue their back-channel logout tokens.
 
     Grants and browser sessions are the token store's rows (``idp.store.grants``), not the
     cards': this statement is the lifecycle's one write to them, and has no repository here."""
@@ -280,12 +282,15 @@ def _stop_sign_ins(session: Session, person_id: str, reason: str, now: int) -> N
         .values(revoked_at=now, revoked_reason=reason)
         .execution_options(synchronize_session=False)
     )
-    session.execute(
+    ended = session.scalars(
         update(BrowserSession)
         .where(BrowserSession.person_id == person_id, BrowserSession.ended_at.is_(None))
         .values(ended_at=now)
+        .returning(BrowserSession.sid)
         .execution_options(synchronize_session=False)
-    )
+    ).all()
+    # OIDC Back-Channel Logout 1.0: the portals of each ended session learn it, in this commit.
+    queue_logout_tokens(session, sids=ended, person_id=person_id, now=now)
 
 
 def _record(

@@ -38,6 +38,8 @@ def client_from_row(row: ChannelRow, *, status: str | None = None) -> Client:
         rotate_refresh_tokens=row.rotate_refresh_tokens,
         require_pushed_authorization_requests=row.require_pushed_authorization_requests,
         post_logout_redirect_uris=tuple(row.post_logout_redirect_uris or ()),
+        backchannel_logout_uri=row.backchannel_logout_uri,
+        backchannel_logout_session_required=row.backchannel_logout_session_required,
     )
 
 
@@ -85,6 +87,8 @@ def add_client(
         rotate_refresh_tokens=metadata.rotate_refresh_tokens,
         require_pushed_authorization_requests=metadata.require_pushed_authorization_requests,
         post_logout_redirect_uris=list(metadata.post_logout_redirect_uris),
+        backchannel_logout_uri=metadata.backchannel_logout_uri,
+        backchannel_logout_session_required=metadata.backchannel_logout_session_required,
         created_at=now,
         updated_at=now,
     )

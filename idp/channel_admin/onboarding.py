@@ -252,6 +252,8 @@ class Onboarding:
         row.id_token_signed_response_alg = metadata.id_token_signed_response_alg
         row.require_pushed_authorization_requests = metadata.require_pushed_authorization_requests
         row.post_logout_redirect_uris = list(metadata.post_logout_redirect_uris)
+        row.backchannel_logout_uri = metadata.backchannel_logout_uri
+        row.backchannel_logout_session_required = metadata.backchannel_logout_session_required
         row.updated_at = self._now()
 
     def _apply_native(self, uow: UnitOfWork, row: ChannelRow, native: NativeApi) -> None:
@@ -298,13 +300,19 @@ class Onboarding:
             "id_token_signed_response_alg": row.id_token_signed_response_alg,
             "require_pushed_authorization_requests": row.require_pushed_authorization_requests,
             "post_logout_redirect_uris": row.post_logout_redirect_uris,
+            "backchannel_logout_session_required": row.backchannel_logout_session_required,
             "registration_client_uri": f"{self._issuer}/register/{row.client_id}",
             "software_id": statement.get("claims", {}).get("software_id"),
             "software_statement": statement.get("jwt"),
             "essc_channel_kind": row.kind,
             "essc_status": row.status,
         }
-        for name, value in (("jwks", row.jwks), ("jwks_uri", row.jwks_uri)):
+        optional = (
+            ("jwks", row.jwks),
+            ("jwks_uri", row.jwks_uri),
+            ("backchannel_logout_uri", row.backchannel_logout_uri),
+        )
+        for name, value in optional:
             if value is not None:
                 body[name] = value
         if row.parent_client_id:

@@ -32,6 +32,10 @@ def clients() -> None:
 @click.option("--id-token-alg", default="ES256", show_default=True)
 @click.option("--no-refresh-rotation", is_flag=True, help="Keep refresh tokens (FAPI 2.0 clients).")
 @click.option("--post-logout-redirect-uri", "post_logout_redirect_uris", multiple=True)
+@click.option("--backchannel-logout-uri", help="Where logout tokens are POSTed (OIDC BCL 1.0).")
+@click.option(
+    "--backchannel-logout-session-required", is_flag=True, help="Logout tokens must carry sid."
+)
 @click.option("--require-par", is_flag=True, help="Authorization requests only through /par.")
 @click.option(
     "--allow-token-exchange",
@@ -83,6 +87,8 @@ def clients_add(**options: Any) -> None:
             rotate_refresh_tokens=not options["no_refresh_rotation"],
             require_par=options["require_par"],
             post_logout_redirect_uris=list(options["post_logout_redirect_uris"]),
+            backchannel_logout_uri=options["backchannel_logout_uri"],
+            backchannel_logout_session_required=options["backchannel_logout_session_required"],
             allow_http_loopback=not p.settings.production,
         )
         native = native_api(

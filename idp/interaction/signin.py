@@ -11,6 +11,8 @@ from dataclasses import replace
 
 from sqlalchemy import select
 from sqlalchemy import update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from idp.cardholders.gb11643 import InvalidIdNumber
@@ -25,6 +27,7 @@ from idp.store.grants import BrowserSession
 from idp.store.grants import Consent
 from idp.store.grants import Grant
 from idp.store.grants import Interaction
+from idp.store.grants import SessionClient
 from idp.store.people import Person
 
 #: ``secrets.token_urlsafe(24)``: 32 base64url characters.
@@ -217,6 +220,7 @@ def issue_code(
     code = new_secret()
     session.add(grant)
     session.flush()
+    touch(session, browser.sid, request.client_id, now)
     session.add(
         AuthorizationCode(
             code_hash=token_hash(code),
@@ -230,3 +234,14 @@ def issue_code(
         )
     )
     return code
+
+
+def touch(session: Session, sid: str, client_id: str, now: int) -> None:
+    """Remember that ``sid`` reached ``client_id`` (OIDC Back-Channel Logout 1.0 2.1: its
+    logout token goes there); the primary key keeps one row per pair, also under concurrency."""
+    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    session.execute(
+        insert(SessionClient)
+        .values(sid=sid, client_id=client_id, created_at=now)
+        .on_conflict_do_nothing(index_elements=[SessionClient.sid, SessionClient.client_id])
+    )

@@ -1,1 +1,2 @@
-"""RP-Initiated Logout (OpenID Connect RP-Initiated Logout 1.0): the ``end_session_endpoint``."""
+"""Single logout: RP-Initiated Logout 1.0 (the ``end_session_endpoint``) and Back-Channel Logout
+1.0 (logout tokens to every portal an ended session reached, through the outbox)."""

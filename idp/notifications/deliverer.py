@@ -13,6 +13,7 @@ import logging
 import time
 from collections.abc import Callable
 from collections.abc import Iterable
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -58,6 +59,21 @@ class Target:
     url: str | None
     api_auth_scheme: str | None
     alg: str
+    backchannel_logout_uri: str | None = None
+
+
+class Route(Protocol):
+    """An outbox event that is not a channel notification (a back-channel logout token): the
+    URL it goes to and the signer that writes its body, instead of the channel's own."""
+
+    @property
+    def url_field(self) -> str:
+        """The client metadata the URL comes from, named in ``last_error`` when it is unset."""
+        ...
+
+    def url(self, target: Target) -> str | None: ...
+
+    def signer(self, target: Target) -> NotificationSigner: ...
 
 
 @dataclass
@@ -85,8 +101,10 @@ class Deliverer:
         transport: Transport,
         clock: Clock,
         policy: Policy,
+        routes: Mapping[str, Route] | None = None,
     ) -> None:
         self._db = db
+        self._routes = dict(routes or {})
         self._signers = signers
         self._transport = transport
         self._clock = clock
@@ -147,7 +165,10 @@ class Deliverer:
             rows = session.scalars(select(ChannelRow).where(ChannelRow.client_id.in_(wanted)))
             return {
                 row.client_id: Target(
-                    row.notification_url, row.api_auth_scheme, row.id_token_signed_response_alg
+                    row.notification_url,
+                    row.api_auth_scheme,
+                    row.id_token_signed_response_alg,
+                    row.backchannel_logout_uri,
                 )
                 for row in rows
             }
@@ -155,12 +176,14 @@ class Deliverer:
     def _attempt(self, message: leases.Leased, target: Target | None) -> Outcome:
         if target is None:
             return Outcome(False, "unknown channel")
-        if not target.url:
-            return Outcome(False, "channel has no notification_url")
-        try:
-            signer = self._signers.for_channel(
-                message.client_id, target.api_auth_scheme, target.alg
+        route = self._routes.get(message.event)
+        url = route.url(target) if route else target.url
+        if not url:
+            return Outcome(
+                False, f"channel has no {route.url_field if route else 'notification_url'}"
             )
+        try:
+            signer = self._signer(message, target, route)
             envelope = Envelope(
                 message.delivery_id,
                 message.client_id,
@@ -175,7 +198,14 @@ class Deliverer:
             log.exception("signing notification %s failed", message.delivery_id)
             return Outcome(False, "signing failed")
         headers = {**outgoing.headers, **_common_headers(message)}
-        return self._transport.post(target.url, headers, outgoing.body)
+        return self._transport.post(url, headers, outgoing.body)
+
+    def _signer(
+        self, message: leases.Leased, target: Target, route: Route | None
+    ) -> NotificationSigner:
+        if route is not None:
+            return route.signer(target)
+        return self._signers.for_channel(message.client_id, target.api_auth_scheme, target.alg)
 
     def _record(self, message: leases.Leased, outcome: Outcome, report: Pass) -> None:
         now = self._now()

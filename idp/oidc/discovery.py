@@ -26,6 +26,9 @@ def provider_metadata(issuer: str, grant_types: list[str], scopes: list[str]) ->
         "pushed_authorization_request_endpoint": f"{issuer}/par",
         "require_pushed_authorization_requests": False,
         "end_session_endpoint": f"{issuer}/logout",  # OIDC RP-Initiated Logout 1.0 2.1
+        # OIDC Back-Channel Logout 1.0 2.1: logout tokens always carry sid
+        "backchannel_logout_supported": True,
+        "backchannel_logout_session_supported": True,
         "registration_endpoint": f"{issuer}/register",  # RFC 8414 2, RFC 7591 3
         "scopes_supported": scopes,
         "response_types_supported": ["code"],

@@ -13,6 +13,7 @@ from idp.store.grants import Consent
 from idp.store.grants import Grant
 from idp.store.grants import Interaction
 from idp.store.grants import RefreshToken
+from idp.store.grants import SessionClient
 from idp.store.payments import Payment
 from idp.store.payments import PaymentDailySpend
 from idp.store.payments import PaymentRefund
@@ -54,6 +55,7 @@ __all__ = [
     "QrCode",
     "QrRedemption",
     "RefreshToken",
+    "SessionClient",
     "SigningKeyRow",
     "SocialSecurityCard",
 ]

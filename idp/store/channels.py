@@ -44,6 +44,9 @@ class ChannelRow(Base):
     require_pushed_authorization_requests: Mapped[bool] = mapped_column(Boolean, default=False)
     #: OIDC RP-Initiated Logout 1.0 3.1 client metadata.
     post_logout_redirect_uris: Mapped[list[str]] = mapped_column(JSON, default=list)
+    #: OIDC Back-Channel Logout 1.0 2.2 client metadata.
+    backchannel_logout_uri: Mapped[str | None] = mapped_column(String(512))
+    backchannel_logout_session_required: Mapped[bool] = mapped_column(Boolean, default=False)
     parent_client_id: Mapped[str | None] = mapped_column(String(64))
     #: RFC 7592: the registration access token, stored as a keyed hash; indexed (unique), as a
     #: token presented for another client is found by it (RFC 7592 2: 403, not 401).

@@ -36,6 +36,17 @@ class BrowserSession(Base):
     ended_at: Mapped[int | None] = mapped_column(BigInteger)
 
 
+class SessionClient(Base):
+    """A client the session issued a code to: where its logout tokens go when it ends
+    (OIDC Back-Channel Logout 1.0 2.1). The primary key makes a second code a no-op."""
+
+    __tablename__ = "session_clients"
+
+    sid: Mapped[str] = mapped_column(String(43), primary_key=True)
+    client_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    created_at: Mapped[int] = mapped_column(BigInteger)
+
+
 class Interaction(Base):
     """A validated authorization request waiting for the user (sign-in, consent).
 
