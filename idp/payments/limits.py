@@ -1,10 +1,10 @@
 """The per e-card daily limit, kept by one counter row per e-card per day.
 
 The day is China Standard Time (UTC+8), the day the holder lives in. The counter only moves by
-one conditional ``UPDATE ... SET spent_fen = spent_fen + :amount WHERE spent_fen + :amount <=
-:limit RETURNING``: PostgreSQL serialises updates of one row and re-checks the ``WHERE`` on
-the row a concurrent one committed, SQLite has one writer, so however many payments race, the
-sum never passes the limit. No Flask here.
+one conditional upsert, ``INSERT ... ON CONFLICT DO UPDATE SET spent_fen = spent_fen + :amount
+WHERE spent_fen + :amount <= :limit RETURNING``: PostgreSQL serialises updates of one row and
+re-checks the ``WHERE`` on the row a concurrent one committed, SQLite has one writer, so however
+many payments race, the sum never passes the limit. No Flask here.
 """
 
 from __future__ import annotations
@@ -35,18 +35,22 @@ def day_bounds(day: str) -> tuple[int, int]:
 
 
 def charge(session: Session, sign_no: str, day: str, amount: int, limit: int) -> bool:
-    """Add ``amount`` to the e-card's spend of ``day`` if the sum stays within ``limit``."""
+    """Add ``amount`` to the e-card's spend of ``day`` if the sum stays within ``limit``.
+
+    One statement: the day's first payment inserts the row, any later one takes the
+    ``ON CONFLICT DO UPDATE ... WHERE`` branch, which PostgreSQL runs on the row locked and
+    re-read as committed (a concurrent first insert is waited for), so the sum never passes.
+    """
+    if amount > limit:
+        return False
     insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-    session.execute(
-        insert(PaymentDailySpend)
-        .values(sign_no=sign_no, day=day, spent_fen=0)
-        .on_conflict_do_nothing(index_elements=[PaymentDailySpend.sign_no, PaymentDailySpend.day])
-    )
+    statement = insert(PaymentDailySpend).values(sign_no=sign_no, day=day, spent_fen=amount)
     spent = session.scalar(
-        update(PaymentDailySpend)
-        .where(PaymentDailySpend.sign_no == sign_no, PaymentDailySpend.day == day)
-        .where(PaymentDailySpend.spent_fen + amount <= limit)
-        .values(spent_fen=PaymentDailySpend.spent_fen + amount)
+        statement.on_conflict_do_update(
+            index_elements=[PaymentDailySpend.sign_no, PaymentDailySpend.day],
+            set_={"spent_fen": PaymentDailySpend.spent_fen + amount},
+            where=PaymentDailySpend.spent_fen + amount <= limit,
+        )
         .returning(PaymentDailySpend.spent_fen)
         .execution_options(synchronize_session=False)
     )

@@ -168,10 +168,8 @@ def authorize(
         if replay is not None:
             return replay
         raise already_redeemed(session, code.code_id)
-    payment = _insert(session, merchant, request, code, payment_id, policy, now)
-    answer = Answer(201, payment_json(payment))
-    payment.first_answer = {"status": answer.status, "body": answer.body}
-    _audit(session, payment, holder.person.id, request_id, now, actor=merchant.client_id)
+    payment, answer = _insert(session, merchant, request, code, payment_id, policy, now)
+    _audit(session, payment, holder.person_id, request_id, now, actor=merchant.client_id)
     if payment.state == states.PENDING:
         _ask_holder(session, holder.ecard, payment, merchant)
     return answer
@@ -200,7 +198,8 @@ def _insert(
     payment_id: str,
     policy: Policy,
     now: int,
-) -> Payment:
+) -> tuple[Payment, Answer]:
+    """The payment and its first answer, written by one INSERT (the answer is known before)."""
     day = daily.china_day(now)
     state, reason = _first_state(session, code.sign_no, request.amount_fen, policy, day)
     payment = Payment(
@@ -224,12 +223,14 @@ def _insert(
         authorized_at=now if state == states.AUTHORIZED else None,
         confirm_by=now + policy.confirmation_seconds if state == states.PENDING else None,
     )
+    answer = Answer(201, payment_json(payment))
+    payment.first_answer = {"status": answer.status, "body": answer.body}
     session.add(payment)
     try:
         session.flush()
     except IntegrityError:  # the key, taken at this moment by a request with another code
         raise key_reused() from None
-    return payment
+    return payment, answer
 
 
 def _first_state(

@@ -75,20 +75,34 @@ class ScannedCode:
 
 @dataclass(frozen=True)
 class Holder:
-    """The e-card behind a code, checked usable now: active, and its card normal."""
+    """The e-card behind a code, checked usable now: active, and its card normal. The person is
+    read only by the purposes that show them (``person``); the e-card's foreign key already
+    says they exist."""
 
     ecard: ECard
-    person: Person
     card: SocialSecurityCard
+
+    @property
+    def person_id(self) -> str:
+        return self.ecard.person_id
+
+    def person(self, session: Session) -> Person:
+        person = session.get(Person, self.ecard.person_id)
+        if person is None:
+            raise not_usable()
+        return person
+
+
+def not_usable() -> Problem:
+    return Problem(409, "ecard-not-usable", "The e-card behind this code is not active")
 
 
 def usable_holder(session: Session, sign_no: str, now: int) -> Holder:
     """A suspended, cancelled or replaced card stops its outstanding codes at once (item 6)."""
     ecard = session.get(ECard, sign_no)
     card = session.get(SocialSecurityCard, ecard.card_id) if ecard is not None else None
-    person = session.get(Person, ecard.person_id) if ecard is not None else None
-    if ecard is None or card is None or person is None or ecard.status != "active":
-        raise Problem(409, "ecard-not-usable", "The e-card behind this code is not active")
+    if ecard is None or card is None or ecard.status != "active":
+        raise not_usable()
     if status_at(card, now) != "normal":
         raise Problem(
             409,
@@ -97,7 +111,7 @@ def usable_holder(session: Session, sign_no: str, now: int) -> Holder:
             "The card behind this code is suspended, cancelled or replaced.",
             card_status=status_at(card, now),
         )
-    return Holder(ecard, person, card)
+    return Holder(ecard, card)
 
 
 def spend(
@@ -156,7 +170,7 @@ def redeem(
         "qr.redeemed",
         at=now,
         actor=merchant.client_id,
-        person_id=holder.person.id,
+        person_id=holder.person_id,
         client_id=merchant.client_id,
         request_id=request_id,
         code_id=code.code_id,
@@ -168,18 +182,20 @@ def redeem(
         "redemption_id": redemption.reference,
         "purpose": code.purpose,
         "redeemed_at": now,
-        **visible_to_verifier(code.purpose, holder, redemption.reference),
+        **visible_to_verifier(session, code.purpose, holder, redemption.reference),
     }
 
 
-def visible_to_verifier(purpose: str, holder: Holder, reference: str) -> dict[str, Any]:
+def visible_to_verifier(
+    session: Session, purpose: str, holder: Holder, reference: str
+) -> dict[str, Any]:
     if purpose == "medical":  # medical insurance settlement needs who and which card
         return {
-            "name": holder.person.name,
+            "name": holder.person(session).name,
             "card_number_masked": mask_card_number(holder.card.card_number),
         }
     if purpose == "identity":
-        return {"name_masked": mask_name(holder.person.name)}
+        return {"name_masked": mask_name(holder.person(session).name)}
     if purpose == "payment":
         return {"payment_reference": reference}
     return {"transit_reference": reference}

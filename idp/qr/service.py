@@ -230,13 +230,11 @@ class QrCodes:
     def open(self, session: Session, text: str, purpose: Purpose | str) -> OpenedCode:
         """Verify the code now and resolve it; ``QrTokenError`` says why not."""
         token = self.verifier.verify(text, purpose)
-        row = session.get(QrCode, token.code_id)
+        row, ecard, card = self._rows(session, token.code_id)
         if row is None or row.purpose != token.purpose.value:
             raise QrTokenError("revoked", "the platform holds no such code")
-        ecard = session.get(ECard, row.sign_no)
         if ecard is None or ecard.status != "active":
             raise QrTokenError("revoked", "the e-card is no longer active")
-        card = session.get(SocialSecurityCard, ecard.card_id)
         if card is None or status_at(card, int(self._clock())) != "normal":
             raise QrTokenError("revoked", "the card is suspended or cancelled")
         if token.purpose is Purpose.PAYMENT and ecard.level < PAYMENT_LEVEL:
@@ -260,6 +258,20 @@ class QrCodes:
     def _relationship_live(self, session: Session, relationship_id: str) -> bool:
         now = int(self._clock())
         return SqlFamilyRepository(session).active_for(relationship_id, now) is not None
+
+    @staticmethod
+    def _rows(
+        session: Session, code_id: str
+    ) -> tuple[QrCode | None, ECard | None, SocialSecurityCard | None]:
+        """The code's row, its e-card and card in one query (outer joins keep each refusal's
+        reason); they enter the identity map, where the holder check finds them."""
+        found = session.execute(
+            select(QrCode, ECard, SocialSecurityCard)
+            .outerjoin(ECard, ECard.sign_no == QrCode.sign_no)
+            .outerjoin(SocialSecurityCard, SocialSecurityCard.id == ECard.card_id)
+            .where(QrCode.code_id == code_id)
+        ).first()
+        return (found[0], found[1], found[2]) if found is not None else (None, None, None)
 
     # -- the status list -----------------------------------------------------------------------
     def revoked_indices(self, session: Session, now: int) -> list[int]:
