@@ -45,7 +45,7 @@ class SessionHolding:
     acr: str
     expires_at: int
     this_browser: bool
-    #: Display names of the portals this session signed in to.
+    #: Display names of the portals this session signed in to that still hold its grants.
     portals: tuple[str, ...]
 
 
@@ -82,7 +82,9 @@ def _name(find_client: FindClient, client_id: str) -> str | None:
 
 def _portals(s: Session, person_id: str, find_client: FindClient) -> tuple[PortalHolding, ...]:
     consents = s.scalars(
-        select(Consent).where(Consent.person_id == person_id).order_by(Consent.updated_at.desc())
+        select(Consent)
+        .where(Consent.person_id == person_id)
+        .order_by(Consent.updated_at.desc(), Consent.id.desc())
     ).all()
     return tuple(
         PortalHolding(
@@ -135,7 +137,8 @@ def _sessions(
 
 
 def _session_portals(s: Session, sid: str, find_client: FindClient) -> tuple[str, ...]:
-    ids = s.scalars(select(Grant.client_id).where(Grant.sid == sid).distinct()).all()
+    live = (Grant.sid == sid, Grant.revoked_at.is_(None))
+    ids = s.scalars(select(Grant.client_id).where(*live).distinct()).all()
     return tuple(sorted(name for cid in ids if (name := _name(find_client, cid))))
 
 
