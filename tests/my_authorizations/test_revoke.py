@@ -52,6 +52,8 @@ def test_revoking_a_portal_ends_its_tokens_at_once_and_only_its_own(
         assert revoke_portal(uow, person, portal.client_id, now=provider.now()) is Outcome.ALREADY
     assert audit_count(provider, "authorization.revoked") == 1
     assert not introspect(web, portal, a["access_token"]), "inactive at once"
+    bearer = {"Authorization": f"Bearer {a['access_token']}"}
+    assert web.get("/userinfo", headers=bearer).status_code == 401
     refused = refresh(web, portal, a["refresh_token"])
     assert (refused.status_code, refused.json["error"]) == (400, "invalid_grant")
     assert introspect(web, other_portal, b["access_token"])
