@@ -13,6 +13,7 @@ from idp.interaction.i18n import text
 
 MY_TEXT: dict[str, dict[str, str]] = {
     "zh-CN": {
+        "colon": "：",
         "my_heading": "我的授权",
         "my_intro": "这里列出哪些网站和应用可以使用您的电子社保卡信息。不再需要的，可以撤销。",
         "my_switch": "English",
@@ -52,6 +53,7 @@ MY_TEXT: dict[str, dict[str, str]] = {
         "level_2": "身份凭证和支付结算",
     },
     "en": {
+        "colon": ": ",
         "my_heading": "My authorizations",
         "my_intro": (
             "These websites and apps may use your e-SSC details. Revoke any you no longer need."

@@ -47,6 +47,12 @@ _REVOKERS = {
 _DONE = {"portal": "done", "session": "session", "ecard": "ecard"}
 
 
+def _in_order(scopes: tuple[str, ...]) -> list[str]:
+    """The consent page's order (``SCOPE_LABELS``): who you are first, then what is released."""
+    known = list(SCOPE_LABELS)
+    return sorted(scopes, key=lambda s: known.index(s) if s in known else len(known))
+
+
 def _locale() -> str:
     return first_ui_locale(request.values.get("ui_locales"))
 
@@ -74,6 +80,7 @@ def page(s: Session) -> BaseResponse:
         locale=locale,
         held=held,
         scope_words=lambda scope: SCOPE_LABELS.get(scope, {}).get(locale, scope),
+        in_order=_in_order,
         acr_words=lambda acr: acr_words(t, acr),
         when=when,
         notice=t[NOTICES[notice]] if notice in NOTICES else None,
