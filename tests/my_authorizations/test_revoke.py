@@ -190,3 +190,23 @@ def test_eight_revokes_at_once_revoke_once(
         t.join()
     assert sorted(o.value for o in outcomes) == ["already"] * 7 + ["revoked"]
     assert audit_count(provider, "authorization.revoked") == 1
+
+
+def test_revoking_an_ecard_also_ends_that_channels_tokens_for_the_citizen(
+    provider: Any, web: Any, cardholder: Any
+) -> None:
+    both = register(
+        provider,
+        kind="wechat",
+        grant_types=("authorization_code", "refresh_token", "client_credentials"),
+        scope="openid profile essc.card essc.ecard",
+    )
+    my_sign_in(web)
+    issued_tokens = tokens(web, both)
+    channel = channel_of(provider, both.client_id)
+    with provider.unit_of_work() as uow:
+        ecard = provider.ecards.issue(uow, channel, parse_issue(issue_body(provider)))
+    with provider.unit_of_work() as uow:
+        outcome = revoke_ecard(uow, cardholder["person_id"], ecard.sign_no, now=provider.now())
+    assert outcome is Outcome.REVOKED
+    assert refresh(web, both, issued_tokens["refresh_token"]).json["error"] == "invalid_grant"
