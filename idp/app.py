@@ -39,7 +39,7 @@ from idp.settings import Settings
 
 log = logging.getLogger("essc.idp")
 #: Paths that answer browsers with pages; everything else answers JSON.
-_BROWSER_PATHS = ("/authorize", "/interaction/", "/demo", "/logout")
+_BROWSER_PATHS = ("/authorize", "/interaction/", "/demo", "/logout", "/my/")
 
 
 class BrowserOnlySessions(SecureCookieSessionInterface):
@@ -114,6 +114,7 @@ def _register_blueprints(app: Flask, settings: Settings) -> None:
     from idp.http import userinfo
     from idp.interaction import views as authorize
     from idp.logout import views as logout
+    from idp.my_authorizations import views as my_authorizations
     from idp.payments import openapi as payments_openapi
     from idp.payments import views as payments_api
     from idp.qr import redemption_views
@@ -121,7 +122,14 @@ def _register_blueprints(app: Flask, settings: Settings) -> None:
 
     for module in (discovery, userinfo, authorize, ecards_api, openapi, registration, qr):
         app.register_blueprint(module.bp)
-    for module in (redemption_views, payments_api, payments_openapi, logout, family):
+    for module in (
+        redemption_views,
+        payments_api,
+        payments_openapi,
+        logout,
+        family,
+        my_authorizations,
+    ):
         app.register_blueprint(module.bp)
     if settings.demo:
         from idp.demo import phone as demo_phone
