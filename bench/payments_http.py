@@ -4,9 +4,11 @@
 makes a fresh database next to the one named (dropped afterwards), keys it, enrols one
 cardholder with a level 2 e-card and one merchant, starts ``essc serve --production``
 (``--server``: Gunicorn unless told; ``--redis-url`` holds the deny-list and replay caches, else
-the database does) and then, per operation, issues ``--requests`` fresh codes and sends them
-from ``--threads`` client threads: ``POST /api/v1/qr/redemptions`` (medical codes) and
-``POST /api/v1/payments`` (payment codes, 1 fen each, one idempotency key each). Prints JSON:
+the database does) and then, per operation, sends ``--requests`` requests from ``--threads``
+client threads: ``POST /api/v1/ecards/{sign_no}/qr-codes`` (the bank channel asks for one
+medical code each time, with a client credentials token), then ``POST /api/v1/qr/redemptions``
+(fresh medical codes) and ``POST /api/v1/payments`` (fresh payment codes, 1 fen each, one
+idempotency key each). Prints JSON:
 requests, seconds, rate, p50 and p99 in milliseconds, and the non-2xx count. The client runs on
 the same machine and takes its share of the CPU.
 """
@@ -63,13 +65,14 @@ def _client(p: Provider, kind: str, scope: str) -> tuple[str, str]:
     return row.client_id, secret
 
 
-def _ecard(p: Provider) -> str:
+def _ecard(p: Provider) -> tuple[str, str, str]:
+    """The e-card's ``sign_no``, and the bank channel holding it (id, secret)."""
     card = {"name": "张三", "id_number": "11010519491231002X", "region_code": "110105"}
     with p.unit_of_work() as uow:
         p.cardholders.enrol(uow, card_number="A00000001", pin="802413", **card)
     with p.db.transaction() as s:
         s.query(SocialSecurityCard).update({"bank_account_linked": True})
-    bank, _ = _client(p, "bank", "essc.ecard essc.payment")
+    bank, bank_secret = _client(p, "bank", "essc.ecard essc.payment")
     body = {
         **card,
         "channel_subject": "CUST-1",
@@ -79,7 +82,7 @@ def _ecard(p: Provider) -> str:
     }
     channel = Channel(bank, ChannelKind.BANK, frozenset({"essc.ecard", "essc.payment"}))
     with p.unit_of_work() as uow:
-        return p.ecards.issue(uow, channel, parse_issue(body)).sign_no
+        return p.ecards.issue(uow, channel, parse_issue(body)).sign_no, bank, bank_secret
 
 
 def _codes(p: Provider, sign_no: str, purpose: Purpose, n: int) -> list[str]:
@@ -161,7 +164,7 @@ def _bench(args: argparse.Namespace, url: str) -> dict[str, Any]:
     p = Provider(Settings.from_env(env))
     upgrade(p.db)
     p.open_keyring(create=True)
-    sign_no = _ecard(p)
+    sign_no, bank, bank_secret = _ecard(p)
     merchant, secret = _client(p, "merchant", "essc.qr.redeem essc.pay")
     argv = [str(ESSC), "serve", "--host", "127.0.0.1", "--port", str(port), "--production"]
     argv += ["--workers", str(args.workers), "--server", args.server]
@@ -170,24 +173,39 @@ def _bench(args: argparse.Namespace, url: str) -> dict[str, Any]:
     )
     try:
         _ready(issuer)
-        token = requests.post(
-            f"{issuer}/token",
-            data={"grant_type": "client_credentials", "scope": "essc.qr.redeem essc.pay"},
-            auth=(merchant, secret),
-            timeout=10,
-        ).json()["access_token"]
-        return _operations(p, issuer, token, sign_no, args, server.pid)
+        tokens = (
+            _token(issuer, (merchant, secret), "essc.qr.redeem essc.pay"),
+            _token(issuer, (bank, bank_secret), "essc.ecard"),
+        )
+        return _operations(p, issuer, tokens, sign_no, args, server.pid)
     finally:
         os.killpg(server.pid, signal.SIGTERM)
         server.wait(timeout=20)
         p.db.dispose()
 
 
+def _token(issuer: str, client: tuple[str, str], scope: str) -> str:
+    answer = requests.post(
+        f"{issuer}/token",
+        data={"grant_type": "client_credentials", "scope": scope},
+        auth=client,
+        timeout=10,
+    )
+    return str(answer.json()["access_token"])
+
+
 def _operations(
-    p: Provider, issuer: str, token: str, sign_no: str, args: argparse.Namespace, server: int
-) -> dict[str, Any]:
+    p: Provider, issuer: str, tokens: tuple[str, str], sign_no: str, args: argparse.Namespace,
+    server: int,
+) -> dict[str, Any]:  # fmt: skip
     session = requests.Session()
-    auth = {"Authorization": f"Bearer {token}"}
+    auth = {"Authorization": f"Bearer {tokens[0]}"}
+    channel_auth = {"Authorization": f"Bearer {tokens[1]}"}
+
+    def issue() -> int:
+        url = f"{issuer}/api/v1/ecards/{sign_no}/qr-codes"
+        body = {"purpose": "medical"}
+        return session.post(url, json=body, headers=channel_auth, timeout=30).status_code
 
     def redeem(code: str) -> Callable[[], int]:
         body = {"code": code, "purpose": "medical"}
@@ -201,6 +219,7 @@ def _operations(
         return lambda: session.post(url, json=body, headers=headers, timeout=30).status_code
 
     n = args.requests
+    issuing = _run([issue] * n, args.threads, server)
     medical = _codes(p, sign_no, Purpose.MEDICAL, n)
     redemption = _run([redeem(c) for c in medical], args.threads, server)
     payment = _codes(p, sign_no, Purpose.PAYMENT, n)
@@ -211,6 +230,7 @@ def _operations(
         "server": args.server,
         "redis": bool(args.redis_url),
         "cpus": os.cpu_count(),
+        "issuing": issuing,
         "redemption": redemption,
         "authorization": authorization,
     }
