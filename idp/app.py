@@ -116,12 +116,13 @@ def _register_blueprints(app: Flask, settings: Settings) -> None:
     from idp.logout import views as logout
     from idp.payments import openapi as payments_openapi
     from idp.payments import views as payments_api
+    from idp.pension import views as pension
     from idp.qr import redemption_views
     from idp.qr import views as qr
 
     for module in (discovery, userinfo, authorize, ecards_api, openapi, registration, qr):
         app.register_blueprint(module.bp)
-    for module in (redemption_views, payments_api, payments_openapi, logout, family):
+    for module in (redemption_views, payments_api, payments_openapi, logout, family, pension):
         app.register_blueprint(module.bp)
     if settings.demo:
         from idp.demo import phone as demo_phone

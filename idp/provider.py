@@ -56,6 +56,7 @@ from idp.oauth.tokens import AccessTokenIssuer
 from idp.oidc.discovery import provider_metadata
 from idp.oidc.discovery import validate_metadata
 from idp.oidc.id_token import IdTokenIssuer
+from idp.pension.service import Pension
 from idp.qr.service import QrCodes
 from idp.settings import Settings
 from idp.store.database import Database
@@ -362,4 +363,14 @@ class Provider:
             clock=self.now,
             max_agents=s.family_max_agents_per_principal,
             request_seconds=s.family_request_seconds,
+        )
+
+    @cached_property
+    def pension(self) -> Pension:
+        """Pension eligibility certification (idp/pension/, docs/family.md)."""
+        return Pension(
+            assertions=self.channel_assertions,
+            clock=self.now,
+            face_max_age=self.settings.face_acr_max_age,
+            due_days=self.settings.pension_due_days,
         )
