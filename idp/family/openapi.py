@@ -16,6 +16,7 @@ from idp.family.rules import DEFAULT_CONSENT_DAYS
 from idp.family.rules import MAX_CONSENT_DAYS
 from idp.family.rules import POWERS
 from idp.family.rules import RELATIONSHIPS
+from idp.pension import openapi as pension
 from idp.qr.requests import MAX_BATCH
 
 PREFIX = "/api/v1/family"
@@ -283,11 +284,12 @@ def document() -> dict[str, Any]:
         "info": {
             "title": "essc-idp family proxy (亲情服务)",
             "version": "1.0.0",
-            "description": "Relationships, consent, history and delegated calls (docs/family.md).",
+            "description": "Relationships, consent, history, delegated calls and pension"
+            " eligibility certification (docs/family.md).",
         },
-        "paths": _paths(),
+        "paths": _paths() | pension.paths(),
         "components": {
-            "schemas": _schemas(),
+            "schemas": _schemas() | pension.schemas(),
             "securitySchemes": {
                 "cardholderToken": {
                     "type": "oauth2",
@@ -298,6 +300,7 @@ def document() -> dict[str, Any]:
                     "scheme": "bearer",
                     "description": "From the RFC 8693 token exchange on /token",
                 },
+                **pension.security_schemes(),
             },
         },
     }
