@@ -29,8 +29,8 @@ ECARD_SCOPE = "essc.ecard"
 #: (``idp.qr.redemption``) and take payments with payment codes (``idp.payments``).
 QR_REDEEM_SCOPE = "essc.qr.redeem"
 PAY_SCOPE = "essc.pay"
-#: The pension service reads a person's pension eligibility certification (idp/pension/); a
-#: portal-kind server holds it only where an operator grants it, never by default.
+#: The pension service reads a person's pension eligibility certification (idp/family/pension.py);
+#: a portal-kind server holds it only where an operator grants it, never by default.
 PENSION_READ_SCOPE = "essc.pension.read"
 
 #: Scopes each kind may be granted. ``essc.idnumber`` releases the full ID number and is granted

@@ -109,6 +109,7 @@ def _register_blueprints(app: Flask, settings: Settings) -> None:
     from idp.channel_admin import views as registration
     from idp.ecards import openapi
     from idp.ecards import views as ecards_api
+    from idp.family import pension_views as pension
     from idp.family import views as family
     from idp.http import discovery
     from idp.http import userinfo
@@ -116,7 +117,6 @@ def _register_blueprints(app: Flask, settings: Settings) -> None:
     from idp.logout import views as logout
     from idp.payments import openapi as payments_openapi
     from idp.payments import views as payments_api
-    from idp.pension import views as pension
     from idp.qr import redemption_views
     from idp.qr import views as qr
 

@@ -31,6 +31,7 @@ from idp.channel_signin.signin import ChannelSignIns
 from idp.demo.data import DemoData
 from idp.ecards.channel_card_changes import ChannelCardChanges
 from idp.ecards.service import ECardService
+from idp.family.pension import Pension
 from idp.family.service import Family
 from idp.notifications.backoff import Backoff
 from idp.notifications.channel_signers import ChannelSigners
@@ -56,7 +57,6 @@ from idp.oauth.tokens import AccessTokenIssuer
 from idp.oidc.discovery import provider_metadata
 from idp.oidc.discovery import validate_metadata
 from idp.oidc.id_token import IdTokenIssuer
-from idp.pension.service import Pension
 from idp.qr.service import QrCodes
 from idp.settings import Settings
 from idp.store.database import Database
@@ -367,7 +367,7 @@ class Provider:
 
     @cached_property
     def pension(self) -> Pension:
-        """Pension eligibility certification (idp/pension/, docs/family.md)."""
+        """Pension eligibility certification (idp/family/pension.py, docs/family.md)."""
         return Pension(
             assertions=self.channel_assertions,
             clock=self.now,

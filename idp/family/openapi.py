@@ -10,13 +10,13 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from idp.family import pension_openapi as pension
 from idp.family.formats import MAX_ASSERTION
 from idp.family.formats import MAX_NAME
 from idp.family.rules import DEFAULT_CONSENT_DAYS
 from idp.family.rules import MAX_CONSENT_DAYS
 from idp.family.rules import POWERS
 from idp.family.rules import RELATIONSHIPS
-from idp.pension import openapi as pension
 from idp.qr.requests import MAX_BATCH
 
 PREFIX = "/api/v1/family"

@@ -15,8 +15,8 @@ from sqlalchemy import func
 from sqlalchemy import select
 
 from idp.errors import Problem
-from idp.pension.formats import parse_certify
-from idp.pension.formats import parse_lookup
+from idp.family.pension_formats import parse_certify
+from idp.family.pension_formats import parse_lookup
 from idp.provider import Provider
 from idp.store.pension import PensionCertification
 from idp.store.security import AuditEvent

@@ -7,9 +7,9 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+from idp.family import pension_rules as rules
 from idp.family.rules import CST
 from idp.family.rules import DAY
-from idp.pension import rules
 from idp.provider import Provider
 from tests.family.helpers import Channel
 from tests.family.helpers import Person

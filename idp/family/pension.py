@@ -24,9 +24,9 @@ from idp.channel_signin.assertion import AssertionRejected
 from idp.channel_signin.assertion import ChannelAssertionVerifier
 from idp.errors import Problem
 from idp.events.audit import record_event
+from idp.family import pension_rules as rules
 from idp.interaction.assurance import ACR_FACE
 from idp.oauth.storage import DelegationRecord
-from idp.pension import rules
 from idp.store.pension import PensionCertification
 from idp.store.pension import SqlPensionRepository
 from idp.store.people import status_at

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from idp.family.formats import MAX_ASSERTION
-from idp.pension.rules import State
+from idp.family.pension_rules import State
 
 PREFIX = "/api/v1/pension"
 PENSIONER = [{"cardholderToken": ["essc.ecard"]}, {"delegatedToken": []}]

@@ -25,6 +25,10 @@ from channels.kinds import PENSION_READ_SCOPE
 from idp.channel_auth import authenticate as channel_auth
 from idp.errors import InvalidToken
 from idp.errors import Problem
+from idp.family.pension import Standing
+from idp.family.pension_formats import parse_certify
+from idp.family.pension_formats import parse_lookup
+from idp.family.pension_rules import POWER
 from idp.family.views import _body
 from idp.family.views import _cardholder
 from idp.http.http import oauth_json
@@ -32,10 +36,6 @@ from idp.http.http import provider
 from idp.http.userinfo import bearer_token
 from idp.oauth.grants.token_exchange import power_scope
 from idp.oauth.storage import DelegationRecord
-from idp.pension.formats import parse_certify
-from idp.pension.formats import parse_lookup
-from idp.pension.rules import POWER
-from idp.pension.service import Standing
 from idp.store.token_store import SqlTokenStore
 from idp.store.unit_of_work import UnitOfWork
 
