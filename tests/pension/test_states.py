@@ -7,6 +7,12 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+import pytest
+
+from channels.kinds import DEFAULT_SCOPES
+from channels.kinds import PENSION_READ_SCOPE
+from channels.kinds import ChannelKind
+from channels.registration import InvalidClientMetadata
 from idp.family import pension_rules as rules
 from idp.family.rules import CST
 from idp.family.rules import DAY
@@ -126,3 +132,11 @@ def test_the_service_api_refuses_without_the_scope_or_a_person(
     unknown = Person("无此人", id_number("19490101", "099"), "", "")
     missing = status(web, service, unknown)
     assert missing.status_code == 404 and missing.json["type"].endswith("/person-not-found")
+
+
+def test_only_a_portal_granted_it_holds_the_pension_scope(provider: Provider) -> None:
+    assert PENSION_READ_SCOPE not in DEFAULT_SCOPES[ChannelKind.PORTAL]
+    with pytest.raises(InvalidClientMetadata):
+        register(
+            provider, kind="app", grant_types=("client_credentials",), scope="essc.pension.read"
+        )
