@@ -29,6 +29,9 @@ ECARD_SCOPE = "essc.ecard"
 #: (``idp.qr.redemption``) and take payments with payment codes (``idp.payments``).
 QR_REDEEM_SCOPE = "essc.qr.redeem"
 PAY_SCOPE = "essc.pay"
+#: The pension service reads a person's pension eligibility certification (idp/family/pension.py);
+#: a portal-kind server holds it only where an operator grants it, never by default.
+PENSION_READ_SCOPE = "essc.pension.read"
 
 #: Scopes each kind may be granted. ``essc.idnumber`` releases the full ID number and is granted
 #: only where an operator says so; it is in no kind's default set.
@@ -38,10 +41,10 @@ ALLOWED_SCOPES: dict[ChannelKind, frozenset[str]] = {
     ChannelKind.UNIONPAY: IDENTITY_SCOPES | {ECARD_SCOPE, "essc.payment"},
     ChannelKind.BANK: IDENTITY_SCOPES | {ECARD_SCOPE, "essc.payment"},
     ChannelKind.APP: IDENTITY_SCOPES | {ECARD_SCOPE},
-    ChannelKind.PORTAL: IDENTITY_SCOPES,
+    ChannelKind.PORTAL: IDENTITY_SCOPES | {PENSION_READ_SCOPE},
     ChannelKind.MERCHANT: frozenset({"essc.qr.verify", "essc.payment", QR_REDEEM_SCOPE, PAY_SCOPE}),
 }
 
 DEFAULT_SCOPES: dict[ChannelKind, frozenset[str]] = {
-    kind: scopes - {"essc.idnumber"} for kind, scopes in ALLOWED_SCOPES.items()
+    kind: scopes - {"essc.idnumber", PENSION_READ_SCOPE} for kind, scopes in ALLOWED_SCOPES.items()
 }

@@ -109,6 +109,7 @@ def _register_blueprints(app: Flask, settings: Settings) -> None:
     from idp.channel_admin import views as registration
     from idp.ecards import openapi
     from idp.ecards import views as ecards_api
+    from idp.family import pension_views as pension
     from idp.family import views as family
     from idp.http import discovery
     from idp.http import userinfo
@@ -129,6 +130,7 @@ def _register_blueprints(app: Flask, settings: Settings) -> None:
         logout,
         family,
         my_authorizations,
+        pension,
     ):
         app.register_blueprint(module.bp)
     if settings.demo:

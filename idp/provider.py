@@ -31,6 +31,7 @@ from idp.channel_signin.signin import ChannelSignIns
 from idp.demo.data import DemoData
 from idp.ecards.channel_card_changes import ChannelCardChanges
 from idp.ecards.service import ECardService
+from idp.family.pension import Pension
 from idp.family.service import Family
 from idp.logout.backchannel import client_subject
 from idp.logout.logout_token import LOGOUT_EVENT
@@ -373,4 +374,14 @@ class Provider:
             clock=self.now,
             max_agents=s.family_max_agents_per_principal,
             request_seconds=s.family_request_seconds,
+        )
+
+    @cached_property
+    def pension(self) -> Pension:
+        """Pension eligibility certification (idp/family/pension.py, docs/family.md)."""
+        return Pension(
+            assertions=self.channel_assertions,
+            clock=self.now,
+            face_max_age=self.settings.face_acr_max_age,
+            due_days=self.settings.pension_due_days,
         )

@@ -99,6 +99,9 @@ class Settings:
     #: most 8 relatives, fixed), and how long a request waits for the principal's consent.
     family_max_agents_per_principal: int = 5
     family_request_seconds: int = 7 * 24 * 3600
+    #: Pension eligibility certification (docs/family.md): a certification lasts 12 months and
+    #: is ``due`` (the reminder state; certifying again is allowed) this many days before.
+    pension_due_days: int = 30
     #: Notification delivery: attempts before a message is parked, and the backoff cap.
     notification_max_attempts: int = 20
     notification_max_backoff_seconds: int = 3600
@@ -166,6 +169,8 @@ class Settings:
             raise ConfigurationError("ESSC_FAMILY_MAX_AGENTS_PER_PRINCIPAL must be 1..100")
         if self.family_request_seconds <= 0:
             raise ConfigurationError("ESSC_FAMILY_REQUEST_SECONDS must be positive")
+        if not 1 <= self.pension_due_days <= 180:
+            raise ConfigurationError("ESSC_PENSION_DUE_DAYS must be 1..180")
         if self.payment_confirmation_seconds <= 0 or self.payment_reversal_seconds <= 0:
             raise ConfigurationError(
                 "ESSC_PAYMENT_CONFIRMATION_SECONDS and ESSC_PAYMENT_REVERSAL_SECONDS must be"

@@ -34,6 +34,7 @@ _SENTENCES = {
     "family.code_shown": "{who}代你出示了{code}",
     "family.ended": "{who}与你的亲情关系已结束",
     "family.expired": "{who}与你的亲情关系已到期",
+    "pension.certified": "{who}代你完成了养老待遇资格认证，有效期至{until}",
 }
 EVENTS = tuple(_SENTENCES)
 
@@ -56,22 +57,33 @@ def history(session: Session, principal_id: str) -> list[dict[str, Any]]:
     return [_line(row, names) for row in rows]
 
 
+def _date(at: Any) -> str:
+    return dt.datetime.fromtimestamp(at, CST).strftime("%Y-%m-%d") if isinstance(at, int) else ""
+
+
 def _line(row: AuditEvent, names: dict[str, str]) -> dict[str, Any]:
     detail = row.detail or {}
     role = agent_role(str(detail.get("relationship", "other")))
     who = f"{mask_name(names.get(str(detail.get('agent')), ''))}（{ROLE_NAMES[role]}）"
     powers = "、".join(POWER_NAMES.get(str(p), str(p)) for p in detail.get("powers", []))
+    until = _date(detail.get("valid_until"))
     if row.event == "family.ended" and detail.get("by") == "principal":
         text = f"你结束了与{who}的亲情关系"
+    elif row.event == "pension.certified" and "agent" not in detail:
+        text = f"你本人完成了养老待遇资格认证，有效期至{until}"
     else:
         code = CODE_NAMES.get(str(detail.get("purpose")), "二维码")
-        text = _SENTENCES[row.event].format(who=who, powers=powers or "无", code=code)
+        text = _SENTENCES[row.event].format(who=who, powers=powers or "无", code=code, until=until)
     when = dt.datetime.fromtimestamp(row.at, CST)
     return {
         "at": row.at,
         "time": when.strftime("%Y-%m-%d %H:%M"),
         "event": row.event,
         "relationship_id": detail.get("relationship_id"),
-        "agent": {"name": mask_name(names.get(str(detail.get("agent")), "")), "role": role},
+        "agent": (
+            {"name": mask_name(names.get(str(detail.get("agent")), "")), "role": role}
+            if "agent" in detail
+            else None  # the principal's own certification
+        ),
         "text": text,
     }

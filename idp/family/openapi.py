@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from idp.family import pension_openapi as pension
 from idp.family.formats import MAX_ASSERTION
 from idp.family.formats import MAX_NAME
 from idp.family.rules import DEFAULT_CONSENT_DAYS
@@ -283,11 +284,12 @@ def document() -> dict[str, Any]:
         "info": {
             "title": "essc-idp family proxy (亲情服务)",
             "version": "1.0.0",
-            "description": "Relationships, consent, history and delegated calls (docs/family.md).",
+            "description": "Relationships, consent, history, delegated calls and pension"
+            " eligibility certification (docs/family.md).",
         },
-        "paths": _paths(),
+        "paths": _paths() | pension.paths(),
         "components": {
-            "schemas": _schemas(),
+            "schemas": _schemas() | pension.schemas(),
             "securitySchemes": {
                 "cardholderToken": {
                     "type": "oauth2",
@@ -298,6 +300,7 @@ def document() -> dict[str, Any]:
                     "scheme": "bearer",
                     "description": "From the RFC 8693 token exchange on /token",
                 },
+                **pension.security_schemes(),
             },
         },
     }

@@ -18,6 +18,7 @@ from idp.store.payments import Payment
 from idp.store.payments import PaymentDailySpend
 from idp.store.payments import PaymentRefund
 from idp.store.payments import QrRedemption
+from idp.store.pension import PensionCertification
 from idp.store.people import Person
 from idp.store.people import PinAttempts
 from idp.store.people import SocialSecurityCard
@@ -49,6 +50,7 @@ __all__ = [
     "Payment",
     "PaymentDailySpend",
     "PaymentRefund",
+    "PensionCertification",
     "Person",
     "PinAttempts",
     "PushedRequest",

@@ -20,6 +20,6 @@ def test_the_document_is_valid_served_and_kept_in_docs(app: Any, web: Any) -> No
     routes = {
         re.sub(r"<([a-z_]+)>", r"{\1}", r.rule)
         for r in app.url_map.iter_rules()
-        if r.endpoint.startswith("family.") and r.endpoint != "family.openapi_json"
+        if r.endpoint.startswith(("family.", "pension.")) and r.endpoint != "family.openapi_json"
     }
     assert routes == set(kept["paths"])
