@@ -34,7 +34,7 @@ TEXT: dict[str, dict[str, str]] = {
             "请打开您的电子社保卡应用扫码登录，或在应用内直接登录。"
         ),
         "consent_heading": "授权确认",
-        "consent_intro": "以下应用请求获取您的信息：",
+        "consent_intro": "请求获取您的以下信息：",
         "consent_approve": "同意",
         "consent_deny": "拒绝",
         "error_heading": "无法继续",
@@ -89,7 +89,7 @@ TEXT: dict[str, dict[str, str]] = {
             " your e-card app: scan the code with it, or sign in from inside the app."
         ),
         "consent_heading": "Allow access",
-        "consent_intro": "This application asks for:",
+        "consent_intro": "asks for:",
         "consent_approve": "Allow",
         "consent_deny": "Deny",
         "error_heading": "Cannot continue",

@@ -34,9 +34,11 @@ PIN = "802413"
 #: One cardholder per language, so each run starts with five PIN tries and no consent.
 CARDS = {"zh-CN": ("A00000011", "11010519491231002X"), "en": ("A00000012", "110105198001010016")}
 WORDS = {
-    "zh-CN": {"tries": "还可以再试 4 次", "app": "电子社保卡", "bye": "退出"},
-    "en": {"tries": "You can try 4 more times", "app": "e-card app", "bye": "Sign out"},
-}
+    "zh-CN": {"tries": "还可以再试 4 次", "app": "电子社保卡", "bye": "退出",
+              "asks": "City portal 请求获取您的以下信息"},
+    "en": {"tries": "You can try 4 more times", "app": "e-card app", "bye": "Sign out",
+           "asks": "City portal asks for:"},
+}  # fmt: skip
 FACE = json.dumps({"id_token": {"acr": {"essential": True, "values": ["urn:essc:acr:face"]}}})
 
 
@@ -154,6 +156,8 @@ def test_two_portals_sign_in_step_up_sso_and_logout_everywhere(
         page.fill("#pin", PIN)
         page.click("form button[type=submit]")
         page.wait_for_url("**/interaction/**/consent")
+        # The portal's name and the words after it read as one sentence.
+        expect(page.locator(".lead")).to_contain_text(WORDS[locale]["asks"])
         shot("consent")
         page.click("button[name=decision][value=approve]")
         first = back_at(a, "pin")
