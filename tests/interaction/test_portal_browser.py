@@ -35,9 +35,9 @@ PIN = "802413"
 CARDS = {"zh-CN": ("A00000011", "11010519491231002X"), "en": ("A00000012", "110105198001010016")}
 WORDS = {
     "zh-CN": {"tries": "还可以再试 4 次", "app": "电子社保卡", "bye": "退出",
-              "asks": "City portal 请求获取您的以下信息"},
+              "asks": "City portal 请求获取您的以下信息", "done": "您已退出登录"},
     "en": {"tries": "You can try 4 more times", "app": "e-card app", "bye": "Sign out",
-           "asks": "City portal asks for:"},
+           "asks": "City portal asks for:", "done": "You are signed out"},
 }  # fmt: skip
 FACE = json.dumps({"id_token": {"acr": {"essential": True, "values": ["urn:essc:acr:face"]}}})
 
@@ -210,6 +210,11 @@ def test_two_portals_sign_in_step_up_sso_and_logout_everywhere(
         go(b, "none", prompt="none")
         assert back_at(b, "none") == {"error": "login_required"}
         assert not any(u.startswith(issuer + "/interaction") for u in seen), seen
+
+        # With no session left, /logout asks nothing and says the citizen is signed out.
+        page.goto(f"{issuer}/logout?ui_locales={locale}")
+        expect(page.locator("main")).to_contain_text(WORDS[locale]["done"])
+        shot("logged-out")
         # The wrong PIN is the only answer that is not a success (401, its page shown).
         assert len(problems) == 1 and re.fullmatch(r"401 .*/signin", problems[0]), problems
     finally:
