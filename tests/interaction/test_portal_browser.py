@@ -49,9 +49,11 @@ PIN = "802413"
 CARDS = {"zh-CN": ("A00000011", "11010519491231002X"), "en": ("A00000012", "110105198001010016")}
 WORDS = {
     "zh-CN": {"tries": "还可以再试 4 次", "app": "电子社保卡", "bye": "退出",
-              "asks": "City portal 请求获取您的以下信息", "done": "您已退出登录"},
+              "asks": "City portal 请求获取您的以下信息", "done": "您已退出登录",
+              "again": "重新输入密码"},
     "en": {"tries": "You can try 4 more times", "app": "e-card app", "bye": "Sign out",
-           "asks": "City portal asks for:", "done": "You are signed out"},
+           "asks": "City portal asks for:", "done": "You are signed out",
+           "again": "asks for your PIN again"},
 }  # fmt: skip
 FACE = json.dumps({"id_token": {"acr": {"essential": True, "values": ["urn:essc:acr:face"]}}})
 
@@ -163,6 +165,7 @@ def _pin_sign_in(j: Journey, a: Portal) -> dict[str, Any]:
     j.page.wait_for_url("**/interaction/**/signin")
     expect(j.page.locator("html")).to_have_attribute("lang", j.locale)
     expect(j.page.locator("main")).to_contain_text("City portal")
+    expect(j.page.locator("[role=status]")).to_have_count(0)  # no session: nothing "again"
     j.shot("signin")
     j.pin("999999")
     expect(j.page.locator("[role=alert]")).to_contain_text(j.words("tries"))
@@ -192,6 +195,7 @@ def _step_up(j: Journey, a: Portal, b: Portal, first: dict[str, Any]) -> dict[st
 
     j.go(a, "max-age", max_age="0")
     j.page.wait_for_url("**/interaction/**/signin")
+    expect(j.page.locator("[role=status]")).to_contain_text(j.words("again"))
     j.shot("signin-max-age")
     j.pin(PIN)
     again = j.back_at(a, "max-age")
