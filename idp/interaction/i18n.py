@@ -13,6 +13,7 @@ TEXT: dict[str, dict[str, str]] = {
         "title": "电子社保卡 统一身份认证",
         "signin_heading": "登录",
         "signin_to": "登录以继续访问",
+        "signin_again": "您已登录，但为了保障安全，此网站要求您重新输入密码。",
         "credential": "社保卡号或公民身份号码",
         "pin": "电子社保卡密码（6位数字）",
         "signin_button": "登录",
@@ -34,7 +35,7 @@ TEXT: dict[str, dict[str, str]] = {
             "请打开您的电子社保卡应用扫码登录，或在应用内直接登录。"
         ),
         "consent_heading": "授权确认",
-        "consent_intro": "以下应用请求获取您的信息：",
+        "consent_intro": "请求获取您的以下信息：",
         "consent_approve": "同意",
         "consent_deny": "拒绝",
         "error_heading": "无法继续",
@@ -61,6 +62,9 @@ TEXT: dict[str, dict[str, str]] = {
         "title": "e-SSC sign-in",
         "signin_heading": "Sign in",
         "signin_to": "Sign in to continue to",
+        "signin_again": (
+            "You are signed in, but for your security this site asks for your PIN again."
+        ),
         "credential": "Card number or citizen ID number",
         "pin": "e-card PIN (6 digits)",
         "signin_button": "Sign in",
@@ -89,7 +93,7 @@ TEXT: dict[str, dict[str, str]] = {
             " your e-card app: scan the code with it, or sign in from inside the app."
         ),
         "consent_heading": "Allow access",
-        "consent_intro": "This application asks for:",
+        "consent_intro": "asks for:",
         "consent_approve": "Allow",
         "consent_deny": "Deny",
         "error_heading": "Cannot continue",

@@ -252,7 +252,9 @@ def signin(s: Session, interaction_id: str) -> BaseResponse:
         return error_page("expired", 400, locale="zh-CN")
     _, authz = loaded
     if request.method == "GET":
-        return _signin_page(authz, interaction_id, error=None, status=200)
+        # A live session means prompt=login or max_age asks again: the page says why.
+        again = current_session(s) is not None
+        return _signin_page(authz, interaction_id, error=None, status=200, again=again)
     if not csrf_ok(request.form.get("csrf_token")):
         return _signin_page(
             authz, interaction_id, error=text(authz.ui_locale)["bad_form"], status=400
@@ -321,9 +323,11 @@ def _signin_page(
     error: str | None,
     status: int,
     credential: str = "",
+    again: bool = False,
 ) -> BaseResponse:
     """``error``: the message to show, already in the page's language; ``credential``: what
-    the citizen typed, kept so a wrong PIN does not make them type the card number again."""
+    the citizen typed, kept so a wrong PIN does not make them type the card number again;
+    ``again``: the citizen is signed in and asked to re-enter the PIN."""
     p = provider()
     client = p.clients.get(authz.client_id)
     t = text(authz.ui_locale)
@@ -337,6 +341,7 @@ def _signin_page(
         error=error,
         login_hint=credential or authz.login_hint or "",
         step_up=needs_app(authz),
+        again=again,
     )
     return pages.html(page, status, form_to=authz.redirect_uri)
 
