@@ -128,10 +128,12 @@ def _register_blueprints(app: Flask, settings: Settings) -> None:
         app.register_blueprint(module.bp)
     if settings.demo:
         from idp.demo import phone as demo_phone
+        from idp.demo import scan_phone as demo_scan_phone
         from idp.demo import views as demo
 
         app.register_blueprint(demo.bp)
         app.register_blueprint(demo_phone.bp)
+        app.register_blueprint(demo_scan_phone.bp)
 
 
 def _register_hooks(app: Flask) -> None:
