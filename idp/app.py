@@ -120,6 +120,8 @@ def _register_blueprints(app: Flask, settings: Settings) -> None:
     from idp.payments import views as payments_api
     from idp.qr import redemption_views
     from idp.qr import views as qr
+    from idp.scan_signin import channel_views as scan_api
+    from idp.scan_signin import pc_views as scan_pc
 
     for module in (discovery, userinfo, authorize, ecards_api, openapi, registration, qr):
         app.register_blueprint(module.bp)
@@ -133,12 +135,16 @@ def _register_blueprints(app: Flask, settings: Settings) -> None:
         pension,
     ):
         app.register_blueprint(module.bp)
+    for module in (scan_pc, scan_api):
+        app.register_blueprint(module.bp)
     if settings.demo:
         from idp.demo import phone as demo_phone
+        from idp.demo import scan_phone as demo_scan_phone
         from idp.demo import views as demo
 
         app.register_blueprint(demo.bp)
         app.register_blueprint(demo_phone.bp)
+        app.register_blueprint(demo_scan_phone.bp)
 
 
 def _register_hooks(app: Flask) -> None:

@@ -61,6 +61,7 @@ from idp.oidc.discovery import provider_metadata
 from idp.oidc.discovery import validate_metadata
 from idp.oidc.id_token import IdTokenIssuer
 from idp.qr.service import QrCodes
+from idp.scan_signin.service import ScanSignIns
 from idp.settings import Settings
 from idp.store.database import Database
 from idp.store.expiring import Nonces
@@ -210,6 +211,11 @@ class Provider:
     def channel_signin(self) -> ChannelSignIns:
         """``login_hint_token`` sign-in from /authorize (docs/channel-assertion.md)."""
         return ChannelSignIns(self.channel_assertions)
+
+    @cached_property
+    def scan_signin(self) -> ScanSignIns:
+        """Scan-to-sign-in on the PC (docs/scan-signin.md)."""
+        return ScanSignIns(self.channel_assertions, self.token_hash)
 
     @cached_property
     def channel_assertions(self) -> ChannelAssertionVerifier:

@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from idp.channel_signin.assertion import AssertionRejected
+from idp.channel_signin.assertion import ChannelAssertion
 from idp.channel_signin.assertion import ChannelAssertionVerifier
 from idp.interaction.assurance import Assurance
 from idp.store.people import status_at
@@ -41,7 +42,13 @@ def sign_in_by_assertion(
     # Only the requesting client may vouch: another channel's assertion is not for this request.
     if assertion.channel_id != client_id:
         raise AssertionRejected("asserted by another channel")
-    ecard = uow.ecards.own(client_id, assertion.sign_no)
+    return vouched_holder(uow, assertion, now)
+
+
+def vouched_holder(uow: UnitOfWork, assertion: ChannelAssertion, now: int) -> ChannelSignIn:
+    """The cardholder behind a verified assertion: its ``sub`` must be an active e-card of the
+    asserting channel whose card is usable now (also scan-to-sign-in's, idp.scan_signin)."""
+    ecard = uow.ecards.own(assertion.channel_id, assertion.sign_no)
     if ecard is None:
         raise AssertionRejected("not this channel's e-card")
     if ecard.status != "active":

@@ -11,6 +11,7 @@ import click
 
 from idp.cli.common import emit
 from idp.cli.common import provider
+from idp.demo.scan_app import seed_scan_app
 from idp.demo.wallet import seed_wallet
 from idp.metrics.registry import prepare_multiprocess_dir
 from idp.settings import ConfigurationError
@@ -47,8 +48,11 @@ def demo() -> None:
         seeded = p.demo_data.seed(uow)
     with p.unit_of_work() as uow:
         wallet = seed_wallet(p, uow)
+    with p.unit_of_work() as uow:
+        scan_app = seed_scan_app(p, uow)
     click.echo(seeded)
     click.echo(wallet)
+    click.echo(scan_app)
 
 
 #: Request logs name the path only (idp.http.logs): the query carries login_hint, code, tokens.

@@ -34,6 +34,7 @@ TEXT: dict[str, dict[str, str]] = {
             "此网站需要更高级别的身份核验，无法仅用密码登录。"
             "请打开您的电子社保卡应用扫码登录，或在应用内直接登录。"
         ),
+        "scan_link": "用电子社保卡应用扫码登录",
         "consent_heading": "授权确认",
         "consent_intro": "请求获取您的以下信息：",
         "consent_approve": "同意",
@@ -92,6 +93,7 @@ TEXT: dict[str, dict[str, str]] = {
             "This site needs a stronger check of who you are than a PIN. Sign in through"
             " your e-card app: scan the code with it, or sign in from inside the app."
         ),
+        "scan_link": "Sign in by scanning a code with your e-card app",
         "consent_heading": "Allow access",
         "consent_intro": "asks for:",
         "consent_approve": "Allow",

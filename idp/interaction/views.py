@@ -23,6 +23,7 @@ from idp.errors import UnmetAuthenticationRequirements
 from idp.events.audit import record_event
 from idp.http.http import provider
 from idp.interaction import pages
+from idp.interaction.assurance import Assurance
 from idp.interaction.browser import browser_hash
 from idp.interaction.browser import csrf_ok
 from idp.interaction.browser import csrf_token
@@ -108,7 +109,30 @@ def _channel_signin(s: Session, authz: AuthorizationRequest, token: str) -> Base
     if isinstance(found, str):
         log.info("login_hint_token refused: %s [%s]", found, g.request_id)
         return respond_error(authz, InvalidRequest("login_hint_token refused"))
-    a = found.assurance
+    return _asserted_session(s, authz, found.person_id, found.assurance, interaction_id=None)
+
+
+def continue_asserted(
+    s: Session, interaction_id: str, person_id: str, a: Assurance
+) -> BaseResponse | None:
+    """The interaction after a channel vouched for the citizen on another device
+    (scan-to-sign-in, idp.scan_signin): as in-channel sign-in; None if it is not this
+    browser's open interaction."""
+    loaded = _load(s, interaction_id)
+    if loaded is None:
+        return None
+    return _asserted_session(s, loaded[1], person_id, a, interaction_id=interaction_id)
+
+
+def _asserted_session(
+    s: Session,
+    authz: AuthorizationRequest,
+    person_id: str,
+    a: Assurance,
+    *,
+    interaction_id: str | None,
+) -> BaseResponse:
+    p = provider()
     # The assertion is this request's sign-in: it must meet the request's essential acr and
     # max_age itself (prompt=login is what it just did), or nothing is signed in.
     verdict = decide(
@@ -125,14 +149,14 @@ def _channel_signin(s: Session, authz: AuthorizationRequest, token: str) -> Base
     new = start_session(
         s,
         p.token_hash,
-        person_id=found.person_id,
+        person_id=person_id,
         now=p.now(),
         ttl=p.settings.session_ttl,
         acr=a.acr,
         amr=a.amr,
     )
     new.row.auth_time = min(a.auth_time, p.now())  # OIDC Core 2: when the channel verified
-    response = _after_login(s, authz, new.row, interaction_id=None, acr=verdict.acr)
+    response = _after_login(s, authz, new.row, interaction_id, acr=verdict.acr)
     set_session_cookie(response, new.cookie)
     return response
 
@@ -342,6 +366,7 @@ def _signin_page(
         login_hint=credential or authz.login_hint or "",
         step_up=needs_app(authz),
         again=again,
+        scan_url=f"/interaction/{interaction_id}/scan",
     )
     return pages.html(page, status, form_to=authz.redirect_uri)
 

@@ -24,6 +24,7 @@ from idp.store.people import PinAttempts
 from idp.store.people import SocialSecurityCard
 from idp.store.pushed_requests import PushedRequest
 from idp.store.qr import QrCode
+from idp.store.scan_signin import ScanRequest
 from idp.store.security import AuditEvent
 from idp.store.security import DataKeyRow
 from idp.store.security import ExpiringKey
@@ -57,6 +58,7 @@ __all__ = [
     "QrCode",
     "QrRedemption",
     "RefreshToken",
+    "ScanRequest",
     "SessionClient",
     "SigningKeyRow",
     "SocialSecurityCard",

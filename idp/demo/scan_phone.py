@@ -1,0 +1,69 @@
+"""The demo phone page for scan-to-sign-in, ``/demo/phone/scan``: plays the e-SSC app
+(``idp.demo.scan_app``). Paste the text of the PC page's QR (a real app scans it); the page
+shows what the channel API answers (portal, PC network, time, three numbers); choosing a number
+approves with a fresh channel assertion, through the same service as ``/api/v1/scan-signin``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint
+from flask import g
+from flask import render_template
+from flask import request
+
+from idp.demo.scan_app import assertion
+from idp.http.http import provider
+from idp.interaction.i18n import text
+from idp.scan_signin import formats
+from idp.scan_signin.transitions import Refused
+
+bp = Blueprint("demo_scan_phone", __name__, url_prefix="/demo/phone/scan")
+
+
+def _page(**values: Any) -> str:
+    defaults: dict[str, Any] = {"scanned": None, "result": None, "refused": None, "request": ""}
+    return render_template(
+        "demo/scan_phone.html", t=text("zh-CN"), locale="zh-CN", **{**defaults, **values}
+    )
+
+
+@bp.get("")
+def start() -> str:
+    return _page()
+
+
+@bp.post("")
+def scan() -> str:
+    p, qr = provider(), request.form.get("request", "").strip()[:64]
+    phone = formats.network_of(request.remote_addr)
+    try:
+        with p.unit_of_work(g.request_id) as uow:
+            ref_hash = p.scan_signin.reference(qr)
+            holder = p.scan_signin.holder(uow, assertion(p), p.now())
+            found = p.scan_signin.scan(uow, ref_hash, holder, phone, p.now())
+    except Refused as refused:
+        return _page(refused=refused.slug, request=qr)
+    client = p.clients.get(found.client_id)
+    return _page(scanned={"found": found, "portal": client.name if client else ""}, request=qr)
+
+
+@bp.post("/decide")
+def decide() -> str:
+    p, qr = provider(), request.form.get("request", "")[:64]
+    raw = request.form.get("number", "")
+    picked = int(raw) if raw.isascii() and raw.isdigit() and len(raw) < 4 else None
+    number = formats.parse_number(picked)
+    phone = formats.network_of(request.remote_addr)
+    try:
+        with p.unit_of_work(g.request_id) as uow:
+            ref_hash = p.scan_signin.reference(qr)
+            holder = p.scan_signin.holder(uow, assertion(p), p.now())
+            if number is None:
+                decision = p.scan_signin.deny(uow, ref_hash, holder, phone, p.now())
+            else:
+                decision = p.scan_signin.approve(uow, ref_hash, holder, number, phone, p.now())
+    except Refused as refused:
+        return _page(refused=refused.slug)
+    return _page(result=decision)

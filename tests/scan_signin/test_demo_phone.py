@@ -1,0 +1,45 @@
+"""``make run``'s demo phone page for scan-to-sign-in (``/demo/phone/scan``) plays the e-SSC
+app: paste the PC's QR text, see the portal and three numbers, pick the PC's, approved."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+from idp.app import create_app
+from idp.demo.scan_app import APP_FILE
+from idp.demo.scan_app import seed_scan_app
+from idp.demo.wallet import seed_wallet
+from tests.conftest import Registered
+from tests.scan_signin.helpers import open_scan_page
+
+
+def test_the_demo_phone_approves(provider: Any) -> None:
+    with provider.unit_of_work() as uow:
+        provider.demo_data.seed(uow)
+    with provider.unit_of_work() as uow:
+        seed_wallet(provider, uow)
+    for _ in range(2):  # idempotent
+        with provider.unit_of_work() as uow:
+            seed_scan_app(provider, uow)
+    instance = Path(provider.settings.instance_dir)
+    assert (instance / APP_FILE).stat().st_mode & 0o077 == 0
+    client = json.loads((instance / "demo-client.json").read_text())
+    portal = Registered(client["client_id"], client["client_secret"], client["redirect_uri"])
+    web = create_app(provider.settings.with_overrides(demo=True), provider=provider).test_client()
+    base, qr, _ = open_scan_page(web, portal)
+    phone = web.application.test_client()
+
+    shown = phone.post("/demo/phone/scan", data={"request": qr}).get_data(as_text=True)
+    assert "示例政务门户" in shown and 'id="pc-network"' in shown
+    choices = [int(n) for n in re.findall(r'name="number" value="(\d+)"', shown)]
+    number = web.get(f"{base}/scan/status").json["number"]
+    assert number in choices and len(choices) == 3
+
+    done = phone.post("/demo/phone/scan/decide", data={"request": qr, "number": str(number)})
+    assert "已确认登录" in done.get_data(as_text=True)
+    assert web.get(f"{base}/scan/status").json["state"] == "approved"
+    again = phone.post("/demo/phone/scan/decide", data={"request": qr, "number": "٣"})
+    assert again.status_code == 200 and "scan-request-decided" in again.get_data(as_text=True)
