@@ -33,6 +33,8 @@ class Client:
     require_pushed_authorization_requests: bool = False
     #: OIDC RP-Initiated Logout 1.0 3.1: where a logout may send the browser back, exactly.
     post_logout_redirect_uris: tuple[str, ...] = ()
+    #: RFC 9449 5.2: every token request must carry a DPoP proof.
+    dpop_bound_access_tokens: bool = False
 
     @property
     def active(self) -> bool:

@@ -63,6 +63,7 @@ class ClientMetadata:
     rotate_refresh_tokens: bool
     require_pushed_authorization_requests: bool = False
     post_logout_redirect_uris: tuple[str, ...] = ()
+    dpop_bound_access_tokens: bool = False
 
 
 def validate_metadata(
@@ -82,6 +83,7 @@ def validate_metadata(
     require_par: bool = False,
     post_logout_redirect_uris: list[str] | None = None,
     allow_http_loopback: bool = True,
+    dpop_bound: bool = False,
 ) -> ClientMetadata:
     if not name.strip() or len(name) > 128:
         raise InvalidClientMetadata("invalid_client_metadata", "client_name is required (<=128)")
@@ -155,6 +157,7 @@ def validate_metadata(
         rotate_refresh_tokens=rotate_refresh_tokens,
         require_pushed_authorization_requests=require_par,
         post_logout_redirect_uris=logout_uris,
+        dpop_bound_access_tokens=dpop_bound,
     )
 
 

@@ -65,6 +65,12 @@ class Settings:
     face_acr_max_age: int = 300
     #: A pushed authorization request's ``request_uri`` (RFC 9126 2.2: short, once).
     par_ttl: int = 60
+    #: Oldest ``iat`` a DPoP proof may have (RFC 9449 11.1); a ``jti`` is remembered this long.
+    dpop_proof_max_age: int = 60
+    #: Require the server's ``DPoP-Nonce`` in every proof (RFC 9449 8, 9).
+    dpop_require_nonce: bool = False
+    #: How long one DPoP nonce slot lasts; a nonce is accepted in its slot and the next.
+    dpop_nonce_seconds: int = 300
     #: Longest a client assertion (RFC 7523) may live: ``exp - iat``, and ``exp - now``.
     client_assertion_max_age: int = 300
     #: Clock skew accepted on JWT ``iat``/``nbf``/``exp`` (FAPI 2.0 5.3.2.1: 10 s).
@@ -147,6 +153,10 @@ class Settings:
             raise ConfigurationError("ESSC_AUTHORIZATION_CODE_TTL must be 1..600 seconds")
         if not 0 < self.par_ttl <= 600:
             raise ConfigurationError("ESSC_PAR_TTL must be 1..600 seconds")
+        if not 0 < self.dpop_proof_max_age <= 600 or not 0 < self.dpop_nonce_seconds <= 3600:
+            raise ConfigurationError(
+                "ESSC_DPOP_PROOF_MAX_AGE must be 1..600 and ESSC_DPOP_NONCE_SECONDS 1..3600 seconds"
+            )
         _check_onboarding_jwks(self.onboarding_jwks)
         if not 0 < self.payment_no_pin_limit_fen <= self.payment_daily_limit_fen <= 2**53 - 1:
             raise ConfigurationError(

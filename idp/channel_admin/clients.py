@@ -37,6 +37,7 @@ def client_from_row(row: ChannelRow, *, status: str | None = None) -> Client:
         id_token_signed_response_alg=row.id_token_signed_response_alg,
         rotate_refresh_tokens=row.rotate_refresh_tokens,
         require_pushed_authorization_requests=row.require_pushed_authorization_requests,
+        dpop_bound_access_tokens=row.dpop_bound_access_tokens,
         post_logout_redirect_uris=tuple(row.post_logout_redirect_uris or ()),
     )
 
@@ -84,6 +85,7 @@ def add_client(
         id_token_signed_response_alg=metadata.id_token_signed_response_alg,
         rotate_refresh_tokens=metadata.rotate_refresh_tokens,
         require_pushed_authorization_requests=metadata.require_pushed_authorization_requests,
+        dpop_bound_access_tokens=metadata.dpop_bound_access_tokens,
         post_logout_redirect_uris=list(metadata.post_logout_redirect_uris),
         created_at=now,
         updated_at=now,

@@ -33,6 +33,7 @@ def clients() -> None:
 @click.option("--no-refresh-rotation", is_flag=True, help="Keep refresh tokens (FAPI 2.0 clients).")
 @click.option("--post-logout-redirect-uri", "post_logout_redirect_uris", multiple=True)
 @click.option("--require-par", is_flag=True, help="Authorization requests only through /par.")
+@click.option("--dpop-bound", is_flag=True, help="Every token request needs a DPoP proof.")
 @click.option(
     "--api-signature-scheme",
     help=f"The channel's native scheme: {', '.join(a.name for a in ADAPTERS)}.",
@@ -73,6 +74,7 @@ def clients_add(**options: Any) -> None:
             id_token_alg=options["id_token_alg"],
             rotate_refresh_tokens=not options["no_refresh_rotation"],
             require_par=options["require_par"],
+            dpop_bound=options["dpop_bound"],
             post_logout_redirect_uris=list(options["post_logout_redirect_uris"]),
             allow_http_loopback=not p.settings.production,
         )

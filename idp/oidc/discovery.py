@@ -25,6 +25,7 @@ def provider_metadata(issuer: str, grant_types: list[str], scopes: list[str]) ->
         # RFC 9126 5: PAR, required per client (require_pushed_authorization_requests), not here
         "pushed_authorization_request_endpoint": f"{issuer}/par",
         "require_pushed_authorization_requests": False,
+        "dpop_signing_alg_values_supported": ["ES256", "PS256", "EdDSA"],  # RFC 9449 5.1
         "end_session_endpoint": f"{issuer}/logout",  # OIDC RP-Initiated Logout 1.0 2.1
         "registration_endpoint": f"{issuer}/register",  # RFC 8414 2, RFC 7591 3
         "scopes_supported": scopes,
