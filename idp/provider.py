@@ -253,9 +253,8 @@ class Provider:
             max_age=s.dpop_proof_max_age,
             leeway=s.clock_skew,
             clock=self.clock,
-            nonce_key=(lambda v: self.keyed_hash("dpop-nonce", v))
-            if s.dpop_require_nonce
-            else None,
+            # The value is "dpop-nonce:<slot>": no token hash is ever of that form.
+            nonce_key=self.token_hash if s.dpop_require_nonce else None,
             nonce_seconds=s.dpop_nonce_seconds,
         )
 
