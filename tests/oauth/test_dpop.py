@@ -280,3 +280,26 @@ def test_hostile_headers_and_claims_are_refused(members: dict[str, Any]) -> None
     for forged in (f"{segment}.{good[1]}.{good[2]}", f"{good[0]}.{segment}.{good[2]}"):
         with pytest.raises(InvalidDpopProof):
             proofs.check(forged, "POST", TOKEN)
+
+
+def test_a_proof_at_par_binds_the_code(
+    web: Any, provider: Provider, portal: Registered, cardholder: dict[str, str], key: DpopKey
+) -> None:
+    """RFC 9449 10.1: the pushed request's proof binds the code to its key."""
+    from tests.oauth.test_par import front
+    from tests.support import approve
+    from tests.support import authorize_params
+    from tests.support import pkce_pair
+    from tests.support import query_of
+    from tests.support import sign_in
+
+    verifier, challenge = pkce_pair()
+    headers = basic(portal.client_id, portal.client_secret)
+    headers["DPoP"] = key.proof("POST", "http://localhost/par", provider.now())
+    pushed = web.post("/par", data=authorize_params(portal, challenge), headers=headers)
+    assert pushed.status_code == 201, pushed.get_json()
+    response = sign_in(
+        web, front(web, portal, pushed.get_json()["request_uri"]).headers["Location"]
+    )
+    code = query_of(approve(web, response.headers["Location"]).headers["Location"])["code"]
+    _token_error(exchange(web, portal, code, verifier))
