@@ -39,6 +39,8 @@ class Client:
     #: OIDC Back-Channel Logout 1.0 2.2: where logout tokens are posted; None: not sent.
     backchannel_logout_uri: str | None = None
     backchannel_logout_session_required: bool = False
+    #: RFC 9449 5.2: every token request must carry a DPoP proof.
+    dpop_bound_access_tokens: bool = False
 
     @property
     def active(self) -> bool:

@@ -67,6 +67,7 @@ class ClientMetadata:
     post_logout_redirect_uris: tuple[str, ...] = ()
     backchannel_logout_uri: str | None = None
     backchannel_logout_session_required: bool = False
+    dpop_bound_access_tokens: bool = False
 
 
 def validate_metadata(
@@ -88,6 +89,7 @@ def validate_metadata(
     backchannel_logout_uri: str | None = None,
     backchannel_logout_session_required: bool = False,
     allow_http_loopback: bool = True,
+    dpop_bound: bool = False,
 ) -> ClientMetadata:
     if not name.strip() or len(name) > 128:
         raise InvalidClientMetadata("invalid_client_metadata", "client_name is required (<=128)")
@@ -173,6 +175,7 @@ def validate_metadata(
         post_logout_redirect_uris=logout_uris,
         backchannel_logout_uri=backchannel_logout_uri,
         backchannel_logout_session_required=backchannel_logout_session_required,
+        dpop_bound_access_tokens=dpop_bound,
     )
 
 

@@ -55,6 +55,7 @@ def client_metadata(
         subject_type=_str(body, "subject_type", "pairwise"),
         id_token_alg=_str(body, "id_token_signed_response_alg", "ES256"),
         require_par=_bool(body, "require_pushed_authorization_requests", False),
+        dpop_bound=_bool(body, "dpop_bound_access_tokens", False),
         post_logout_redirect_uris=_str_list(
             body, "post_logout_redirect_uris", [], "invalid_redirect_uri"
         ),

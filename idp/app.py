@@ -203,6 +203,7 @@ def _register_errors(app: Flask) -> None:
         response = jsonify(body)
         response.status_code = problem.status
         response.content_type = "application/problem+json"
+        response.headers.update(problem.headers)
         return response
 
     @app.errorhandler(HTTPException)

@@ -183,6 +183,64 @@ class InsufficientScope(InvalidToken):
     status_code = 403
 
 
+class InvalidDpopProof(OAuthError):
+    """RFC 9449 4.3, 5: the ``DPoP`` proof at the token endpoint is missing, malformed or not
+    this request's. ``nonce`` is a fresh server nonce to send with it (8), if one is required."""
+
+    error = "invalid_dpop_proof"
+
+    def __init__(
+        self, description: str, *, detail: str | None = None, nonce: str | None = None
+    ) -> None:
+        super().__init__(description, detail=detail)
+        self.nonce = nonce
+
+    def headers(self) -> dict[str, str]:
+        return {"DPoP-Nonce": self.nonce} if self.nonce else {}
+
+
+class UseDpopNonce(InvalidDpopProof):
+    """RFC 9449 8: the proof must carry the nonce the ``DPoP-Nonce`` header gives."""
+
+    error = "use_dpop_nonce"
+
+
+class DpopChallenge(InvalidToken):
+    """RFC 9449 7.1: a resource refuses a DPoP request, or a DPoP-bound token sent as
+    ``Bearer``, with a ``DPoP`` challenge (and a fresh ``DPoP-Nonce`` when one is required).
+    ``error`` is ``invalid_token``, ``invalid_dpop_proof`` or ``use_dpop_nonce``."""
+
+    #: RFC 9449 7.1 ``algs``: kept equal to ``idp.oauth.rfc9449_dpop.ALGS``.
+    ALGS = "ES256 PS256 EdDSA"
+
+    def __init__(
+        self,
+        description: str,
+        *,
+        code: str = "invalid_token",
+        detail: str | None = None,
+        nonce: str | None = None,
+    ) -> None:
+        super().__init__(description, detail=detail)
+        self.code = code
+        self.nonce = nonce
+
+    def body(self) -> dict[str, str]:
+        return {"error": self.code, "error_description": self.description}
+
+    def headers(self) -> dict[str, str]:
+        headers = {"WWW-Authenticate": self.challenge()}
+        if self.nonce:
+            headers["DPoP-Nonce"] = self.nonce
+        return headers
+
+    def challenge(self) -> str:
+        return (
+            f'DPoP realm="essc-idp", error="{self.code}", '
+            f'error_description="{self.description}", algs="{self.ALGS}"'
+        )
+
+
 class Problem(Exception):
     """RFC 7807 problem details for essc-idp's own JSON APIs.
 
@@ -204,6 +262,8 @@ class Problem(Exception):
         self.title = title
         self.detail = detail
         self.extensions = extensions
+        #: Response headers beside the body: a ``DPoP`` challenge and ``DPoP-Nonce`` (RFC 9449 7.1).
+        self.headers: dict[str, str] = {}
 
     def body(self, issuer: str) -> dict[str, Any]:
         body: dict[str, Any] = {

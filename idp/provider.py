@@ -56,6 +56,7 @@ from idp.oauth.grants.token_exchange import TokenExchangeGrant
 from idp.oauth.rfc7009 import Revocation
 from idp.oauth.rfc7662 import Introspection
 from idp.oauth.rfc9126_par import PushedRequests
+from idp.oauth.rfc9449_dpop import DpopProofs
 from idp.oauth.tokens import AccessTokenIssuer
 from idp.oidc.discovery import provider_metadata
 from idp.oidc.discovery import validate_metadata
@@ -255,6 +256,20 @@ class Provider:
     @cached_property
     def pushed_requests(self) -> PushedRequests:
         return PushedRequests(self.settings.par_ttl, self.token_hash, self.now)
+
+    @cached_property
+    def dpop(self) -> DpopProofs:
+        """RFC 9449 proofs at /token, /par and every resource; ``jti`` once (Redis or SQL)."""
+        s = self.settings
+        return DpopProofs(
+            expiring_set(self.db, s.redis_url, "dpop-jti", self.clock, cluster=s.redis_cluster),
+            max_age=s.dpop_proof_max_age,
+            leeway=s.clock_skew,
+            clock=self.clock,
+            # The value is "dpop-nonce:<slot>": no token hash is ever of that form.
+            nonce_key=self.token_hash if s.dpop_require_nonce else None,
+            nonce_seconds=s.dpop_nonce_seconds,
+        )
 
     @cached_property
     def revocation(self) -> Revocation:

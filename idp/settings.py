@@ -68,6 +68,12 @@ class Settings:
     #: How long the signed QR status list is served before it is rebuilt, and the ``ttl`` it
     #: tells offline verifiers: a stopped card's codes fail offline within about twice this.
     qr_status_list_ttl: int = 60
+    #: Oldest ``iat`` a DPoP proof may have (RFC 9449 11.1); a ``jti`` is remembered this long.
+    dpop_proof_max_age: int = 60
+    #: Require the server's ``DPoP-Nonce`` in every proof (RFC 9449 8, 9).
+    dpop_require_nonce: bool = False
+    #: How long one DPoP nonce slot lasts; a nonce is accepted in its slot and the next.
+    dpop_nonce_seconds: int = 300
     #: Longest a client assertion (RFC 7523) may live: ``exp - iat``, and ``exp - now``.
     client_assertion_max_age: int = 300
     #: Clock skew accepted on JWT ``iat``/``nbf``/``exp`` (FAPI 2.0 5.3.2.1: 10 s).
@@ -159,6 +165,10 @@ class Settings:
             raise ConfigurationError("ESSC_PAR_TTL must be 1..600 seconds")
         if not 0 < self.qr_status_list_ttl <= 3600:
             raise ConfigurationError("ESSC_QR_STATUS_LIST_TTL must be 1..3600 seconds")
+        if not 0 < self.dpop_proof_max_age <= 600 or not 0 < self.dpop_nonce_seconds <= 3600:
+            raise ConfigurationError(
+                "ESSC_DPOP_PROOF_MAX_AGE must be 1..600 and ESSC_DPOP_NONCE_SECONDS 1..3600 seconds"
+            )
         _check_onboarding_jwks(self.onboarding_jwks)
         if not 0 < self.payment_no_pin_limit_fen <= self.payment_daily_limit_fen <= 2**53 - 1:
             raise ConfigurationError(

@@ -251,6 +251,7 @@ class Onboarding:
         row.subject_type = metadata.subject_type
         row.id_token_signed_response_alg = metadata.id_token_signed_response_alg
         row.require_pushed_authorization_requests = metadata.require_pushed_authorization_requests
+        row.dpop_bound_access_tokens = metadata.dpop_bound_access_tokens
         row.post_logout_redirect_uris = list(metadata.post_logout_redirect_uris)
         row.backchannel_logout_uri = metadata.backchannel_logout_uri
         row.backchannel_logout_session_required = metadata.backchannel_logout_session_required
@@ -299,6 +300,7 @@ class Onboarding:
             "subject_type": row.subject_type,
             "id_token_signed_response_alg": row.id_token_signed_response_alg,
             "require_pushed_authorization_requests": row.require_pushed_authorization_requests,
+            "dpop_bound_access_tokens": row.dpop_bound_access_tokens,
             "post_logout_redirect_uris": row.post_logout_redirect_uris,
             "backchannel_logout_session_required": row.backchannel_logout_session_required,
             "registration_client_uri": f"{self._issuer}/register/{row.client_id}",

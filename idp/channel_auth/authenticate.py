@@ -3,7 +3,8 @@ client certificate.
 
 Every way in gives one ``Channel`` (issue 3 section 2):
 
-- ``Authorization: Bearer <token>`` from the client credentials grant (RFC 6749 4.4, RFC 6750):
+- ``Authorization: Bearer <token>`` from the client credentials grant (RFC 6749 4.4, RFC 6750),
+  or ``Authorization: DPoP <token>`` with its ``DPoP`` proof for a DPoP-bound one (RFC 9449 7.1):
   the token's ``client_id`` is the channel and its ``scope`` must hold ``essc.ecard``.
 - the channel's own scheme, found in the registry (``channels.signing.registry``) by the shape
   of the request: WeChat Pay API v3 and Alipay v3 ``Authorization`` headers over the raw request,
@@ -46,13 +47,17 @@ from channels.signing import claimant
 from channels.signing.adapter import Carrier
 from idp.channel_auth.caller import Channel
 from idp.channel_auth.rfc8705_mtls import forwarded_thumbprint
+from idp.errors import DpopChallenge
 from idp.errors import OAuthError
 from idp.errors import Problem
+from idp.oauth.rfc6750 import PresentedToken
 from idp.oauth.rfc6750 import presented_token
 from idp.store.channels import ChannelRow
 from idp.store.channels import usable
 
-ClaimsOf = Callable[[str], dict[str, Any]]
+#: The verified claims of a presented token, its DPoP binding checked against the request
+#: (``idp.http.userinfo.checked_claims``); ``OAuthError`` if either fails.
+ClaimsOf = Callable[[PresentedToken], dict[str, Any]]
 
 
 def unauthorized(reason: str, detail: str) -> Problem:
@@ -95,9 +100,13 @@ def from_bearer(
     another); None when the header names another scheme (a native signature)."""
     try:
         presented = presented_token(authorization)
-        if presented is None or presented.scheme != "bearer":
+        if presented is None:
             return None
-        claims = claims_of(presented.token)
+        claims = claims_of(presented)
+    except DpopChallenge as exc:  # RFC 9449 7.1: the DPoP challenge, and a nonce if one is due
+        problem = unauthorized(exc.code, "The DPoP token or proof was refused.")
+        problem.headers = exc.headers()
+        raise problem from None
     except OAuthError:
         raise unauthorized("invalid_token", "The access token is invalid or expired.") from None
     client_id = str(claims.get("client_id", ""))

@@ -37,6 +37,7 @@ def clients() -> None:
     "--backchannel-logout-session-required", is_flag=True, help="Logout tokens must carry sid."
 )
 @click.option("--require-par", is_flag=True, help="Authorization requests only through /par.")
+@click.option("--dpop-bound", is_flag=True, help="Every token request needs a DPoP proof.")
 @click.option(
     "--allow-token-exchange",
     is_flag=True,
@@ -86,6 +87,7 @@ def clients_add(**options: Any) -> None:
             id_token_alg=options["id_token_alg"],
             rotate_refresh_tokens=not options["no_refresh_rotation"],
             require_par=options["require_par"],
+            dpop_bound=options["dpop_bound"],
             post_logout_redirect_uris=list(options["post_logout_redirect_uris"]),
             backchannel_logout_uri=options["backchannel_logout_uri"],
             backchannel_logout_session_required=options["backchannel_logout_session_required"],

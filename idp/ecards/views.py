@@ -39,6 +39,7 @@ from idp.http.http import MalformedJson
 from idp.http.http import oauth_json
 from idp.http.http import provider
 from idp.http.http import read_json
+from idp.http.userinfo import checked_claims
 from idp.provider import Provider
 from idp.store.unit_of_work import UnitOfWork
 
@@ -114,7 +115,7 @@ def authenticate(session: Session, p: Provider, body: bytes) -> Caller:
     """Authorization header first, then a signed form, then a forwarded client certificate."""
     header = request.headers.get("Authorization")
     if header is not None:
-        bearer = channel_auth.from_bearer(session, header, p.access_token_verifier.claims)
+        bearer = channel_auth.from_bearer(session, header, checked_claims)
         if bearer is not None:
             return Caller(bearer)
         signed = ChannelRequest(request.method, _target(), dict(request.headers), body)
@@ -163,6 +164,7 @@ def on_problem(problem: Problem) -> Response:
     response.content_type = "application/problem+json"
     if problem.status == 401:
         response.headers["WWW-Authenticate"] = 'Bearer realm="essc-idp"'
+    response.headers.update(problem.headers)
     return response
 
 

@@ -33,7 +33,8 @@ from idp.family.views import _body
 from idp.family.views import _cardholder
 from idp.http.http import oauth_json
 from idp.http.http import provider
-from idp.http.userinfo import bearer_token
+from idp.http.userinfo import access_token_claims
+from idp.http.userinfo import checked_claims
 from idp.oauth.grants.token_exchange import power_scope
 from idp.oauth.storage import DelegationRecord
 from idp.store.token_store import SqlTokenStore
@@ -77,7 +78,7 @@ def _view(standing: Standing) -> dict[str, Any]:
 @bp.post(PREFIX + "/certifications")
 def certify() -> Response:
     p = provider()
-    claims = p.access_token_verifier.claims(bearer_token())
+    claims = access_token_claims()
     assertion = parse_certify(_body())
     with p.unit_of_work(request_id=g.get("request_id")) as uow:
         person, by = _caller(uow, claims)
@@ -89,7 +90,7 @@ def certify() -> Response:
 @bp.get(PREFIX + "/certification")
 def own_state() -> Response:
     p = provider()
-    claims = p.access_token_verifier.claims(bearer_token())
+    claims = access_token_claims()
     with p.unit_of_work(request_id=g.get("request_id")) as uow:
         person, _ = _caller(uow, claims)
         body = _view(p.pension.standing(uow, person))
@@ -103,9 +104,8 @@ def service_status() -> Response:
     with p.unit_of_work(request_id=g.get("request_id")) as uow:
         channel = None
         if header is not None:
-            claims_of = p.access_token_verifier.claims
             channel = channel_auth.from_bearer(
-                uow.session, header, claims_of, scope=PENSION_READ_SCOPE
+                uow.session, header, checked_claims, scope=PENSION_READ_SCOPE
             )
         if channel is None:
             raise channel_auth.unauthorized("malformed", "Use a Bearer token.")

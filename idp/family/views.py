@@ -42,7 +42,7 @@ from idp.http.http import MalformedJson
 from idp.http.http import oauth_json
 from idp.http.http import provider
 from idp.http.http import read_json
-from idp.http.userinfo import bearer_token
+from idp.http.userinfo import access_token_claims
 from idp.oauth.grants.token_exchange import power_scope
 from idp.oauth.storage import DelegationRecord
 from idp.qr.paths import JWKS_PATH
@@ -124,7 +124,7 @@ def _names(uow: UnitOfWork, *ids: str) -> dict[str, str]:
 @bp.post(PREFIX + "/relationships")
 def add_relationship() -> Response:
     p = provider()
-    claims = p.access_token_verifier.claims(bearer_token())
+    claims = access_token_claims()
     wanted = parse_add(_body())
     with p.unit_of_work(request_id=g.get("request_id")) as uow:
         agent = _cardholder(uow, claims)
@@ -137,7 +137,7 @@ def add_relationship() -> Response:
 @bp.get(PREFIX + "/relationships")
 def list_relationships() -> Response:
     p = provider()
-    claims = p.access_token_verifier.claims(bearer_token())
+    claims = access_token_claims()
     with p.unit_of_work(request_id=g.get("request_id")) as uow:
         person = _cardholder(uow, claims)
         rows = p.family.live_of(uow, person)
@@ -165,7 +165,7 @@ def consent(relationship_id: str) -> Response:
 @bp.post(PREFIX + "/relationships/<relationship_id>/end")
 def end(relationship_id: str) -> Response:
     p = provider()
-    claims = p.access_token_verifier.claims(bearer_token())
+    claims = access_token_claims()
     relationship_id = _relationship_id(relationship_id)
     with p.unit_of_work(request_id=g.get("request_id")) as uow:
         person = _cardholder(uow, claims)
@@ -176,7 +176,7 @@ def end(relationship_id: str) -> Response:
 @bp.get(PREFIX + "/history")
 def principal_history() -> Response:
     p = provider()
-    claims = p.access_token_verifier.claims(bearer_token())
+    claims = access_token_claims()
     with p.unit_of_work(request_id=g.get("request_id")) as uow:
         person = _cardholder(uow, claims)
         events = history(uow.session, person)
@@ -199,7 +199,7 @@ def _delegated(uow: UnitOfWork, claims: dict[str, Any], power: str) -> Delegatio
 @bp.get(PREFIX + "/acting/card")
 def acting_card() -> Response:
     p = provider()
-    claims = p.access_token_verifier.claims(bearer_token())
+    claims = access_token_claims()
     with p.unit_of_work(request_id=g.get("request_id")) as uow:
         found = _delegated(uow, claims, "view_card")
         card = usable_card(uow, found.principal_id, p.now())
@@ -239,7 +239,7 @@ def acting_qr_codes() -> Response:
     """The principal's codes, shown by the agent: each row names the agent's e-card
     (``actor_sign_no``) and the relationship, so ending it revokes them (docs/family.md)."""
     p = provider()
-    claims = p.access_token_verifier.claims(bearer_token())
+    claims = access_token_claims()
     wanted = parse_qr(_body())
     power = CODE_POWERS.get(wanted.purpose)
     if power is None:

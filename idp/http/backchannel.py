@@ -177,12 +177,19 @@ class BackChannel:
         p = self._provider
         grant = p.grants.for_request(request.form)
         client = self._client(request)
+        binding = p.dpop.token_binding(
+            request.header("DPoP"),
+            request.method,
+            request.url,
+            required=client.dpop_bound_access_tokens,
+        )
         own = request.reading_only(grant.parameters)
         if isinstance(grant, StatelessGrant):
-            return grant.issue(own, client)
+            return grant.issue(own, client, binding=binding)
         with p.db.transaction() as session:
             try:
-                return grant.issue(own, client, SqlTokenStore(session, now=p.now()))
+                store = SqlTokenStore(session, now=p.now())
+                return grant.issue(own, client, store, binding=binding)
             except GrantRevoked as exc:  # committed with the revocation (KeepsWrites)
                 record_event(
                     session,
@@ -206,8 +213,12 @@ class BackChannel:
         """RFC 9126 2: a pushed authorization request, answered 201 with its ``request_uri``."""
         p = self._provider
         client = self._client(request)
+        dpop = request.header("DPoP")
+        jkt = p.dpop.check(dpop, request.method, request.url).jkt if dpop is not None else None
         with p.db.transaction() as session:
-            return p.pushed_requests.push(client, request.form, SqlPushedRequests(session))
+            return p.pushed_requests.push(
+                client, request.form, SqlPushedRequests(session), proof_jkt=jkt
+            )
 
     def revoke(self, request: TokenRequest) -> dict[str, Any]:
         p = self._provider

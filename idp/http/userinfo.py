@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask import Blueprint
 from flask import Response
 from flask import request
@@ -17,6 +19,7 @@ from idp.errors import MissingBearerToken
 from idp.http.http import oauth_json
 from idp.http.http import provider
 from idp.oauth.params import single_values
+from idp.oauth.rfc6750 import PresentedToken
 from idp.oauth.rfc6750 import presented_token
 from idp.oidc.claims import Cardholder
 from idp.oidc.claims import claims_for
@@ -27,8 +30,9 @@ from idp.store.token_store import SqlTokenStore
 bp = Blueprint("userinfo", __name__)
 
 
-def bearer_token() -> str:
-    """RFC 6750 2.1 header or 2.2 form body; never the query string, never both."""
+def bearer_token() -> PresentedToken:
+    """RFC 6750 2.1 header or 2.2 form body (RFC 9449 7.1: or ``Authorization: DPoP``); never
+    the query string, never both."""
     header = request.headers.get("Authorization")
     body_token = None
     if request.method == "POST" and request.mimetype == "application/x-www-form-urlencoded":
@@ -42,19 +46,40 @@ def bearer_token() -> str:
         raise InvalidBearerRequest("send the token in one place only")
     if header is not None:
         presented = presented_token(header)
-        if presented is None or presented.scheme != "bearer":
+        if presented is None:
             # RFC 6750 3.1: an unsupported method gets a challenge without an error code.
-            raise MissingBearerToken("the Authorization header must be Bearer")
-        return presented.token
+            raise MissingBearerToken("the Authorization header must be Bearer or DPoP")
+        return presented
     if body_token is not None:
-        return body_token
+        return PresentedToken("bearer", body_token)
     raise MissingBearerToken("no access token")
+
+
+def access_token_claims() -> dict[str, Any]:
+    """The verified claims of the request's access token, with its DPoP binding checked
+    against the request's proof (RFC 9449 7.1) at the URL the issuer names this resource."""
+    return checked_claims(bearer_token())
+
+
+def checked_claims(presented: PresentedToken) -> dict[str, Any]:
+    """``presented``'s verified claims, its DPoP binding checked (``access_token_claims``)."""
+    p = provider()
+    claims = p.access_token_verifier.claims(presented.token)
+    p.dpop.check_resource(
+        claims,
+        presented.scheme,
+        presented.token,
+        request.headers.get("DPoP"),
+        request.method,
+        p.issuer + request.path,
+    )
+    return claims
 
 
 @bp.route("/userinfo", methods=["GET", "POST"])
 def userinfo() -> Response:
     p = provider()
-    claims = p.access_token_verifier.claims(bearer_token())
+    claims = access_token_claims()
     scopes = tuple(str(claims.get("scope", "")).split())
     if "openid" not in scopes:
         raise InsufficientScope("the token lacks the openid scope")

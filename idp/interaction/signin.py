@@ -229,6 +229,7 @@ def issue_code(
             redirect_uri=request.redirect_uri,
             code_challenge=request.code_challenge,
             nonce=request.nonce,
+            dpop_jkt=request.dpop_jkt,
             created_at=now,
             expires_at=now + ttl,
         )

@@ -38,6 +38,7 @@ from idp.oidc.claims_request import essential_acr
 RESPONSE_MODES = ("query", "form_post")
 PROMPTS = frozenset({"none", "login", "consent", "select_account"})
 _DIGITS = re.compile(r"\d{1,9}")
+_JKT = re.compile(r"[A-Za-z0-9_-]{43}")
 #: Every parameter this endpoint reads or explicitly refuses.
 PARAMETERS = frozenset(
     {
@@ -59,6 +60,7 @@ PARAMETERS = frozenset(
         "claims",
         "request",
         "request_uri",
+        "dpop_jkt",
     }
 )
 #: The parameters that decide whether an error may be redirected at all (RFC 6749 4.1.2.1).
@@ -103,6 +105,8 @@ class AuthorizationRequest:
     #: the masked number and this the blind index, never the number
     #: (idp.interaction.signin.stored_hint).
     login_hint_index: str | None = None
+    #: RFC 9449 10: the DPoP key thumbprint the code will be bound to.
+    dpop_jkt: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -138,6 +142,7 @@ class Checking:
         self.max_age: int | None = None
         self.acr_values: tuple[str, ...] = ()
         self.acr_essential = False
+        self.dpop_jkt: str | None = None
         #: Whether the parameters came from a pushed request (RFC 9126 4).
         self.pushed = False
 
@@ -184,6 +189,7 @@ class Checking:
             acr_essential=self.acr_essential,
             login_hint=self.params.get("login_hint"),
             ui_locale=first_ui_locale(self.params.get("ui_locales")),
+            dpop_jkt=self.dpop_jkt,
         )
 
 
@@ -273,6 +279,14 @@ def check_pkce(c: Checking) -> None:
     )
 
 
+def check_dpop_jkt(c: Checking) -> None:
+    """RFC 9449 10: ``dpop_jkt`` is an RFC 7638 SHA-256 thumbprint, 43 base64url characters."""
+    jkt = c.params.get("dpop_jkt")
+    if jkt is not None and not _JKT.fullmatch(jkt):
+        raise InvalidRequest("dpop_jkt must be a JWK SHA-256 thumbprint")
+    c.dpop_jkt = jkt
+
+
 def check_prompt(c: Checking) -> None:
     """Known values only; OIDC Core 3.1.2.1: ``none`` must stand alone."""
     prompts = tuple(dict.fromkeys(c.params.get("prompt", "").split()))
@@ -318,6 +332,7 @@ CHECKS: tuple[Check, ...] = (
     check_client_grant,
     check_scope,
     check_pkce,
+    check_dpop_jkt,
     check_prompt,
     check_max_age,
     check_acr,

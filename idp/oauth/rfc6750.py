@@ -1,10 +1,10 @@
 """The access token a caller presents in its ``Authorization`` header (RFC 6750 2.1).
 
 The one reading of that header for every protected resource (``/userinfo``, the channel APIs'
-Bearer path, the RFC 7592 client configuration endpoint). It returns the scheme with the token,
-so a DPoP-bound token (RFC 9449 7.1, ``Authorization: DPoP <token>``) needs its scheme added
-to ``TOKEN_SCHEMES`` and a proof check where a resource accepts that scheme, not a second
-parser. Each resource checks the scheme it got: one that knows only ``bearer`` refuses others.
+Bearer path, the RFC 7592 client configuration endpoint). It returns the scheme with the token:
+``bearer``, or ``dpop`` for a DPoP-bound token (RFC 9449 7.1, ``Authorization: DPoP <token>``),
+which a resource accepts only with the proof check of ``idp.oauth.rfc9449_dpop``. Each resource
+checks the scheme it got: one that knows only ``bearer`` refuses others.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from idp.errors import InvalidToken
 
 #: Schemes whose credentials are an access token, lower case (RFC 9110 11.1: case-insensitive).
-TOKEN_SCHEMES = frozenset({"bearer"})
+TOKEN_SCHEMES = frozenset({"bearer", "dpop"})
 #: Longer than any token this server issues (an RFC 9068 JWT is well under 2 KiB).
 MAX_TOKEN_LENGTH = 4096
 #: RFC 6750 2.1: b64token = 1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"=".
@@ -24,7 +24,7 @@ _B64TOKEN = re.compile(r"[A-Za-z0-9\-._~+/]+=*")
 
 @dataclass(frozen=True)
 class PresentedToken:
-    #: Lower case: ``bearer``.
+    #: Lower case: ``bearer`` or ``dpop`` (RFC 9449 7.1).
     scheme: str
     token: str
 

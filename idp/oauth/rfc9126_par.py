@@ -20,6 +20,7 @@ from typing import Any
 from typing import Protocol
 
 from channels.client import Client
+from idp.errors import InvalidDpopProof
 from idp.errors import InvalidRequest
 from idp.errors import InvalidRequestUri
 from idp.oauth import authorize
@@ -57,13 +58,23 @@ class PushedRequests:
         self._clock = clock
 
     def push(
-        self, caller: Client, form: Mapping[str, str], store: PushedRequestStore
+        self,
+        caller: Client,
+        form: Mapping[str, str],
+        store: PushedRequestStore,
+        *,
+        proof_jkt: str | None = None,
     ) -> dict[str, Any]:
-        """RFC 9126 2.1–2.3: validate as ``/authorize`` would, store, answer the ``request_uri``."""
+        """RFC 9126 2.1–2.3: validate as ``/authorize`` would, store, answer the ``request_uri``.
+        ``proof_jkt``: the key of the request's DPoP proof, which binds the code as
+        ``dpop_jkt`` does and must equal it when both are sent (RFC 9449 10.1)."""
         if "request_uri" in form:
             raise InvalidRequest("request_uri must not be pushed (RFC 9126 2.1)")
         if form.get("client_id", caller.client_id) != caller.client_id:
             raise InvalidRequest("client_id is not the authenticated client's")
+        if proof_jkt is not None and form.get("dpop_jkt", proof_jkt) != proof_jkt:
+            raise InvalidDpopProof("dpop_jkt is not the DPoP proof's key")
+        form = {**form, "dpop_jkt": proof_jkt} if proof_jkt is not None else form
         params = [(n, v) for n, v in form.items() if n != "client_id"]
         params.append(("client_id", caller.client_id))
         own = {caller.client_id: caller}

@@ -28,6 +28,8 @@ class CodeRecord:
     redirect_uri: str
     code_challenge: str
     nonce: str | None
+    #: RFC 9449 10: the DPoP key the code is bound to, if the request named one.
+    dpop_jkt: str | None = None
 
 
 @dataclass(frozen=True)
@@ -37,6 +39,8 @@ class RefreshRecord:
     scopes: tuple[str, ...]
     expires_at: int
     used: bool
+    #: RFC 9449 5: the DPoP key the refresh token is bound to, if it was issued with a proof.
+    dpop_jkt: str | None = None
 
 
 @dataclass(frozen=True)
@@ -72,6 +76,7 @@ class TokenStore(Protocol):
         scopes: tuple[str, ...],
         now: int,
         expires_at: int,
+        dpop_jkt: str | None = None,
     ) -> None: ...
 
     def find_refresh_token(self, token_hash: str) -> RefreshRecord | None: ...

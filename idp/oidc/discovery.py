@@ -25,6 +25,7 @@ def provider_metadata(issuer: str, grant_types: list[str], scopes: list[str]) ->
         # RFC 9126 5: PAR, required per client (require_pushed_authorization_requests), not here
         "pushed_authorization_request_endpoint": f"{issuer}/par",
         "require_pushed_authorization_requests": False,
+        "dpop_signing_alg_values_supported": ["ES256", "PS256", "EdDSA"],  # RFC 9449 5.1
         "end_session_endpoint": f"{issuer}/logout",  # OIDC RP-Initiated Logout 1.0 2.1
         # OIDC Back-Channel Logout 1.0 2.1: logout tokens always carry sid
         "backchannel_logout_supported": True,

@@ -26,6 +26,7 @@ from idp.http.http import MalformedJson
 from idp.http.http import oauth_json
 from idp.http.http import provider
 from idp.http.http import read_json
+from idp.http.userinfo import checked_claims
 from idp.provider import Provider
 from idp.qr import redemption
 from idp.qr.redemption import ScannedCode
@@ -41,10 +42,9 @@ def merchant_of(session: Session, p: Provider, scope: str) -> Channel:
     certificate; it must be of kind ``merchant`` and hold ``scope``."""
     header = request.headers.get("Authorization")
     if header is not None:
-        claims_of = p.access_token_verifier.claims
-        bearer = channel_auth.from_bearer(session, header, claims_of, scope=scope)
+        bearer = channel_auth.from_bearer(session, header, checked_claims, scope=scope)
         if bearer is None:
-            raise channel_auth.unauthorized("malformed", "Use a Bearer token or mutual TLS.")
+            raise channel_auth.unauthorized("malformed", "Use a Bearer or DPoP token, or mTLS.")
         channel = bearer
     else:
         cert_header = p.settings.tls_client_cert_header  # empty: mutual TLS is off

@@ -30,7 +30,7 @@ from idp.http.http import MalformedJson
 from idp.http.http import oauth_json
 from idp.http.http import provider
 from idp.http.http import read_json
-from idp.http.userinfo import bearer_token
+from idp.http.userinfo import access_token_claims
 from idp.qr import openapi
 from idp.qr import render
 from idp.qr.paths import CARDHOLDER_PATH
@@ -103,7 +103,7 @@ def issue_for_ecard(sign_no: str) -> Response:
 @bp.post(CARDHOLDER_PATH)
 def issue_for_cardholder() -> Response:
     p = provider()
-    claims = p.access_token_verifier.claims(bearer_token())
+    claims = access_token_claims()
     if ECARD_SCOPE not in str(claims.get("scope", "")).split():
         raise InsufficientScope("the token lacks the essc.ecard scope")
     wanted = parse_issue(_json(None, _body()))

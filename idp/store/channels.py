@@ -42,6 +42,8 @@ class ChannelRow(Base):
     rotate_refresh_tokens: Mapped[bool] = mapped_column(Boolean, default=True)
     #: RFC 9126 6 client metadata.
     require_pushed_authorization_requests: Mapped[bool] = mapped_column(Boolean, default=False)
+    #: RFC 9449 5.2 client metadata.
+    dpop_bound_access_tokens: Mapped[bool] = mapped_column(Boolean, default=False)
     #: OIDC RP-Initiated Logout 1.0 3.1 client metadata.
     post_logout_redirect_uris: Mapped[list[str]] = mapped_column(JSON, default=list)
     #: OIDC Back-Channel Logout 1.0 2.2 client metadata.

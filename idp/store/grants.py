@@ -108,6 +108,8 @@ class AuthorizationCode(Base):
     redirect_uri: Mapped[str] = mapped_column(String(512))
     code_challenge: Mapped[str] = mapped_column(String(128))
     nonce: Mapped[str | None] = mapped_column(String(255))
+    #: RFC 9449 10: the thumbprint of the DPoP key the code is bound to.
+    dpop_jkt: Mapped[str | None] = mapped_column(String(43))
     created_at: Mapped[int] = mapped_column(BigInteger)
     expires_at: Mapped[int] = mapped_column(BigInteger)
     consumed_at: Mapped[int | None] = mapped_column(BigInteger)
@@ -120,6 +122,8 @@ class RefreshToken(Base):
     grant_id: Mapped[str] = mapped_column(ForeignKey("grants.id"), index=True)
     client_id: Mapped[str] = mapped_column(String(64))
     scopes: Mapped[list[str]] = mapped_column(JSON)
+    #: RFC 9449 5: the thumbprint of the DPoP key the token is bound to.
+    dpop_jkt: Mapped[str | None] = mapped_column(String(43))
     created_at: Mapped[int] = mapped_column(BigInteger)
     expires_at: Mapped[int] = mapped_column(BigInteger)
     used_at: Mapped[int | None] = mapped_column(BigInteger)

@@ -82,6 +82,7 @@ class SqlTokenStore:
             redirect_uri=code.redirect_uri,
             code_challenge=code.code_challenge,
             nonce=code.nonce,
+            dpop_jkt=code.dpop_jkt,
         )
 
     def consumed_code_grant(self, code_hash: str) -> str | None:
@@ -110,6 +111,7 @@ class SqlTokenStore:
         scopes: tuple[str, ...],
         now: int,
         expires_at: int,
+        dpop_jkt: str | None = None,
     ) -> None:
         self._s.add(
             RefreshToken(
@@ -119,6 +121,7 @@ class SqlTokenStore:
                 scopes=list(scopes),
                 created_at=now,
                 expires_at=expires_at,
+                dpop_jkt=dpop_jkt,
             )
         )
 
@@ -137,6 +140,7 @@ class SqlTokenStore:
             scopes=tuple(token.scopes),
             expires_at=token.expires_at,
             used=token.used_at is not None,
+            dpop_jkt=token.dpop_jkt,
         )
 
     def use_refresh_token(self, token_hash: str, now: int) -> bool:

@@ -175,6 +175,12 @@ BREAKS = [
         "code_challenge is required (PKCE S256)",
     ),
     Break(
+        "check_dpop_jkt",
+        _set("dpop_jkt", "not a thumbprint"),
+        InvalidRequest,
+        "dpop_jkt must be a JWK SHA-256 thumbprint",
+    ),
+    Break(
         "check_prompt", _set("prompt", "create"), InvalidRequest, "prompt has an unsupported value"
     ),
     Break(

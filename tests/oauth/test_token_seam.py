@@ -23,6 +23,7 @@ from idp.oauth.token_request import TokenRequest
 from idp.oauth.tokens import Confirmation
 from idp.provider import Provider
 from idp.store.token_store import SqlTokenStore
+from tests.oauth.dpop_keys import DpopKey
 from tests.support import basic
 from tests.support import obtain_code
 
@@ -157,6 +158,7 @@ def test_the_grant_gets_method_url_headers_certificate_and_only_its_parameters(
         }
     ).encode()
     auth = basic(service.client_id, service.client_secret)["Authorization"]
+    proof = DpopKey.new().proof("POST", f"{provider.issuer}/token", provider.now())
     status, _ = call(
         back,
         {
@@ -166,7 +168,7 @@ def test_the_grant_gets_method_url_headers_certificate_and_only_its_parameters(
             "CONTENT_LENGTH": str(len(form)),
             "wsgi.input": io.BytesIO(form),
             "HTTP_AUTHORIZATION": auth,
-            "HTTP_DPOP": "proof.jwt.value",
+            "HTTP_DPOP": proof,
             "HTTP_X_SSL_CLIENT_CERT": quote("-----BEGIN CERTIFICATE-----..."),
         },
     )
@@ -174,7 +176,7 @@ def test_the_grant_gets_method_url_headers_certificate_and_only_its_parameters(
     [seen] = recording.seen
     assert seen.method == "POST" and seen.url == f"{provider.issuer}/token"
     assert seen.form == {"subject_token": "abc"}  # not scope, grant_type or client auth's
-    assert seen.header("DPoP") == "proof.jwt.value" and seen.authorization == auth
+    assert seen.header("DPoP") == proof and seen.authorization == auth
     assert set(seen.headers) == {"authorization", "dpop", "x-ssl-client-cert"}
     assert seen.header("Content-Type") is None  # not a header the back channel passes on
     assert seen.client_certificate == quote("-----BEGIN CERTIFICATE-----...")

@@ -11,6 +11,7 @@ from typing import Any
 from channels.client import Client
 from idp.errors import InvalidGrant
 from idp.oauth import rfc7636
+from idp.oauth import rfc9449_dpop
 from idp.oauth.grants.base import GrantRevoked
 from idp.oauth.grants.base import StoredGrant
 from idp.oauth.grants.base import check_client_may_use
@@ -52,6 +53,7 @@ class AuthorizationCodeGrant(StoredGrant):
         if record.redirect_uri != redirect_uri:
             raise InvalidGrant("redirect_uri does not match the authorization request")
         rfc7636.check_verifier(verifier, record.code_challenge)
+        rfc9449_dpop.check_same_key(record.dpop_jkt, binding)
         if not store.person_may_sign_in(record.grant.person_id):
             raise InvalidGrant("the card is not in a usable state")
         return user_token_response(

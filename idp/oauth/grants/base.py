@@ -139,7 +139,12 @@ def user_token_response(
         refresh_token = new_secret()
         now = services.now()
         store.save_refresh_token(
-            services.token_hash(refresh_token), grant, scopes, now, now + services.refresh_token_ttl
+            services.token_hash(refresh_token),
+            grant,
+            scopes,
+            now,
+            now + services.refresh_token_ttl,
+            dpop_jkt=binding.get("jkt") if binding is not None else None,
         )
     if refresh_token is not None:
         body["refresh_token"] = refresh_token

@@ -11,6 +11,7 @@ from typing import Any
 
 from channels.client import Client
 from idp.errors import InvalidGrant
+from idp.oauth import rfc9449_dpop
 from idp.oauth.grants.base import GrantRevoked
 from idp.oauth.grants.base import StoredGrant
 from idp.oauth.grants.base import check_client_may_use
@@ -46,6 +47,7 @@ class RefreshTokenGrant(StoredGrant):
             raise InvalidGrant("the refresh token was revoked")
         if record.expires_at <= now:
             raise InvalidGrant("the refresh token expired")
+        rfc9449_dpop.check_same_key(record.dpop_jkt, binding)
         scopes = narrowed_scopes(params.get("scope"), record.scopes)
         if not store.person_may_sign_in(record.grant.person_id):
             raise InvalidGrant("the card is not in a usable state")
