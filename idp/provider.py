@@ -137,7 +137,8 @@ class Provider:
         from idp.ratelimit import RateLimits
 
         # The limits library keeps wall-clock windows: the injected clock does not apply.
-        return RateLimits(self.settings.rate_limit, self.settings.redis_url)
+        s = self.settings
+        return RateLimits(s.rate_limit, s.redis_url, s.rate_limit_per_client)
 
     @cached_property
     def clients(self) -> ClientRegistry:

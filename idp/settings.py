@@ -113,6 +113,9 @@ class Settings:
     #: The default is a flood ceiling above one host's measured peak (docs/benchmarks.md), as
     #: many citizens share a carrier's address; lower it to the deployment's traffic.
     rate_limit: str = "3000/second"
+    #: The same per authenticated client (a channel or merchant) and group: token, PAR, QR
+    #: issuing and payments.
+    rate_limit_per_client: str = "3000/second"
     #: The header in which a trusted proxy passes the caller's address (``X-Real-IP``); empty:
     #: the connection's address. The proxy must overwrite it, or callers choose their address.
     rate_limit_address_header: str = ""
@@ -146,9 +149,10 @@ class Settings:
 
         try:
             parse(self.rate_limit)
+            parse(self.rate_limit_per_client)
         except ValueError:
             raise ConfigurationError(
-                "ESSC_RATE_LIMIT must read like 50/second or 600/minute"
+                "ESSC_RATE_LIMIT and ESSC_RATE_LIMIT_PER_CLIENT must read like 50/second"
             ) from None
         header = self.rate_limit_address_header
         if header and (not _HEADER_NAME.fullmatch(header) or header.lower() in _RESERVED_HEADERS):

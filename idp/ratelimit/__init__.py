@@ -55,24 +55,42 @@ def group_of(method: str, path: str) -> tuple[str, str] | None:
 
 
 class RateLimits:
-    """``limit`` (``"50/second"``) per address and group, in ``storage_url``'s storage."""
+    """``limit`` (``"50/second"``) per address and group, ``per_client`` per authenticated
+    client and group, in ``storage_url``'s storage."""
 
     def __init__(
-        self, limit: str, storage_url: str, clock: Callable[[], float] = time.time
+        self,
+        limit: str,
+        storage_url: str,
+        per_client: str | None = None,
+        clock: Callable[[], float] = time.time,
     ) -> None:
         self.item: RateLimitItem = parse(limit)
+        self.client_item: RateLimitItem = parse(per_client or limit)
         self._limiter = FixedWindowRateLimiter(
             storage_from_string(storage_url or "memory://", key_prefix="essc-rl")
         )
         self._clock = clock
 
     def retry_after(self, group: str, address: str) -> int | None:
-        """Count one request; ``None`` when allowed, else whole seconds until the window ends.
-        A storage failure allows the request (availability first) and is logged."""
+        """Count one request of ``address``; ``None`` when allowed, else whole seconds until
+        the window ends."""
+        return self._hit(self.item, group, "address", address)
+
+    def client_retry_after(self, path: str, client_id: str) -> int | None:
+        """Count one request of an authenticated client to ``path``'s group (counted only
+        once the client is authenticated, so nobody spends another client's budget)."""
+        found = group_of("POST", path)
+        if found is None:
+            return None
+        return self._hit(self.client_item, found[0], "client", client_id)
+
+    def _hit(self, item: RateLimitItem, *identifiers: str) -> int | None:
+        """A storage failure allows the request (availability first) and is logged."""
         try:
-            if self._limiter.hit(self.item, group, address):
+            if self._limiter.hit(item, *identifiers):
                 return None
-            reset = self._limiter.get_window_stats(self.item, group, address).reset_time
+            reset = self._limiter.get_window_stats(item, *identifiers).reset_time
         except Exception:
             log.warning("rate limit storage unavailable; request allowed", exc_info=True)
             return None

@@ -27,7 +27,8 @@ def limited_app(provider: Provider) -> Iterator[Callable[..., Any]]:
     made: list[Provider] = []
 
     def make(**overrides: Any) -> Any:
-        settings = provider.settings.with_overrides(rate_limit=f"{LIMIT}/second", **overrides)
+        limits = {"rate_limit": f"{LIMIT}/second", **overrides}
+        settings = provider.settings.with_overrides(**limits)
         made.append(Provider(settings, clock=provider.clock))
         return create_app(settings, provider=made[-1]).test_client()
 
@@ -123,3 +124,31 @@ def test_the_default_limit_is_above_one_hosts_peak() -> None:
     from limits import parse
 
     assert parse(Settings().rate_limit).amount >= 2500
+
+
+def test_an_authenticated_client_is_limited_apart_from_its_address(
+    limited_app: Any, provider: Provider, service: Any
+) -> None:
+    """Counted only once the client has authenticated: naming a client spends nothing."""
+    from tests.support import basic
+    from tests.support import register
+
+    other = register(
+        provider,
+        kind="merchant",
+        grant_types=("client_credentials",),
+        redirect_uris=(),
+        scope="essc.qr.verify",
+    )
+    web = limited_app(rate_limit="1000/second", rate_limit_per_client=f"{LIMIT}/second")
+    form = {"grant_type": "client_credentials"}
+    strangers = [web.post("/token", data={**form, "client_id": service.client_id})] * BURST
+    assert all(r.status_code == 401 for r in strangers)
+    answers = [
+        web.post("/token", data=form, headers=basic(service.client_id, service.client_secret))
+        for _ in range(BURST)
+    ]
+    first = refused(answers)[0]
+    assert first.get_json()["error"] == "temporarily_unavailable"
+    mine = basic(other.client_id, other.client_secret)
+    assert web.post("/token", data=form, headers=mine).status_code == 200
