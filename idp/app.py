@@ -17,6 +17,7 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.exceptions import RequestHeaderFieldsTooLarge
 from werkzeug.exceptions import RequestURITooLarge
+from werkzeug.exceptions import TooManyRequests
 from werkzeug.wrappers import Response as BaseResponse
 
 from idp.errors import InvalidRequest
@@ -35,6 +36,8 @@ from idp.metrics.observe import Observed
 from idp.metrics.observe import record_routes
 from idp.metrics.observe import watch_pool
 from idp.provider import Provider
+from idp.ratelimit import LIMITED_KEY
+from idp.ratelimit import Limited
 from idp.settings import Settings
 
 log = logging.getLogger("essc.idp")
@@ -91,7 +94,11 @@ def create_app(settings: Settings | None = None, *, provider: Provider | None = 
     lean = Documents(lambda: provider.metadata, lambda: provider.keyring.jwks(), pages)
     app.wsgi_app = Observed(  # type: ignore[method-assign]
         Edge(
-            Operations(provider, BackChannel(provider, lean)),
+            Limited(
+                provider.rate_limits,
+                Operations(provider, BackChannel(provider, lean)),
+                settings.rate_limit_address_header,
+            ),
             pages,
             hsts=settings.production and settings.issuer.startswith("https://"),
             trusted_request_id_header=settings.proxy_request_id_header,
@@ -160,6 +167,9 @@ def _register_hooks(app: Flask) -> None:
             raise RequestURITooLarge()
         if rejected == 431:
             raise RequestHeaderFieldsTooLarge()
+        limited = request.environ.get(LIMITED_KEY)
+        if isinstance(limited, int):
+            raise TooManyRequests(retry_after=limited)
 
     @app.after_request
     def security_headers(response: Response) -> Response:
@@ -219,6 +229,7 @@ def _register_errors(app: Flask) -> None:
         status = error.code or 400
         if _wants_page():
             key = "bad_request" if status < 500 else "server_error"
+            key = "too_many_requests" if status == 429 else key
             return error_page(key, status, locale="zh-CN")
         if isinstance(error, RequestEntityTooLarge):
             response = oauth_error(InvalidRequest("the request is not acceptable"))

@@ -141,6 +141,21 @@ class RequestUriNotSupported(OAuthError):
     error = "request_uri_not_supported"
 
 
+class TooManyRequests(OAuthError):
+    """A client past its rate limit (idp.ratelimit); RFC 6749 has no closer code than
+    ``temporarily_unavailable`` (4.1.2.1). ``Retry-After``: RFC 9110 10.2.3."""
+
+    error = "temporarily_unavailable"
+    status_code = 429
+
+    def __init__(self, retry_after: int) -> None:
+        super().__init__("too many requests")
+        self.retry_after = retry_after
+
+    def headers(self) -> dict[str, str]:
+        return {"Retry-After": str(self.retry_after)}
+
+
 class ServerError(OAuthError):
     error = "server_error"
     status_code = 500

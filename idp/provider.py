@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import cached_property
 from pathlib import Path
+from typing import TYPE_CHECKING
 from typing import Any
 
 from channels.kinds import ALLOWED_SCOPES
@@ -72,6 +73,9 @@ from idp.store.unit_of_work import UnitOfWork
 from idp.store.unit_of_work import unit_of_work
 from keys import InvalidSignature
 from keys import KeyRing
+
+if TYPE_CHECKING:
+    from idp.ratelimit import RateLimits
 
 
 class Provider:
@@ -135,6 +139,14 @@ class Provider:
 
     def sign_credential(self, claims: dict[str, Any], typ: str) -> str:
         return self.keyring.sign(claims, alg=self.settings.default_signing_alg, typ=typ)
+
+    @cached_property
+    def rate_limits(self) -> RateLimits:
+        from idp.ratelimit import RateLimits
+
+        # The limits library keeps wall-clock windows: the injected clock does not apply.
+        s = self.settings
+        return RateLimits(s.rate_limit, s.redis_url, s.rate_limit_per_client)
 
     @cached_property
     def clients(self) -> ClientRegistry:

@@ -124,6 +124,17 @@ class Settings:
     #: default): every request gets the server's own id and an id a caller sends is ignored.
     #: The proxy must overwrite the header on every request, or callers choose their ids.
     proxy_request_id_header: str = ""
+    #: Abuse limit: POST requests per address to each limited group (token, PAR, registration,
+    #: sign-in, QR issuing, payments), in the ``limits`` notation (``50/second``, ``600/minute``).
+    #: The default is a flood ceiling above one host's measured peak (docs/benchmarks.md), as
+    #: many citizens share a carrier's address; lower it to the deployment's traffic.
+    rate_limit: str = "3000/second"
+    #: The same per authenticated client (a channel or merchant) and group: token, PAR, QR
+    #: issuing and payments.
+    rate_limit_per_client: str = "3000/second"
+    #: The header in which a trusted proxy passes the caller's address (``X-Real-IP``); empty:
+    #: the connection's address. The proxy must overwrite it, or callers choose their address.
+    rate_limit_address_header: str = ""
     #: Seed the demo relying party (``/demo``) and its client.
     demo: bool = False
 
@@ -148,6 +159,22 @@ class Settings:
     @property
     def production(self) -> bool:
         return self.env == "production"
+
+    def _check_rate_limit(self) -> None:
+        from limits import parse
+
+        try:
+            parse(self.rate_limit)
+            parse(self.rate_limit_per_client)
+        except ValueError:
+            raise ConfigurationError(
+                "ESSC_RATE_LIMIT and ESSC_RATE_LIMIT_PER_CLIENT must read like 50/second"
+            ) from None
+        header = self.rate_limit_address_header
+        if header and (not _HEADER_NAME.fullmatch(header) or header.lower() in _RESERVED_HEADERS):
+            raise ConfigurationError(
+                "ESSC_RATE_LIMIT_ADDRESS_HEADER must be a header name such as X-Real-IP"
+            )
 
     def check(self) -> None:
         """Fail closed: raise ``ConfigurationError`` for any unsafe or inconsistent value."""
@@ -200,6 +227,7 @@ class Settings:
             raise ConfigurationError(
                 "ESSC_PROXY_REQUEST_ID_HEADER must be a header name such as X-Request-Id"
             )
+        self._check_rate_limit()
         if not self.production:
             return
         if self.secret_key == DEV_SECRET_KEY or len(self.secret_key) < 32:

@@ -200,6 +200,27 @@ class SigningKeys:
         check_times(timed, self._clock(), leeway)
         return claims
 
+    def verify_archived(self, token: str, *, typ: str) -> dict[str, Any]:
+        """Claims of a JWS any key of this ring ever signed, retired long ago or not, without
+        time checks: for records kept for years (the audit checkpoints), not for tokens."""
+        try:
+            header = jwt.get_unverified_header(token)
+        except jwt.PyJWTError:
+            raise InvalidSignature("malformed") from None
+        if str(header.get("typ", "")).lower() != typ:
+            raise InvalidSignature("wrong typ")
+        stored = next((k for k in self._store.signing_keys() if k.kid == header.get("kid")), None)
+        if stored is None or header.get("alg") != stored.alg:
+            raise InvalidSignature("unknown kid or alg")
+        try:
+            public = jwt.PyJWK({**stored.public_jwk, "alg": stored.alg}).key
+            claims: dict[str, Any] = jwt.decode(
+                token, public, algorithms=[stored.alg], options={"verify_exp": False}
+            )
+        except jwt.PyJWTError as exc:
+            raise InvalidSignature(type(exc).__name__) from None
+        return claims
+
     def _key_for(self, kid: str) -> _LoadedKey | None:
         self._fresh()
         key = self._keys.get(kid)

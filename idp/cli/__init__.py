@@ -10,6 +10,7 @@ from typing import Any
 import click
 
 from idp.cli import instance
+from idp.cli.audit import audit
 from idp.cli.cardholders import cardholders
 from idp.cli.cards import cards
 from idp.cli.channels import channels
@@ -58,6 +59,7 @@ for command in (
     notifications,
     cards,
     qr,
+    audit,
     family,
 ):
     main.add_command(command)

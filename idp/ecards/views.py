@@ -24,6 +24,7 @@ from flask import g
 from flask import request
 from sqlalchemy.orm import Session
 from werkzeug.exceptions import RequestEntityTooLarge
+from werkzeug.exceptions import TooManyRequests
 
 from channels.signing import ALIPAY_RSA2
 from channels.signing import ChannelRequest
@@ -112,6 +113,20 @@ def _form_params(body: bytes) -> dict[str, str] | None:
 
 
 def authenticate(session: Session, p: Provider, body: bytes) -> Caller:
+    """The calling channel, counted against its rate limit (idp.ratelimit) once known."""
+    caller = _authenticate(session, p, body)
+    limit_client(p, caller.channel.client_id)
+    return caller
+
+
+def limit_client(p: Provider, client_id: str) -> None:
+    """429 with ``Retry-After`` (problem JSON) for a client past its limit on this path."""
+    seconds = p.rate_limits.client_retry_after(request.path, client_id)
+    if seconds is not None:
+        raise TooManyRequests(retry_after=seconds)
+
+
+def _authenticate(session: Session, p: Provider, body: bytes) -> Caller:
     """Authorization header first, then a signed form, then a forwarded client certificate."""
     header = request.headers.get("Authorization")
     if header is not None:

@@ -1,15 +1,33 @@
 """The audit trail: ``noun.verb`` events written in the same transaction as what they record.
 
-Details never hold secrets or full ID numbers; callers pass masked values only.
+Details never hold secrets or full ID numbers; callers pass masked values only
+(``tests/events/test_audit_privacy.py`` checks what the flows write).
+
+Each record joins the hash chain (``idp.events.chain``) when its transaction commits: the
+``before_commit`` hook below flushes the transaction's other writes, then takes the chain head
+with one ``UPDATE ... RETURNING`` (PostgreSQL holds that row's lock until the commit, SQLite
+its write lock), numbers and hashes the transaction's records after it and inserts them. Two
+transactions can therefore neither fork the chain nor skip a number, and the lock is held only
+for the last statements of a transaction. A rolled-back transaction leaves no record and no
+gap.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from sqlalchemy import event as sa_event
+from sqlalchemy import select
+from sqlalchemy import update
 from sqlalchemy.orm import Session
 
+from idp.events.chain import GENESIS
+from idp.events.chain import link
+from idp.store.audit_chain import HEAD
+from idp.store.audit_chain import AuditChainHead
 from idp.store.security import AuditEvent
+
+_PENDING = "essc_audit_pending"
 
 
 def record_event(
@@ -23,14 +41,66 @@ def record_event(
     request_id: str | None = None,
     **detail: Any,
 ) -> None:
-    session.add(
-        AuditEvent(
-            at=at,
-            event=event,
-            actor=actor,
-            person_id=person_id,
-            client_id=client_id,
-            request_id=request_id,
-            detail=detail,
-        )
+    """Queue one record; it is numbered, chained and inserted when ``session`` commits."""
+    record = dict(
+        at=at,
+        event=event,
+        actor=actor,
+        person_id=person_id,
+        client_id=client_id,
+        request_id=request_id,
+        detail=detail,
     )
+    session.info.setdefault(_PENDING, []).append(record)
+
+
+@sa_event.listens_for(Session, "before_commit")
+def _chain_pending(session: Session) -> None:
+    pending: list[dict[str, Any]] = session.info.pop(_PENDING, [])
+    if not pending:
+        return
+    session.flush()  # everything else first, so the head's lock is held as briefly as can be
+    last, prev_hash = _take_head(session, len(pending))
+    seq = last - len(pending)
+    rows = []
+    for record in pending:
+        seq += 1
+        digest = link(prev_hash, seq, record)
+        rows.append(AuditEvent(seq=seq, prev_hash=prev_hash, hash=digest, **record))
+        prev_hash = digest
+    session.execute(update(AuditChainHead).where(AuditChainHead.id == HEAD).values(hash=prev_hash))
+    session.add_all(rows)
+
+
+@sa_event.listens_for(Session, "after_soft_rollback")
+def _forget_pending(session: Session, _previous: Any) -> None:
+    session.info.pop(_PENDING, None)
+
+
+def _take_head(session: Session, count: int) -> tuple[int, str]:
+    """Reserve ``count`` numbers: ``(the last one, the hash of the record before the first)``."""
+    taken = update(AuditChainHead).where(AuditChainHead.id == HEAD)
+    taken = taken.values(seq=AuditChainHead.seq + count)
+    row = session.execute(taken.returning(AuditChainHead.seq, AuditChainHead.hash)).one_or_none()
+    if row is None:
+        _restore_head(session)
+        row = session.execute(taken.returning(AuditChainHead.seq, AuditChainHead.hash)).one()
+    return int(row[0]), str(row[1])
+
+
+def _restore_head(session: Session) -> None:
+    """The head row is missing (an emptied database): start it at the last stored record, so
+    numbers stay unique; a concurrent writer restoring it too is harmless."""
+    last = session.execute(
+        select(AuditEvent.seq, AuditEvent.hash).order_by(AuditEvent.seq.desc()).limit(1)
+    ).one_or_none()
+    seq, digest = (int(last[0]), str(last[1])) if last else (0, GENESIS)
+    values = dict(id=HEAD, seq=seq, hash=digest)
+    if session.get_bind().dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+        session.execute(pg_insert(AuditChainHead).values(values).on_conflict_do_nothing())
+    else:
+        from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+        session.execute(sqlite_insert(AuditChainHead).values(values).on_conflict_do_nothing())

@@ -26,6 +26,7 @@ from idp.errors import MethodNotAllowed
 from idp.errors import OAuthError
 from idp.errors import RequestTooLarge
 from idp.errors import ServerError
+from idp.errors import TooManyRequests
 from idp.events.audit import record_event
 from idp.http.edge import REQUEST_ID_KEY
 from idp.oauth.client_auth import PARAMETERS as CLIENT_AUTH_PARAMETERS
@@ -169,9 +170,14 @@ class BackChannel:
 
     # -- the endpoints -------------------------------------------------------------------
     def _client(self, request: TokenRequest) -> Client:
-        return self._provider.authenticator.authenticate(
+        client = self._provider.authenticator.authenticate(
             request.form, request.authorization, request.url
         )
+        path = request.url.removeprefix(self._provider.issuer)
+        seconds = self._provider.rate_limits.client_retry_after(path, client.client_id)
+        if seconds is not None:
+            raise TooManyRequests(seconds)
+        return client
 
     def token(self, request: TokenRequest) -> dict[str, Any]:
         p = self._provider
@@ -245,6 +251,7 @@ _REASONS = {
     403: "Forbidden",
     405: "Method Not Allowed",
     413: "Content Too Large",
+    429: "Too Many Requests",
     500: "Internal Server Error",
     503: "Service Unavailable",
 }

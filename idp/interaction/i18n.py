@@ -46,6 +46,7 @@ TEXT: dict[str, dict[str, str]] = {
             "请返回应用重新点击登录；如果仍然不行，请联系该应用的客服。"
         ),
         "bad_form": "页面已过期，请刷新后重试。",
+        "too_many_requests": "请求过于频繁，请稍后再试。",
         "server_error": "服务暂时不可用，这不是您的问题。请过几分钟再试。",
         "continue": "继续",
         "logout_heading": "退出登录",
@@ -107,6 +108,7 @@ TEXT: dict[str, dict[str, str]] = {
             " sign in again; if that fails too, contact the application's support."
         ),
         "bad_form": "The page expired. Reload it and try again.",
+        "too_many_requests": "Too many attempts. Wait a moment and try again.",
         "server_error": (
             "The service is unavailable; this is not your fault. Try again in a few minutes."
         ),

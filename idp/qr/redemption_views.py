@@ -61,6 +61,7 @@ def merchant_of(session: Session, p: Provider, scope: str) -> Channel:
             "Only merchant clients may use this API",
             "Register the scanner's server as a client of kind merchant.",
         )
+    ecards_views.limit_client(p, channel.client_id)
     return channel
 
 

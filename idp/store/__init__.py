@@ -1,5 +1,7 @@
 """Storage: SQLAlchemy 2.0 models and the repositories that implement the protocol Protocols."""
 
+from idp.store.audit_chain import AuditChainHead
+from idp.store.audit_chain import AuditCheckpoint
 from idp.store.base import Base
 from idp.store.channels import ChannelRow
 from idp.store.ecards import CardEvent
@@ -32,6 +34,8 @@ from idp.store.security import KeyRingMetaRow
 from idp.store.security import SigningKeyRow
 
 __all__ = [
+    "AuditChainHead",
+    "AuditCheckpoint",
     "AuditEvent",
     "AuthorizationCode",
     "Base",

@@ -57,7 +57,11 @@ class ExpiringKey(Base):
 
 
 class AuditEvent(Base):
-    """Append-only: the migration adds triggers that refuse UPDATE and DELETE."""
+    """Append-only: the migration adds triggers that refuse UPDATE and DELETE.
+
+    ``seq`` numbers the records without gaps and ``hash`` chains each to the one before
+    (``idp.events.chain``); both are assigned when the writing transaction commits.
+    """
 
     __tablename__ = "audit_events"
 
@@ -69,3 +73,6 @@ class AuditEvent(Base):
     client_id: Mapped[str | None] = mapped_column(String(64))
     request_id: Mapped[str | None] = mapped_column(String(36))
     detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    seq: Mapped[int] = mapped_column(BigInteger, unique=True)
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64))
