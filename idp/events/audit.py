@@ -24,10 +24,10 @@ from sqlalchemy.orm import Session
 from idp.events.chain import GENESIS
 from idp.events.chain import link
 from idp.store.audit_chain import HEAD
+from idp.store.audit_chain import PENDING_RECORDS
 from idp.store.audit_chain import AuditChainHead
+from idp.store.audit_chain import queue_record
 from idp.store.security import AuditEvent
-
-_PENDING = "essc_audit_pending"
 
 
 def record_event(
@@ -51,12 +51,12 @@ def record_event(
         request_id=request_id,
         detail=detail,
     )
-    session.info.setdefault(_PENDING, []).append(record)
+    queue_record(session, record)
 
 
 @sa_event.listens_for(Session, "before_commit")
 def _chain_pending(session: Session) -> None:
-    pending: list[dict[str, Any]] = session.info.pop(_PENDING, [])
+    pending: list[dict[str, Any]] = session.info.pop(PENDING_RECORDS, [])
     if not pending:
         return
     session.flush()  # everything else first, so the head's lock is held as briefly as can be
@@ -74,7 +74,7 @@ def _chain_pending(session: Session) -> None:
 
 @sa_event.listens_for(Session, "after_soft_rollback")
 def _forget_pending(session: Session, _previous: Any) -> None:
-    session.info.pop(_PENDING, None)
+    session.info.pop(PENDING_RECORDS, None)
 
 
 def _take_head(session: Session, count: int) -> tuple[int, str]:

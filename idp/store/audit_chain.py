@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import BigInteger
 from sqlalchemy import Integer
 from sqlalchemy import String
 from sqlalchemy import Text
 from sqlalchemy.orm import Mapped
+from sqlalchemy.orm import Session
 from sqlalchemy.orm import mapped_column
 
 from idp.store.base import Base
@@ -35,3 +38,13 @@ class AuditCheckpoint(Base):
     hash: Mapped[str] = mapped_column(String(64))
     at: Mapped[int] = mapped_column(BigInteger)
     jws: Mapped[str] = mapped_column(Text)
+
+
+#: Where a session keeps its audit records until it commits (``Session.info``).
+PENDING_RECORDS = "essc_audit_pending"
+
+
+def queue_record(session: Session, record: dict[str, Any]) -> None:
+    """Queue an audit record on ``session``; ``idp.events.audit`` numbers, chains and inserts
+    the queue when the session commits. Stores that may not import ``idp.events`` use this."""
+    session.info.setdefault(PENDING_RECORDS, []).append(record)

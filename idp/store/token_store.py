@@ -13,6 +13,7 @@ from idp.oauth.storage import CodeRecord
 from idp.oauth.storage import DelegationRecord
 from idp.oauth.storage import GrantRecord
 from idp.oauth.storage import RefreshRecord
+from idp.store.audit_chain import queue_record
 from idp.store.channels import client_usable
 from idp.store.family import FamilyRelationship
 from idp.store.family import SqlFamilyRepository
@@ -21,7 +22,6 @@ from idp.store.grants import Grant
 from idp.store.grants import RefreshToken
 from idp.store.people import SocialSecurityCard
 from idp.store.people import usable_at
-from idp.store.security import AuditEvent
 
 
 def delegation_record(row: FamilyRelationship) -> DelegationRecord:
@@ -176,13 +176,13 @@ class SqlTokenStore:
         self, event: str, *, person_id: str, client_id: str, request_id: str, **detail: Any
     ) -> None:
         # As idp.events.audit.record_event does (idp.store may not import idp.events).
-        self._s.add(
-            AuditEvent(
-                at=self._now,
-                event=event,
-                person_id=person_id,
-                client_id=client_id,
-                request_id=request_id,
-                detail=detail,
-            )
+        record = dict(
+            at=self._now,
+            event=event,
+            actor=None,
+            person_id=person_id,
+            client_id=client_id,
+            request_id=request_id,
+            detail=detail,
         )
+        queue_record(self._s, record)
