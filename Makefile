@@ -47,6 +47,7 @@ bench: install
 	@command -v wrk >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq wrk >/dev/null; }
 	cd bench/peer && npm ci --silent --no-audit --no-fund
 	$(BIN)/python -m bench.run
+	$(BIN)/python -m bench.portal_signin
 	$(BIN)/python -m bench.qr_offline
 
 clean:

@@ -103,6 +103,16 @@ def _client(env: dict[str, str], *args: str) -> Client:
     return Client(created["client_id"], created["client_secret"])
 
 
+def add_portal(env: dict[str, str], name: str) -> Client:
+    """A portal client (``authorization_code``, ``client_secret_basic``) of the instance."""
+    return _client(
+        env,
+        *("--name", name, "--kind", "portal"),
+        *("--grant-type", "authorization_code", "--auth-method", "client_secret_basic"),
+        *("--redirect-uri", REDIRECT_URI, "--scope", PORTAL_SCOPE),
+    )
+
+
 def prepare(directory: Path, service_scope: str) -> Instance:
     port = free_port()
     env = environment(directory, port)
@@ -113,12 +123,7 @@ def prepare(directory: Path, service_scope: str) -> Instance:
         *("--grant-type", "client_credentials", "--auth-method", "client_secret_basic"),
         *(("--scope", service_scope) if service_scope else ()),
     )
-    portal = _client(
-        env,
-        *("--name", "bench-portal", "--kind", "portal"),
-        *("--grant-type", "authorization_code", "--auth-method", "client_secret_basic"),
-        *("--redirect-uri", REDIRECT_URI, "--scope", PORTAL_SCOPE),
-    )
+    portal = add_portal(env, "bench-portal")
     c = CARDHOLDER
     essc(
         env,

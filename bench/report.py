@@ -89,9 +89,9 @@ def loadavg() -> str:
     return f"{one:.2f} {five:.2f} {fifteen:.2f}"
 
 
-def command_line() -> str:
+def command_line(module: str = "bench.run") -> str:
     args = " ".join(sys.argv[1:])
-    command = f".venv/bin/python -m bench.run {args}".strip()
+    command = f".venv/bin/python -m {module} {args}".strip()
     return f"make bench  # {command}" if os.environ.get("MAKELEVEL") else command
 
 

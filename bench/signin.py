@@ -22,6 +22,7 @@ import requests
 from bench.instance import CARDHOLDER
 from bench.instance import PORTAL_SCOPE
 from bench.instance import REDIRECT_URI
+from bench.instance import Client
 from bench.instance import Instance
 from bench.preflight import verify_access_token
 
@@ -74,7 +75,7 @@ def _form(response: requests.Response) -> tuple[str, dict[str, str]]:
     return urljoin(response.url, parser.action or response.url), parser.inputs
 
 
-def _location(response: requests.Response, step: str) -> str:
+def redirect_location(response: requests.Response, step: str) -> str:
     if response.status_code not in (302, 303) or "Location" not in response.headers:
         snippet = response.text[:300]
         raise SignInError(f"{step}: expected a redirect, got {response.status_code}: {snippet}")
@@ -90,7 +91,7 @@ def _code(location: str, step: str) -> str:
     return params["code"][0]
 
 
-def redeem(instance: Instance, code: str, verifier: str) -> None:
+def redeem(instance: Instance, code: str, verifier: str, client: Client | None = None) -> None:
     response = requests.post(
         f"{instance.issuer}/token",
         data={
@@ -99,7 +100,7 @@ def redeem(instance: Instance, code: str, verifier: str) -> None:
             "redirect_uri": REDIRECT_URI,
             "code_verifier": verifier,
         },
-        headers={"Authorization": instance.portal.basic},
+        headers={"Authorization": (client or instance.portal).basic},
         timeout=10,
     )
     if response.status_code != 200 or "access_token" not in response.json():
@@ -107,12 +108,11 @@ def redeem(instance: Instance, code: str, verifier: str) -> None:
     verify_access_token(instance.issuer, response.json()["access_token"])
 
 
-def sign_in(instance: Instance) -> SignedIn:
-    verifier, challenge = pkce_pair()
-    query = urlencode(
+def query_for(client: Client, challenge: str) -> str:
+    return urlencode(
         {
             "response_type": "code",
-            "client_id": instance.portal.client_id,
+            "client_id": client.client_id,
             "redirect_uri": REDIRECT_URI,
             "scope": PORTAL_SCOPE,
             "state": "bench",
@@ -121,24 +121,62 @@ def sign_in(instance: Instance) -> SignedIn:
             "code_challenge_method": "S256",
         }
     )
+
+
+def sign_in(instance: Instance) -> SignedIn:
+    verifier, challenge = pkce_pair()
+    query = query_for(instance.portal, challenge)
     authorize = f"{instance.issuer}/authorize?{query}"
     browser = requests.Session()
     step = browser.get(authorize, allow_redirects=False, timeout=10)
-    page = browser.get(_location(step, "authorize"), allow_redirects=False, timeout=10)
+    page = browser.get(redirect_location(step, "authorize"), allow_redirects=False, timeout=10)
     action, fields = _form(page)
     fields.update(credential=CARDHOLDER["card_number"], pin=CARDHOLDER["pin"])
     step = browser.post(action, data=fields, allow_redirects=False, timeout=10)
-    location = _location(step, "sign-in")
+    location = redirect_location(step, "sign-in")
     if not location.startswith(REDIRECT_URI):
         page = browser.get(location, allow_redirects=False, timeout=10)
         action, fields = _form(page)
         fields["decision"] = "approve"
         step = browser.post(action, data=fields, allow_redirects=False, timeout=10)
-        location = _location(step, "consent")
+        location = redirect_location(step, "consent")
     redeem(instance, _code(location, "consent"), verifier)
 
     # The repeated request: signed in, consent on record, so 302 straight to the client.
     step = browser.get(authorize, allow_redirects=False, timeout=10)
-    redeem(instance, _code(_location(step, "returning authorize"), "returning authorize"), verifier)
+    redeem(
+        instance,
+        _code(redirect_location(step, "returning authorize"), "returning authorize"),
+        verifier,
+    )
+    cookie = "; ".join(f"{c.name}={c.value}" for c in browser.cookies)
+    return SignedIn(cookie=cookie, authorize_query=query, code_verifier=verifier)
+
+
+def second_portal(instance: Instance, signed: SignedIn, client: Client) -> SignedIn:
+    """SSO: the browser signed in at the first portal goes to ``client`` (a second portal),
+    is not asked to sign in again, consents once; after that ``GET /authorize`` for ``client``
+    answers 302 with a code. Returns the browser's cookies after consent."""
+    verifier, challenge = pkce_pair()
+    query = query_for(client, challenge)
+    authorize = f"{instance.issuer}/authorize?{query}"
+    browser = requests.Session()
+    for pair in signed.cookie.split("; "):
+        name, _, value = pair.partition("=")
+        browser.cookies.set(name, value)
+    location = redirect_location(
+        browser.get(authorize, allow_redirects=False, timeout=10), "authorize B"
+    )
+    if "/signin" in location:
+        raise SignInError(f"the second portal asked to sign in again: {location}")
+    if not location.startswith(REDIRECT_URI):
+        action, fields = _form(browser.get(location, allow_redirects=False, timeout=10))
+        fields["decision"] = "approve"
+        step = browser.post(action, data=fields, allow_redirects=False, timeout=10)
+        location = redirect_location(step, "consent B")
+    redeem(instance, _code(location, "consent B"), verifier, client)
+    step = browser.get(authorize, allow_redirects=False, timeout=10)
+    location = redirect_location(step, "returning authorize B")
+    redeem(instance, _code(location, "returning authorize B"), verifier, client)
     cookie = "; ".join(f"{c.name}={c.value}" for c in browser.cookies)
     return SignedIn(cookie=cookie, authorize_query=query, code_verifier=verifier)
