@@ -305,7 +305,7 @@ def signin(s: Session, interaction_id: str) -> BaseResponse:
         return _signin_page(
             authz,
             interaction_id,
-            error=wrong_pin_message(text(authz.ui_locale), result),
+            error=wrong_pin_message(authz.ui_locale, result),
             status=429 if result.locked else 401,
             credential=pages.kept_credential(credential),
         )
