@@ -88,6 +88,15 @@ TEXT: dict[str, str] = {
 }
 
 
+#: Plain-language labels for the consent page and 我的授权, per scope, in the consent order
+#: (who you are first, then what is released; idp.oidc.claims says what each scope releases).
+SCOPE_TEXT: dict[str, str] = {
+    "openid": N_("确认您的身份（匿名标识）"),
+    "profile": N_("您的姓名"),
+    "essc.card": N_("社保卡卡号（部分隐藏）、卡状态和参保地"),
+    "essc.idnumber": N_("您的完整公民身份号码"),
+}
+
 #: The wrong-PIN count: one form in Chinese, singular and plural in English (ngettext).
 TRIES_LEFT = Np_(
     "卡号、身份号码或密码不正确。还可以再试 %(num)d 次，之后密码将被锁定。",
@@ -113,6 +122,12 @@ def translated(locale: str, *tables: Mapping[str, str]) -> dict[str, str]:
 
 def text(locale: str) -> dict[str, str]:
     return translated(locale, TEXT)
+
+
+def scope_label(locale: str, scope: str) -> str:
+    """A scope in plain words; a scope without a label shows as itself."""
+    msgid = SCOPE_TEXT.get(scope)
+    return catalogue(locale).gettext(msgid) if msgid else scope
 
 
 def select_locale() -> str:

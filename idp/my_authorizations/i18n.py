@@ -1,5 +1,5 @@
 """The words of 我的授权, Chinese (default) and English, beside the shared page words
-(``idp.interaction.i18n``): scopes come from ``idp.oidc.claims.SCOPE_LABELS``."""
+(``idp.interaction.i18n``): scopes' words are ``idp.interaction.i18n.SCOPE_TEXT``."""
 
 from __future__ import annotations
 
