@@ -8,11 +8,13 @@ import io
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 from babel.messages.catalog import Catalog
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
+from flask import render_template_string
 
 from idp.cardholders.service import PinCheck
 from idp.interaction.i18n import TEXT
@@ -88,3 +90,21 @@ def test_english_counts_tries_with_ngettext_and_chinese_has_one_form() -> None:
 def test_an_unknown_locale_gets_chinese() -> None:
     assert text("fr") == text("zh-CN")
     assert text("en")["title"] == "e-SSC sign-in"
+
+
+def test_flask_babel_follows_ui_locales_and_the_page_locale(app: Any) -> None:
+    """Templates' ``_()`` and the ``t`` dict agree: the request's ui_locales, else what the
+    page chose with ``text(locale)``, else zh-CN."""
+    page = "{{ _('登录') }}|{{ ngettext(tries[0], tries[1], 2) }}"
+    for query, chosen, want in (
+        ("ui_locales=en", None, "Sign in|"),
+        ("ui_locales=fr", None, "登录|"),
+        ("", None, "登录|"),
+        ("", "en", "Sign in|"),
+    ):
+        with app.test_request_context(f"/authorize?{query}"):
+            if chosen:
+                text(chosen)
+            rendered = render_template_string(page, tries=TRIES_LEFT)
+        assert rendered.startswith(want), (query, rendered)
+        assert ("2 more times" in rendered) == want.startswith("Sign in"), rendered
