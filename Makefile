@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 PORT ?= 5000
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test lint bench system-deps node-deps clean
+.PHONY: install run test lint bench system-deps node-deps messages clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -40,6 +40,17 @@ lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+
+# For translators (docs/pages.md "Language"): collect the marked page words into messages.pot,
+# merge them into every catalogue (new ids come in untranslated), and compile the .mo files,
+# which are committed so that a clone runs without this step (tests/i18n checks they match).
+BABEL_KEYWORDS := -k N_ -k Np_:1,2
+messages: install
+	$(BIN)/pybabel extract -F babel.cfg $(BABEL_KEYWORDS) --no-location --sort-output \
+	  --project=essc-idp --copyright-holder=essc-idp -o idp/translations/messages.pot .
+	$(BIN)/pybabel update -i idp/translations/messages.pot -d idp/translations --no-wrap \
+	  --no-fuzzy-matching --ignore-obsolete
+	$(BIN)/pybabel compile -d idp/translations --statistics
 
 # The peer, node-oidc-provider, at the version bench/peer/package-lock.json pins; it keeps its
 # state in the Redis at redis://127.0.0.1:6379/0 (python -m bench.run --help for another, or --no-peer).

@@ -13,6 +13,7 @@ from flask import jsonify
 from flask import request
 from flask.sessions import SecureCookieSession
 from flask.sessions import SecureCookieSessionInterface
+from flask_babel import Babel
 from werkzeug.exceptions import HTTPException
 from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.exceptions import RequestHeaderFieldsTooLarge
@@ -31,6 +32,8 @@ from idp.http.edge import REQUEST_ID_KEY
 from idp.http.edge import Edge
 from idp.http.edge import request_id
 from idp.http.logs import redact_product_logs
+from idp.interaction.i18n import TRANSLATIONS
+from idp.interaction.i18n import select_locale
 from idp.metrics.endpoints import Operations
 from idp.metrics.observe import Observed
 from idp.metrics.observe import record_routes
@@ -84,6 +87,13 @@ def create_app(settings: Settings | None = None, *, provider: Provider | None = 
         SESSION_COOKIE_SECURE=settings.issuer.startswith("https://"),
     )
     app.session_interface = BrowserOnlySessions()
+    # Page words come from gettext catalogues (docs/pages.md); templates get _() and ngettext().
+    Babel(
+        app,
+        locale_selector=select_locale,
+        default_locale="zh_CN",
+        default_translation_directories=str(TRANSLATIONS),
+    )
     app.extensions["essc"] = provider
     _register_blueprints(app, settings)
     # Token, introspection and revocation bypass Flask's request machinery (idp.http.backchannel);

@@ -1,154 +1,154 @@
-"""Page text in Chinese (default) and English (``ui_locales=en``). Never in OAuth errors."""
+"""Page text in Chinese (default) and English (``ui_locales=en``). Never in OAuth errors.
+
+The words live in gettext catalogues (``idp/translations``, docs/pages.md): the msgids are the
+zh-CN texts, marked here with ``N_`` for ``pybabel extract``, and pages still read them by
+key (``t.signin_heading``) from the dict ``text(locale)`` builds from the locale's catalogue."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 from datetime import timedelta
 from datetime import timezone
+from functools import cache
+from pathlib import Path
+
+from babel.support import NullTranslations
+from babel.support import Translations
+from flask import g
+from flask import has_request_context
+from flask import request
 
 from idp.cardholders.service import PinCheck
+from idp.oauth.authorize import first_ui_locale
 
-TEXT: dict[str, dict[str, str]] = {
-    "zh-CN": {
-        "title": "电子社保卡 统一身份认证",
-        "signin_heading": "登录",
-        "signin_to": "登录以继续访问",
-        "signin_again": "您已登录，但为了保障安全，此网站要求您重新输入密码。",
-        "credential": "社保卡号或公民身份号码",
-        "pin": "电子社保卡密码（6位数字）",
-        "signin_button": "登录",
-        "signin_failed": "卡号、身份号码或密码不正确。还可以再试 {tries} 次，之后密码将被锁定。",
-        "signin_last_try": (
-            "卡号、身份号码或密码不正确。这是最后一次机会：再输错一次，密码将被锁定。"
-        ),
-        "signin_locked": (
-            "密码错误次数过多，已被锁定。"
-            "请在 {until}（北京时间）之后再试，或到社保经办机构重置密码。"
-        ),
-        "signin_locked_later": "密码错误次数过多，已被锁定。请稍后再试，或到社保经办机构重置密码。",
-        "card_unusable": (
-            "您的社保卡当前不可用（已挂失或注销）。"
-            "请到社保经办机构或通过电子社保卡应用办理解挂或补卡。"
-        ),
-        "step_up_app": (
-            "此网站需要更高级别的身份核验，无法仅用密码登录。"
-            "请打开您的电子社保卡应用扫码登录，或在应用内直接登录。"
-        ),
-        "scan_link": "用电子社保卡应用扫码登录",
-        "consent_heading": "授权确认",
-        "consent_intro": "请求获取您的以下信息：",
-        "consent_approve": "同意",
-        "consent_deny": "拒绝",
-        "error_heading": "无法继续",
-        "expired": "本次登录已过期或无效，请返回应用重新发起。",
-        "bad_request": (
-            "应用发来的登录请求不完整，无法继续。"
-            "请返回应用重新点击登录；如果仍然不行，请联系该应用的客服。"
-        ),
-        "bad_form": "页面已过期，请刷新后重试。",
-        "too_many_requests": "请求过于频繁，请稍后再试。",
-        "server_error": "服务暂时不可用，这不是您的问题。请过几分钟再试。",
-        "continue": "继续",
-        "logout_heading": "退出登录",
-        "logout_confirm": (
-            "确定要退出电子社保卡登录吗？退出后，通过它登录的各个应用都需要重新登录。"
-        ),
-        "logout_from": "发起退出的应用：",
-        "logout_yes": "退出",
-        "logout_done": "您已退出登录。可以关闭此页面。",
-        "logout_bad_uri": "应用给出的返回地址未登记，无法返回该应用。您的登录状态未改变。",
-        "logout_bad_hint": "退出请求无效，无法确认是哪个应用发起的。您的登录状态未改变。",
-        "request_id": "请求编号（联系客服时提供）",
-    },
-    "en": {
-        "title": "e-SSC sign-in",
-        "signin_heading": "Sign in",
-        "signin_to": "Sign in to continue to",
-        "signin_again": (
-            "You are signed in, but for your security this site asks for your PIN again."
-        ),
-        "credential": "Card number or citizen ID number",
-        "pin": "e-card PIN (6 digits)",
-        "signin_button": "Sign in",
-        "signin_failed": (
-            "The card number, ID number or PIN is not right. You can try {tries} more times"
-            " before the PIN is locked."
-        ),
-        "signin_last_try": (
-            "The card number, ID number or PIN is not right. This is your last try: one more"
-            " wrong PIN locks it."
-        ),
-        "signin_locked": (
-            "Too many wrong PINs: the PIN is locked. Try again after {until} (Beijing time),"
-            " or reset the PIN at a social security office."
-        ),
-        "signin_locked_later": (
-            "Too many wrong PINs: the PIN is locked. Try again later, or reset the PIN at a"
-            " social security office."
-        ),
-        "card_unusable": (
-            "Your card cannot be used now (reported lost or cancelled). Visit a social security"
-            " office or use the e-card app to restore or replace it."
-        ),
-        "step_up_app": (
-            "This site needs a stronger check of who you are than a PIN. Sign in through"
-            " your e-card app: scan the code with it, or sign in from inside the app."
-        ),
-        "scan_link": "Sign in by scanning a code with your e-card app",
-        "consent_heading": "Allow access",
-        "consent_intro": "asks for:",
-        "consent_approve": "Allow",
-        "consent_deny": "Deny",
-        "error_heading": "Cannot continue",
-        "expired": (
-            "This sign-in has expired or is not valid. Go back to the application and start again."
-        ),
-        "bad_request": (
-            "The application sent an incomplete sign-in request. Go back to the application and"
-            " sign in again; if that fails too, contact the application's support."
-        ),
-        "bad_form": "The page expired. Reload it and try again.",
-        "too_many_requests": "Too many attempts. Wait a moment and try again.",
-        "server_error": (
-            "The service is unavailable; this is not your fault. Try again in a few minutes."
-        ),
-        "continue": "Continue",
-        "logout_heading": "Sign out",
-        "logout_confirm": (
-            "Sign out of the e-SSC? Every application you signed in to with it will ask you to"
-            " sign in again."
-        ),
-        "logout_from": "Asked by:",
-        "logout_yes": "Sign out",
-        "logout_done": "You are signed out. You can close this page.",
-        "logout_bad_uri": (
-            "The application gave a return address that is not registered, so you cannot be"
-            " sent back to it. You are still signed in."
-        ),
-        "logout_bad_hint": (
-            "This sign-out request is not valid: it does not show which application sent it."
-            " You are still signed in."
-        ),
-        "request_id": "Request id (give it to support)",
-    },
+TRANSLATIONS = Path(__file__).resolve().parent.parent / "translations"
+DEFAULT_LOCALE = "zh-CN"
+#: ui_locales values (BCP 47) to catalogue names (POSIX, as Babel spells them).
+CATALOGUES = {"zh-CN": "zh_CN", "en": "en"}
+
+
+def N_(message: str) -> str:  # noqa: N802 (gettext's name for "mark, translate later")
+    """Marks a msgid for ``pybabel extract``; the catalogue translates it when a page is built."""
+    return message
+
+
+def Np_(singular: str, plural: str) -> tuple[str, str]:  # noqa: N802
+    """Marks a plural msgid pair for ``pybabel extract`` (``-k Np_:1,2``)."""
+    return singular, plural
+
+
+TEXT: dict[str, str] = {
+    "title": N_("电子社保卡 统一身份认证"),
+    "signin_heading": N_("登录"),
+    "signin_to": N_("登录以继续访问"),
+    "signin_again": N_("您已登录，但为了保障安全，此网站要求您重新输入密码。"),
+    "credential": N_("社保卡号或公民身份号码"),
+    "pin": N_("电子社保卡密码（6位数字）"),
+    "signin_button": N_("登录"),
+    "signin_last_try": N_(
+        "卡号、身份号码或密码不正确。这是最后一次机会：再输错一次，密码将被锁定。"
+    ),
+    "signin_locked": N_(
+        "密码错误次数过多，已被锁定。请在 %(until)s（北京时间）之后再试，或到社保经办机构重置密码。"
+    ),
+    "signin_locked_later": N_("密码错误次数过多，已被锁定。请稍后再试，或到社保经办机构重置密码。"),
+    "card_unusable": N_(
+        "您的社保卡当前不可用（已挂失或注销）。请到社保经办机构或通过电子社保卡应用办理解挂或补卡。"
+    ),
+    "step_up_app": N_(
+        "此网站需要更高级别的身份核验，无法仅用密码登录。"
+        "请打开您的电子社保卡应用扫码登录，或在应用内直接登录。"
+    ),
+    "scan_link": N_("用电子社保卡应用扫码登录"),
+    "consent_heading": N_("授权确认"),
+    "consent_intro": N_("请求获取您的以下信息："),
+    "consent_approve": N_("同意"),
+    "consent_deny": N_("拒绝"),
+    "error_heading": N_("无法继续"),
+    "expired": N_("本次登录已过期或无效，请返回应用重新发起。"),
+    "bad_request": N_(
+        "应用发来的登录请求不完整，无法继续。"
+        "请返回应用重新点击登录；如果仍然不行，请联系该应用的客服。"
+    ),
+    "bad_form": N_("页面已过期，请刷新后重试。"),
+    "too_many_requests": N_("请求过于频繁，请稍后再试。"),
+    "server_error": N_("服务暂时不可用，这不是您的问题。请过几分钟再试。"),
+    "continue": N_("继续"),
+    "logout_heading": N_("退出登录"),
+    "logout_confirm": N_(
+        "确定要退出电子社保卡登录吗？退出后，通过它登录的各个应用都需要重新登录。"
+    ),
+    "logout_from": N_("发起退出的应用："),
+    "logout_yes": N_("退出"),
+    "logout_done": N_("您已退出登录。可以关闭此页面。"),
+    "logout_bad_uri": N_("应用给出的返回地址未登记，无法返回该应用。您的登录状态未改变。"),
+    "logout_bad_hint": N_("退出请求无效，无法确认是哪个应用发起的。您的登录状态未改变。"),
+    "request_id": N_("请求编号（联系客服时提供）"),
 }
 
 
+#: Plain-language labels for the consent page and 我的授权, per scope, in the consent order
+#: (who you are first, then what is released; idp.oidc.claims says what each scope releases).
+SCOPE_TEXT: dict[str, str] = {
+    "openid": N_("确认您的身份（匿名标识）"),
+    "profile": N_("您的姓名"),
+    "essc.card": N_("社保卡卡号（部分隐藏）、卡状态和参保地"),
+    "essc.idnumber": N_("您的完整公民身份号码"),
+}
+
+#: The wrong-PIN count: one form in Chinese, singular and plural in English (ngettext).
+TRIES_LEFT = Np_(
+    "卡号、身份号码或密码不正确。还可以再试 %(num)d 次，之后密码将被锁定。",
+    "卡号、身份号码或密码不正确。还可以再试 %(num)d 次，之后密码将被锁定。",
+)
+
+
+@cache
+def catalogue(locale: str) -> NullTranslations:
+    """The compiled catalogue of ``locale``; unknown locales get zh-CN's (the default)."""
+    name = CATALOGUES.get(locale, CATALOGUES[DEFAULT_LOCALE])
+    return Translations.load(str(TRANSLATIONS), [name])
+
+
+def translated(locale: str, *tables: Mapping[str, str]) -> dict[str, str]:
+    """Key to translated text for one page; later tables' keys win. The page's locale is
+    remembered for the request so that flask-babel's ``_()`` in its template agrees."""
+    if has_request_context():
+        g.page_locale = locale
+    gettext = catalogue(locale).gettext
+    return {key: gettext(msgid) for table in tables for key, msgid in table.items()}
+
+
 def text(locale: str) -> dict[str, str]:
-    return TEXT.get(locale, TEXT["zh-CN"])
+    return translated(locale, TEXT)
+
+
+def scope_label(locale: str, scope: str) -> str:
+    """A scope in plain words; a scope without a label shows as itself."""
+    msgid = SCOPE_TEXT.get(scope)
+    return catalogue(locale).gettext(msgid) if msgid else scope
+
+
+def select_locale() -> str:
+    """flask-babel's locale_selector: the locale a page chose (an interaction keeps the
+    ui_locales of its authorization request), else this request's ui_locales; zh-CN by default."""
+    chosen = g.get("page_locale") or first_ui_locale(request.values.get("ui_locales"))
+    return CATALOGUES.get(chosen, CATALOGUES[DEFAULT_LOCALE])
 
 
 BEIJING = timezone(timedelta(hours=8))
 
 
-def wrong_pin_message(t: dict[str, str], check: PinCheck) -> str:
+def wrong_pin_message(locale: str, check: PinCheck) -> str:
     """What a refused PIN means for the citizen: tries left, the last-try warning, or until
     when the PIN is locked (Beijing time, the card's own clock)."""
+    words = catalogue(locale)
     if check.locked:
         if check.locked_until is None:
-            return t["signin_locked_later"]
+            return words.gettext(TEXT["signin_locked_later"])
         until = datetime.fromtimestamp(check.locked_until, BEIJING).strftime("%Y-%m-%d %H:%M")
-        return t["signin_locked"].format(until=until)
+        return words.gettext(TEXT["signin_locked"]) % {"until": until}
     if check.tries_left == 1:
-        return t["signin_last_try"]
-    return t["signin_failed"].format(tries=check.tries_left)
+        return words.gettext(TEXT["signin_last_try"])
+    return words.ngettext(*TRIES_LEFT, check.tries_left) % {"num": check.tries_left}

@@ -29,6 +29,8 @@ from idp.interaction.browser import csrf_ok
 from idp.interaction.browser import csrf_token
 from idp.interaction.browser import current_session
 from idp.interaction.browser import set_session_cookie
+from idp.interaction.i18n import SCOPE_TEXT
+from idp.interaction.i18n import scope_label
 from idp.interaction.i18n import text
 from idp.interaction.i18n import wrong_pin_message
 from idp.interaction.pages import deliver
@@ -54,7 +56,6 @@ from idp.oauth.authorize import AuthorizationRequest
 from idp.oauth.authorize import RedirectableError
 from idp.oauth.authorize import UntrustedRedirect
 from idp.oauth.authorize import parse_authorization_request
-from idp.oidc.claims import SCOPE_LABELS
 from idp.store.grants import BrowserSession
 from idp.store.grants import Interaction
 from idp.store.people import Person
@@ -305,7 +306,7 @@ def signin(s: Session, interaction_id: str) -> BaseResponse:
         return _signin_page(
             authz,
             interaction_id,
-            error=wrong_pin_message(text(authz.ui_locale), result),
+            error=wrong_pin_message(authz.ui_locale, result),
             status=429 if result.locked else 401,
             credential=pages.kept_credential(credential),
         )
@@ -382,7 +383,7 @@ def consent(s: Session, interaction_id: str) -> BaseResponse:
     t = text(authz.ui_locale)
     if request.method == "GET":
         client = provider().clients.get(authz.client_id)
-        labels = [SCOPE_LABELS[s][authz.ui_locale] for s in authz.scopes if s in SCOPE_LABELS]
+        labels = [scope_label(authz.ui_locale, s) for s in authz.scopes if s in SCOPE_TEXT]
         page = render_template(
             "oauth/consent.html",
             t=t,

@@ -73,7 +73,7 @@ def sign_in(s: Session, locale: str) -> BaseResponse:
             LOCKOUTS.inc()
         return signin_page(
             locale,
-            error=wrong_pin_message(t, result),
+            error=wrong_pin_message(locale, result),
             status=429 if result.locked else 401,
             credential=pages.kept_credential(credential),
         )

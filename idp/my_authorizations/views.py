@@ -18,6 +18,8 @@ from idp.interaction.browser import csrf_ok
 from idp.interaction.browser import csrf_token
 from idp.interaction.browser import current_session
 from idp.interaction.browser import session_cookie_hash
+from idp.interaction.i18n import SCOPE_TEXT
+from idp.interaction.i18n import scope_label
 from idp.interaction.pages import unit_of_work
 from idp.my_authorizations import revoke
 from idp.my_authorizations.holdings import holdings
@@ -30,7 +32,6 @@ from idp.my_authorizations.signin import sign_in
 from idp.my_authorizations.signin import signin_page
 from idp.my_authorizations.signin import with_locale
 from idp.oauth.authorize import first_ui_locale
-from idp.oidc.claims import SCOPE_LABELS
 from idp.store.unit_of_work import UnitOfWork
 
 bp = Blueprint("my_authorizations", __name__)
@@ -48,8 +49,8 @@ _DONE = {"portal": "done", "session": "session", "ecard": "ecard"}
 
 
 def _in_order(scopes: tuple[str, ...]) -> list[str]:
-    """The consent page's order (``SCOPE_LABELS``): who you are first, then what is released."""
-    known = list(SCOPE_LABELS)
+    """The consent page's order (``SCOPE_TEXT``): who you are first, then what is released."""
+    known = list(SCOPE_TEXT)
     return sorted(scopes, key=lambda s: known.index(s) if s in known else len(known))
 
 
@@ -79,7 +80,7 @@ def page(s: Session) -> BaseResponse:
         t=t,
         locale=locale,
         held=held,
-        scope_words=lambda scope: SCOPE_LABELS.get(scope, {}).get(locale, scope),
+        scope_words=lambda scope: scope_label(locale, scope),
         in_order=_in_order,
         acr_words=lambda acr: acr_words(t, acr),
         when=when,

@@ -14,23 +14,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-#: Plain-language labels for the consent page, per scope, in each supported locale.
-SCOPE_LABELS: dict[str, dict[str, str]] = {
-    "openid": {
-        "zh-CN": "确认您的身份（匿名标识）",
-        "en": "Confirm who you are (an anonymous identifier)",
-    },
-    "profile": {"zh-CN": "您的姓名", "en": "Your name"},
-    "essc.card": {
-        "zh-CN": "社保卡卡号（部分隐藏）、卡状态和参保地",
-        "en": "Your card number (partly hidden), card status and region",
-    },
-    "essc.idnumber": {
-        "zh-CN": "您的完整公民身份号码",
-        "en": "Your full citizen ID number",
-    },
-}
-
 
 @dataclass(frozen=True)
 class Cardholder:
