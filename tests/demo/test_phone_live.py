@@ -179,8 +179,9 @@ def test_tour_gate_refuses_offline_ride_codes_once_the_status_list_refreshes(
         assert codes.count() == 5
         expect(page.locator("#ride li:visible")).to_have_count(1)
         pixels, width, height = read_screenshot(page.screenshot(path=str(cwd / "ride.png")))
-        (seen,) = zxingcpp.read_barcodes(memoryview(pixels).cast("B", (height, width)))
-        assert seen.text == codes.first.get_attribute("data-code")
+        seen = zxingcpp.read_barcodes(memoryview(pixels).cast("B", (height, width)))
+        # One symbol on screen: the decoder may report it more than once, never another code.
+        assert {s.text for s in seen} == {codes.first.get_attribute("data-code")}
     finally:
         context.close()
 
