@@ -12,7 +12,9 @@ import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from sqlalchemy import delete
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from idp.channel_signin.assertion import AssertionRejected
 from idp.channel_signin.assertion import ChannelAssertionVerifier
@@ -28,6 +30,17 @@ from idp.store.unit_of_work import UnitOfWork
 
 #: How long a QR stands (seconds); the PC page asks for a new one before that.
 REQUEST_TTL = 120
+#: How long an ended request's row stays after its expiry, so that a late scan or approval
+#: hears "expired" rather than "unknown"; the audit log keeps what happened for good.
+KEEP_ENDED = 3600
+
+
+def purge_scan_requests(s: Session, now: int) -> int:
+    """Delete the requests that expired more than ``KEEP_ENDED`` seconds ago (``essc purge``).
+    A PC page refreshes its QR every two minutes, so without this the table grows by thirty
+    rows an hour for every PC left open on the sign-in page."""
+    gone = s.execute(delete(ScanRequest).where(ScanRequest.expires_at <= now - KEEP_ENDED))
+    return int(getattr(gone, "rowcount", 0))
 
 
 @dataclass(frozen=True)
