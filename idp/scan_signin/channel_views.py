@@ -81,7 +81,11 @@ def scan() -> Response:
     answer = {
         "state": "scanned",
         "portal": {"client_id": found.client_id, "name": client.name if client else ""},
-        "pc": {"network": found.pc_network, "location": None, "requested_at": found.created_at},
+        "pc": {
+            "network": found.pc_network,
+            "location": p.scan_signin.regions.locate(found.pc_network),
+            "requested_at": found.created_at,
+        },
         "expires_at": found.expires_at,
         "choices": found.choices,
         "far_from_pc": found.far_from_pc,
