@@ -23,6 +23,7 @@ from idp.http.http import oauth_json
 from idp.http.http import provider
 from idp.http.http import read_json
 from idp.scan_signin import formats
+from idp.scan_signin import openapi
 from idp.scan_signin.service import Decision
 from idp.scan_signin.transitions import Refused
 
@@ -64,6 +65,11 @@ def _problem(refused: Refused) -> Problem:
 
 def _phone() -> str:
     return formats.network_of(request.remote_addr)
+
+
+@bp.get("/openapi.json")
+def openapi_json() -> Response:
+    return Response(openapi.render(), mimetype="application/json")
 
 
 @bp.post("/scan")
