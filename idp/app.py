@@ -130,6 +130,7 @@ def _register_blueprints(app: Flask, settings: Settings) -> None:
     from idp.family import views as family
     from idp.http import discovery
     from idp.http import userinfo
+    from idp.interaction import cancel as interaction_cancel
     from idp.interaction import views as authorize
     from idp.logout import views as logout
     from idp.my_authorizations import views as my_authorizations
@@ -152,7 +153,7 @@ def _register_blueprints(app: Flask, settings: Settings) -> None:
         pension,
     ):
         app.register_blueprint(module.bp)
-    for module in (scan_pc, scan_api):
+    for module in (scan_pc, scan_api, interaction_cancel):
         app.register_blueprint(module.bp)
     if settings.demo:
         from idp.demo import phone as demo_phone

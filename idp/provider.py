@@ -63,6 +63,7 @@ from idp.oidc.discovery import provider_metadata
 from idp.oidc.discovery import validate_metadata
 from idp.oidc.id_token import IdTokenIssuer
 from idp.qr.service import QrCodes
+from idp.scan_signin.regions import NetworkRegions
 from idp.scan_signin.service import ScanSignIns
 from idp.settings import Settings
 from idp.store.database import Database
@@ -228,7 +229,8 @@ class Provider:
     @cached_property
     def scan_signin(self) -> ScanSignIns:
         """Scan-to-sign-in on the PC (docs/scan-signin.md)."""
-        return ScanSignIns(self.channel_assertions, self.token_hash)
+        regions = NetworkRegions.load(self.settings.network_regions)
+        return ScanSignIns(self.channel_assertions, self.token_hash, regions=regions)
 
     @cached_property
     def channel_assertions(self) -> ChannelAssertionVerifier:

@@ -140,13 +140,32 @@ def serve(host: str, port: int, production: bool, workers: int, server: str) -> 
 
 @click.command("purge")
 def purge() -> None:
-    """Delete expired replay-cache and deny-list entries, and unknown-credential PIN lockouts
-    that have passed (run from cron)."""
+    """Delete expired replay-cache and deny-list entries, unknown-credential PIN lockouts that
+    have passed and ended scan-to-sign-in requests, and end timed-out sign-in sessions, which
+    queues their back-channel logout tokens (run from cron every minute)."""
     from idp.cardholders.service import purge_pin_attempts
+    from idp.logout.expiry import end_timed_out_sessions
+    from idp.scan_signin.service import purge_scan_requests
     from idp.store.expiring import SqlExpiringSet
 
     p = provider()
     purged = SqlExpiringSet(p.db, "", time.time).purge()
     with p.unit_of_work() as uow:
         lockouts = purge_pin_attempts(uow.session, p.now())
-    emit({"purged": purged, "pin_lockouts_purged": lockouts})
+    sessions = 0
+    while True:  # a batch per transaction, so a backlog never holds one long transaction
+        with p.unit_of_work() as uow:
+            ended = end_timed_out_sessions(uow.session, p.now())
+        sessions += ended
+        if ended == 0:
+            break
+    with p.unit_of_work() as uow:
+        scans = purge_scan_requests(uow.session, p.now())
+    emit(
+        {
+            "purged": purged,
+            "pin_lockouts_purged": lockouts,
+            "sessions_ended": sessions,
+            "scan_requests_purged": scans,
+        }
+    )

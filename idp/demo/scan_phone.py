@@ -6,6 +6,7 @@ approves with a fresh channel assertion, through the same service as ``/api/v1/s
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from flask import Blueprint
@@ -15,6 +16,7 @@ from flask import request
 
 from idp.demo.scan_app import assertion
 from idp.http.http import provider
+from idp.interaction.i18n import BEIJING
 from idp.interaction.i18n import text
 from idp.scan_signin import formats
 from idp.scan_signin.transitions import Refused
@@ -46,7 +48,13 @@ def scan() -> str:
     except Refused as refused:
         return _page(refused=refused.slug, request=qr)
     client = p.clients.get(found.client_id)
-    return _page(scanned={"found": found, "portal": client.name if client else ""}, request=qr)
+    scanned = {
+        "found": found,
+        "portal": client.name if client else "",
+        "location": p.scan_signin.regions.locate(found.pc_network) or "未知",
+        "requested_at": datetime.fromtimestamp(found.created_at, BEIJING).strftime("%H:%M:%S"),
+    }
+    return _page(scanned=scanned, request=qr)
 
 
 @bp.post("/decide")

@@ -75,6 +75,7 @@ TEXT: dict[str, str] = {
     "too_many_requests": N_("请求过于频繁，请稍后再试。"),
     "server_error": N_("服务暂时不可用，这不是您的问题。请过几分钟再试。"),
     "continue": N_("继续"),
+    "form_post_noscript": N_("您的浏览器没有运行脚本。请点击“继续”前往网站。"),
     "logout_heading": N_("退出登录"),
     "logout_confirm": N_(
         "确定要退出电子社保卡登录吗？退出后，通过它登录的各个应用都需要重新登录。"
@@ -85,6 +86,38 @@ TEXT: dict[str, str] = {
     "logout_bad_uri": N_("应用给出的返回地址未登记，无法返回该应用。您的登录状态未改变。"),
     "logout_bad_hint": N_("退出请求无效，无法确认是哪个应用发起的。您的登录状态未改变。"),
     "request_id": N_("请求编号（联系客服时提供）"),
+    "unknown_app": N_("这个网站或应用没有在电子社保卡登记，不能用电子社保卡登录。"),
+    "unknown_return": N_("登录后要返回的网址没有在电子社保卡登记。为了您的安全，登录已停止。"),
+    "request_used": N_("这个登录链接已经用过或已经过期。"),
+    "next_step_heading": N_("您可以这样做"),
+    "cancel_signin": N_("取消，返回网站"),
+    "logout_stay": N_("不退出，保持登录"),
+    "logout_stayed": N_("您仍处于登录状态。可以关闭此页面。"),
+    "language_switch": N_("English"),
+}
+
+#: What the citizen can do next, per error page (issue 10 item 7: what happened and what to
+#: do next, in plain words). An error without an entry here says only what happened.
+NEXT_STEP: dict[str, str] = {
+    "expired": N_("请回到您要访问的网站或应用，重新点击“登录”。"),
+    "bad_request": N_(
+        "这不是您的问题。请回到该网站重新点击“登录”；如果仍然不行，请联系该网站的客服，"
+        "并告诉他们下面的请求编号。"
+    ),
+    "unknown_app": N_(
+        "请不要在这里输入密码。请从该网站的官方入口进入；如果您是从短信、聊天里的链接或别人发来的"
+        "二维码进入的，它可能是仿冒网站。"
+    ),
+    "unknown_return": N_(
+        "请不要在这里输入密码。请从该网站的官方入口进入；如果您是从短信、聊天里的链接或别人发来的"
+        "二维码进入的，它可能是仿冒网站。"
+    ),
+    "request_used": N_("每个登录链接只能用一次。请回到网站重新点击“登录”。"),
+    "bad_form": N_("请回到上一页，刷新后再试一次。"),
+    "too_many_requests": N_("请等一分钟后再试。"),
+    "server_error": N_("请过几分钟再试；如果一直这样，请联系客服并告诉他们下面的请求编号。"),
+    "logout_bad_uri": N_("您可以关闭此页面，回到该应用继续使用。"),
+    "logout_bad_hint": N_("您可以关闭此页面，回到该应用继续使用。"),
 }
 
 
@@ -122,6 +155,12 @@ def translated(locale: str, *tables: Mapping[str, str]) -> dict[str, str]:
 
 def text(locale: str) -> dict[str, str]:
     return translated(locale, TEXT)
+
+
+def next_step(locale: str, key: str) -> str | None:
+    """What to do after the error page ``key``, in the page's language; None if nothing."""
+    msgid = NEXT_STEP.get(key)
+    return catalogue(locale).gettext(msgid) if msgid else None
 
 
 def scope_label(locale: str, scope: str) -> str:

@@ -20,6 +20,7 @@ from flask import Response
 from flask import g
 from flask import redirect
 from flask import render_template
+from flask import request
 from sqlalchemy.orm import Session
 from werkzeug.wrappers import Response as BaseResponse
 
@@ -30,7 +31,10 @@ from idp.cardholders.service import normalize_card_number
 from idp.errors import OAuthError
 from idp.http.http import NO_STORE
 from idp.http.http import provider
+from idp.interaction.i18n import next_step
 from idp.interaction.i18n import text
+from idp.interaction.language import page_locale
+from idp.interaction.language import switch_url
 from idp.oauth import response as authz_response
 from idp.oauth.authorize import AuthorizationRequest
 
@@ -90,13 +94,17 @@ def unit_of_work(
 
 
 def respond_error(authz: AuthorizationRequest, error: OAuthError) -> BaseResponse:
-    return deliver(authz_response.failure(authz, error, provider().issuer))
+    return deliver(authz_response.failure(authz, error, provider().issuer), authz.ui_locale)
 
 
-def deliver(result: authz_response.AuthorizationResponse) -> BaseResponse:
+def deliver(result: authz_response.AuthorizationResponse, locale: str) -> BaseResponse:
     if result.mode == "form_post":
         page = render_template(
-            "oauth/form_post.html", action=result.redirect_uri, fields=result.fields
+            "oauth/form_post.html",
+            t=text(locale),
+            locale=locale,
+            action=result.redirect_uri,
+            fields=result.fields,
         )
         return html(page, 200, form_to=result.redirect_uri)
     response = redirect(result.location(), 303)
@@ -105,10 +113,19 @@ def deliver(result: authz_response.AuthorizationResponse) -> BaseResponse:
 
 
 def error_page(key: str, status: int, *, locale: str) -> BaseResponse:
+    """The plain-words page for ``key`` (idp.interaction.i18n TEXT and NEXT_STEP), in the
+    language the citizen chose if they did (idp.interaction.language), else ``locale``."""
+    locale = page_locale(locale)
+    # No switch where it would repeat the request's own query: an error page must not echo
+    # what it refused (a link carrying a hostile client_id), and the request's ui_locales
+    # already chose its language.
+    switch = switch_url(locale) if not request.args or set(request.args) == {"lang"} else None
     page = render_template(
         "oauth/error.html",
+        switch_url=switch,
         t=text(locale),
         message=text(locale)[key],
+        next_step=next_step(locale, key),
         request_id=g.request_id,
         locale=locale,
     )

@@ -33,10 +33,14 @@ from idp.interaction.i18n import SCOPE_TEXT
 from idp.interaction.i18n import scope_label
 from idp.interaction.i18n import text
 from idp.interaction.i18n import wrong_pin_message
+from idp.interaction.language import page_locale
+from idp.interaction.language import switch_url
 from idp.interaction.pages import deliver
 from idp.interaction.pages import error_page
 from idp.interaction.pages import respond_error
 from idp.interaction.pages import unit_of_work
+from idp.interaction.plain_errors import raw_locale
+from idp.interaction.plain_errors import untrusted_page
 from idp.interaction.signin import complete_interaction
 from idp.interaction.signin import consent_covers
 from idp.interaction.signin import create_interaction
@@ -77,14 +81,15 @@ def authorize(s: Session) -> BaseResponse:
         authz = parse_authorization_request(items, p.clients.get, pushed=pushed)
     except OAuthError as exc:  # a request_uri that cannot be used: no redirect_uri to trust
         log.info("oauth error %s on /authorize: %s [%s]", exc.error, exc.detail, g.request_id)
-        return error_page("bad_request", 400, locale="zh-CN")
+        return error_page(untrusted_page(items, p.clients.get, exc), 400, locale=raw_locale(items))
     except (UntrustedRedirect, RedirectableError) as exc:
         # The precise reason goes to the log only (idp.errors), as on the back channel.
         log.info(
             "oauth error %s on /authorize: %s [%s]", exc.error.error, exc.error.detail, g.request_id
         )
         if isinstance(exc, UntrustedRedirect):
-            return error_page("bad_request", 400, locale="zh-CN")
+            key = untrusted_page(items, p.clients.get, exc.error)
+            return error_page(key, 400, locale=raw_locale(items))
         return respond_error(exc.request, exc.error)
     token = dict(items).get("login_hint_token")
     if token:
@@ -257,7 +262,7 @@ def _issue(
         request_id=g.request_id,
         scopes=list(authz.scopes),
     )
-    return deliver(authz_response.success(authz, code, p.issuer))
+    return deliver(authz_response.success(authz, code, p.issuer), authz.ui_locale)
 
 
 # -- the interaction: sign-in and consent pages -------------------------------------------
@@ -266,7 +271,8 @@ def _load(s: Session, interaction_id: str) -> tuple[Interaction, AuthorizationRe
     row = find_interaction(s, interaction_id, browser_hash=browser_hash(), now=p.now())
     if row is None:
         return None
-    return row, AuthorizationRequest.from_json(row.request)
+    authz = AuthorizationRequest.from_json(row.request)
+    return row, replace(authz, ui_locale=page_locale(authz.ui_locale))
 
 
 @bp.route("/interaction/<interaction_id>/signin", methods=["GET", "POST"])
@@ -355,13 +361,15 @@ def _signin_page(
     ``again``: the citizen is signed in and asked to re-enter the PIN."""
     p = provider()
     client = p.clients.get(authz.client_id)
-    t = text(authz.ui_locale)
+    locale = authz.ui_locale
     page = render_template(
         "oauth/signin.html",
-        t=t,
-        locale=authz.ui_locale,
+        t=text(locale),
+        locale=locale,
+        switch_url=switch_url(locale),
         client_name=client.name if client else "",
         action=f"/interaction/{interaction_id}/signin",
+        cancel=f"/interaction/{interaction_id}/cancel",
         csrf_token=csrf_token(),
         error=error,
         login_hint=credential or authz.login_hint or "",
@@ -380,14 +388,15 @@ def consent(s: Session, interaction_id: str) -> BaseResponse:
     if loaded is None or browser is None:
         return error_page("expired", 400, locale=loaded[1].ui_locale if loaded else "zh-CN")
     _, authz = loaded
-    t = text(authz.ui_locale)
+    locale = authz.ui_locale
     if request.method == "GET":
         client = provider().clients.get(authz.client_id)
-        labels = [scope_label(authz.ui_locale, s) for s in authz.scopes if s in SCOPE_TEXT]
+        labels = [scope_label(locale, s) for s in authz.scopes if s in SCOPE_TEXT]
         page = render_template(
             "oauth/consent.html",
-            t=t,
-            locale=authz.ui_locale,
+            t=text(locale),
+            locale=locale,
+            switch_url=switch_url(locale),
             client_name=client.name if client else "",
             labels=labels,
             action=f"/interaction/{interaction_id}/consent",
@@ -395,7 +404,7 @@ def consent(s: Session, interaction_id: str) -> BaseResponse:
         )
         return pages.html(page, 200, form_to=authz.redirect_uri)
     if not csrf_ok(request.form.get("csrf_token")):
-        return error_page("bad_form", 400, locale=authz.ui_locale)
+        return error_page("bad_form", 400, locale=locale)
     p = provider()
     if request.form.get("decision") != "approve":
         complete_interaction(s, interaction_id, p.now())

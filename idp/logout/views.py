@@ -17,6 +17,8 @@ from idp.interaction.browser import csrf_ok
 from idp.interaction.browser import csrf_token
 from idp.interaction.browser import current_session
 from idp.interaction.i18n import text
+from idp.interaction.language import page_locale
+from idp.interaction.language import switch_url
 from idp.interaction.pages import error_page
 from idp.interaction.pages import unit_of_work
 from idp.logout.service import LogoutRefused
@@ -39,7 +41,7 @@ def _parse() -> LogoutRequest:
 @bp.route("/logout", methods=["GET", "POST"])
 @unit_of_work
 def logout(s: Session) -> BaseResponse:
-    locale = first_ui_locale(request.values.get("ui_locales"))
+    locale = page_locale(first_ui_locale(request.values.get("ui_locales")))
     try:
         logout_request = _parse()
     except LogoutRefused as refused:
@@ -58,17 +60,36 @@ def logout(s: Session) -> BaseResponse:
 @bp.route("/logout/confirm", methods=["POST"])
 @unit_of_work
 def confirm(s: Session) -> BaseResponse:
-    locale = first_ui_locale(request.form.get("ui_locales"))
+    locale = page_locale(first_ui_locale(request.form.get("ui_locales")))
     if not csrf_ok(request.form.get("csrf_token")):
         return error_page("bad_form", 400, locale=locale)
     try:
         logout_request = _parse()
     except LogoutRefused as refused:
         return error_page(refused.key, 400, locale=locale)
+    if request.form.get("decision") == "stay":
+        return _stay(logout_request, locale)
     browser = current_session(s)
     if browser is not None:
         end_session(s, browser, now=provider().now(), client_id=_client_id(logout_request))
     return _finish(logout_request, locale)
+
+
+def _stay(logout_request: LogoutRequest, locale: str) -> BaseResponse:
+    """The citizen chose to stay signed in (RP-Initiated Logout 1.0 section 2: the OP asks
+    whether to log out of the OP too; "no" leaves the session and its other portals alone).
+    The portal already ended its own session, so the citizen goes back to it as it asked."""
+    location = logout_request.location()
+    if location is not None:
+        return redirect(location, 303)
+    page = render_template(
+        "oauth/logged_out.html",
+        t=text(locale),
+        locale=locale,
+        message=text(locale)["logout_stayed"],
+        request_id=g.request_id,
+    )
+    return pages.html(page, 200)
 
 
 def _client_id(logout_request: LogoutRequest) -> str | None:
@@ -81,6 +102,7 @@ def _confirmation(logout_request: LogoutRequest, locale: str) -> BaseResponse:
         "oauth/logout.html",
         t=text(locale),
         locale=locale,
+        switch_url=switch_url(locale),
         action="/logout/confirm",
         csrf_token=csrf_token(),
         client_name=client.name if client else None,

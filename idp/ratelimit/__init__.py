@@ -1,6 +1,7 @@
 """Abuse limits: requests per address on the endpoints worth flooding (issue 13 item 6).
 
-Each group of endpoints (``token``, ``par``, ``register``, ``signin``, ``qr``, ``payments``)
+Each group of endpoints (``token``, ``par``, ``register``, ``signin``, ``qr``, ``payments``,
+``scan_signin``: the channel API and the PC page's GET, which creates a login request)
 counts the requests of one address in fixed windows (the ``limits`` library), in Redis when
 ``ESSC_REDIS_URL`` is set, so every worker and instance shares the count, in process memory
 otherwise. Past the limit the answer is ``429`` with ``Retry-After``: OAuth JSON at the OAuth
@@ -41,14 +42,19 @@ GROUPS: tuple[tuple[str, str, re.Pattern[str]], ...] = (
     ("signin", FLASK, re.compile(r"/interaction/[^/]+/signin")),
     ("qr", FLASK, re.compile(r"/api/v1/(ecards/[^/]+|me)/qr-codes")),
     ("payments", FLASK, re.compile(r"/api/v1/(payments(/.*)?|ecards/[^/]+/payments/.+|qr/.+)")),
+    ("scan_signin", FLASK, re.compile(r"/api/v1/scan-signin/(scan|approve|deny)")),
+)
+#: GET paths that write: each visit to the PC's scan-to-sign-in page creates a login request.
+GET_GROUPS: tuple[tuple[str, str, re.Pattern[str]], ...] = (
+    ("scan_signin", FLASK, re.compile(r"/interaction/[^/]+/scan")),
 )
 
 
 def group_of(method: str, path: str) -> tuple[str, str] | None:
     """The limited group a request belongs to, with how it is answered; ``None`` if none."""
-    if method != "POST":
+    if method not in ("GET", "POST"):
         return None
-    for name, answered, pattern in GROUPS:
+    for name, answered, pattern in GROUPS if method == "POST" else GET_GROUPS:
         if pattern.fullmatch(path):
             return name, answered
     return None

@@ -23,6 +23,7 @@ from idp.http.http import oauth_json
 from idp.http.http import provider
 from idp.http.http import read_json
 from idp.scan_signin import formats
+from idp.scan_signin import openapi
 from idp.scan_signin.service import Decision
 from idp.scan_signin.transitions import Refused
 
@@ -66,6 +67,11 @@ def _phone() -> str:
     return formats.network_of(request.remote_addr)
 
 
+@bp.get("/openapi.json")
+def openapi_json() -> Response:
+    return Response(openapi.render(), mimetype="application/json")
+
+
 @bp.post("/scan")
 def scan() -> Response:
     """The phone scanned a QR: what to show the citizen, and the three numbers."""
@@ -81,7 +87,11 @@ def scan() -> Response:
     answer = {
         "state": "scanned",
         "portal": {"client_id": found.client_id, "name": client.name if client else ""},
-        "pc": {"network": found.pc_network, "location": None, "requested_at": found.created_at},
+        "pc": {
+            "network": found.pc_network,
+            "location": p.scan_signin.regions.locate(found.pc_network),
+            "requested_at": found.created_at,
+        },
         "expires_at": found.expires_at,
         "choices": found.choices,
         "far_from_pc": found.far_from_pc,

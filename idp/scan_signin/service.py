@@ -12,7 +12,9 @@ import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from sqlalchemy import delete
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from idp.channel_signin.assertion import AssertionRejected
 from idp.channel_signin.assertion import ChannelAssertionVerifier
@@ -21,6 +23,7 @@ from idp.events.audit import record_event
 from idp.interaction.assurance import Assurance
 from idp.scan_signin import formats
 from idp.scan_signin import transitions as t
+from idp.scan_signin.regions import NetworkRegions
 from idp.scan_signin.transitions import Holder
 from idp.scan_signin.transitions import Refused
 from idp.store.scan_signin import ScanRequest
@@ -28,6 +31,17 @@ from idp.store.unit_of_work import UnitOfWork
 
 #: How long a QR stands (seconds); the PC page asks for a new one before that.
 REQUEST_TTL = 120
+#: How long an ended request's row stays after its expiry, so that a late scan or approval
+#: hears "expired" rather than "unknown"; the audit log keeps what happened for good.
+KEEP_ENDED = 3600
+
+
+def purge_scan_requests(s: Session, now: int) -> int:
+    """Delete the requests that expired more than ``KEEP_ENDED`` seconds ago (``essc purge``).
+    A PC page refreshes its QR every two minutes, so without this the table grows by thirty
+    rows an hour for every PC left open on the sign-in page."""
+    gone = s.execute(delete(ScanRequest).where(ScanRequest.expires_at <= now - KEEP_ENDED))
+    return int(getattr(gone, "rowcount", 0))
 
 
 @dataclass(frozen=True)
@@ -76,10 +90,13 @@ class ScanSignIns:
         verifier: ChannelAssertionVerifier,
         keyed: Callable[[str], str],
         ttl: int = REQUEST_TTL,
+        regions: NetworkRegions | None = None,
     ) -> None:
         self._verifier = verifier
         self._keyed = keyed
         self.ttl = ttl
+        #: The PC's approximate location for the phone (idp.scan_signin.regions).
+        self.regions = regions or NetworkRegions.load("")
 
     def ref_hash(self, reference: str) -> str:
         return self._keyed(f"scan-ref:{reference}")
@@ -174,7 +191,7 @@ class ScanSignIns:
         if row is None:
             raise t.refusal(uow.session, ref_hash, holder, "scan", now)
         client_id, choices, pc_network, created_at, expires_at = row
-        far = formats.far_apart(pc_network, phone)
+        far = self._far(pc_network, phone)
         self._audit(uow, "scan_signin.scanned", holder, client_id, now, far_from_pc=far)
         return Scanned(client_id, list(choices), pc_network, created_at, expires_at, far)
 
@@ -183,7 +200,7 @@ class ScanSignIns:
     ) -> Decision:
         """Approved with the right number; denied (and committed so) with a wrong one."""
         pc_network = self._pc_network(uow, ref_hash)
-        far = formats.far_apart(pc_network, phone) if pc_network else True
+        far = self._far(pc_network, phone)
         row = t.approve(uow.session, ref_hash, holder, number, far, now)
         if row is not None:
             self._audit(uow, "scan_signin.approved", holder, row[0], now, far_from_pc=far)
@@ -201,12 +218,19 @@ class ScanSignIns:
         reason: str = "citizen",
     ) -> Decision:
         pc_network = self._pc_network(uow, ref_hash)
-        far = formats.far_apart(pc_network, phone) if pc_network else True
+        far = self._far(pc_network, phone)
         row = t.deny(uow.session, ref_hash, holder, reason, far, now)
         if row is None:
             raise t.refusal(uow.session, ref_hash, holder, "decide", now)
         self._audit(uow, "scan_signin.denied", holder, row[0], now, reason=reason, far_from_pc=far)
         return Decision(t.DENIED, far, reason)
+
+    def _far(self, pc_network: str | None, phone: str) -> bool:
+        """Flagged when the networks share no wide prefix, or the operator's region table puts
+        the two in different places (docs/scan-signin.md "Formats")."""
+        if pc_network is None:
+            return True
+        return formats.far_apart(pc_network, phone) or self.regions.apart(pc_network, phone)
 
     @staticmethod
     def _pc_network(uow: UnitOfWork, ref_hash: str) -> str | None:

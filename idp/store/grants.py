@@ -11,9 +11,11 @@ from typing import Any
 from sqlalchemy import JSON
 from sqlalchemy import BigInteger
 from sqlalchemy import ForeignKey
+from sqlalchemy import Index
 from sqlalchemy import Integer
 from sqlalchemy import String
 from sqlalchemy import UniqueConstraint
+from sqlalchemy import text
 from sqlalchemy.orm import Mapped
 from sqlalchemy.orm import mapped_column
 
@@ -24,6 +26,15 @@ class BrowserSession(Base):
     """A signed-in browser. The cookie holds a random value; only its hash is stored."""
 
     __tablename__ = "browser_sessions"
+    #: The timed-out sessions the sweep ends (idp.logout.expiry), oldest first.
+    __table_args__ = (
+        Index(
+            "ix_browser_sessions_open_expiry",
+            "expires_at",
+            sqlite_where=text("ended_at IS NULL"),
+            postgresql_where=text("ended_at IS NULL"),
+        ),
+    )
 
     cookie_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
     sid: Mapped[str] = mapped_column(String(43), unique=True)

@@ -332,8 +332,45 @@ def test_purge_forgets_passed_pin_lockouts_of_unknown_credentials(essc: Essc) ->
         s.add(PinAttempts(key_hash="a" * 64, failures=5, locked_until=1, updated_at=1))
         s.add(PinAttempts(key_hash="b" * 64, failures=5, locked_until=2**40, updated_at=1))
         s.add(PinAttempts(key_hash="c" * 64, failures=2, locked_until=None, updated_at=1))
-    assert essc.ok("purge") == {"purged": 0, "pin_lockouts_purged": 1}
+    assert essc.ok("purge") == {
+        "purged": 0,
+        "pin_lockouts_purged": 1,
+        "sessions_ended": 0,
+        "scan_requests_purged": 0,
+    }
     with db.read() as s:
         left = set(s.scalars(select(PinAttempts.key_hash)))
     db.dispose()
     assert left == {"b" * 64, "c" * 64}
+
+
+def test_purge_deletes_scan_requests_an_hour_past_their_expiry(essc: Essc) -> None:
+    import time
+
+    from idp.scan_signin.service import KEEP_ENDED
+    from idp.store.database import Database
+    from idp.store.scan_signin import ScanRequest
+
+    now = int(time.time())
+    db = Database(f"sqlite:///{essc.directory / 'essc.db'}")
+    with db.transaction() as s:
+        for name, expires_at in (("old", now - KEEP_ENDED - 5), ("recent", now - 60)):
+            s.add(
+                ScanRequest(
+                    ref_hash=name.ljust(64, "0"),
+                    pc_hash=name.ljust(64, "1"),
+                    interaction_id="i",
+                    client_id="c",
+                    state="expired",
+                    number=10,
+                    choices=[10, 20, 30],
+                    pc_network="127.0.0.0/24",
+                    created_at=expires_at - 120,
+                    expires_at=expires_at,
+                )
+            )
+    assert essc.ok("purge")["scan_requests_purged"] == 1
+    with db.read() as s:
+        left = set(s.scalars(select(ScanRequest.ref_hash)))
+    db.dispose()
+    assert left == {"recent".ljust(64, "0")}

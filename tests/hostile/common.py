@@ -10,8 +10,9 @@ from sqlalchemy import text
 from tests.support import query_of
 
 #: What broke Authlib (aesthetics-anchors 3): non-ASCII, its percent-encoding, quote, backslash.
-HAN = "回"
-PCT = "%E5%9B%9E"
+#: A rare character, so that "not echoed" cannot be confused with a page's own words.
+HAN = "龘"
+PCT = "%E9%BE%98"
 QUOTE = 'a"b'
 BACKSLASH = "a\\b"
 NUL = "a\x00b"

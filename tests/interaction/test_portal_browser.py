@@ -50,10 +50,10 @@ CARDS = {"zh-CN": ("A00000011", "11010519491231002X"), "en": ("A00000012", "1101
 WORDS = {
     "zh-CN": {"tries": "还可以再试 4 次", "app": "电子社保卡", "bye": "退出",
               "asks": "City portal 请求获取您的以下信息", "done": "您已退出登录",
-              "again": "重新输入密码"},
+              "again": "重新输入密码", "phish": "请不要在这里输入密码"},
     "en": {"tries": "You can try 4 more times", "app": "e-card app", "bye": "Sign out",
            "asks": "City portal asks for:", "done": "You are signed out",
-           "again": "asks for your PIN again"},
+           "again": "asks for your PIN again", "phish": "Do not enter your PIN here"},
 }  # fmt: skip
 FACE = json.dumps({"id_token": {"acr": {"essential": True, "values": ["urn:essc:acr:face"]}}})
 
@@ -192,6 +192,8 @@ def _step_up(j: Journey, a: Portal, b: Portal, first: dict[str, Any]) -> dict[st
     expect(j.page.locator("[role=alert]")).to_contain_text(j.words("app"))
     assert j.page.locator("#pin").count() == 0  # no PIN form that could never be enough
     j.shot("step-up-app")
+    j.page.click("#cancel")  # no dead end: back to portal B, which hears access_denied
+    assert j.back_at(b, "face") == {"error": "access_denied"}
 
     j.go(a, "max-age", max_age="0")
     j.page.wait_for_url("**/interaction/**/signin")
@@ -243,6 +245,21 @@ def _logout_everywhere(j: Journey, a: Portal, b: Portal, id_token: str) -> None:
     j.shot("logged-out")
 
 
+def _phishing_link(j: Journey, a: Portal) -> None:
+    """A look-alike portal's link: a return address essc-idp does not know. The page says so
+    in plain words and warns against the PIN, in the request's language; no PIN form."""
+    from playwright.sync_api import expect
+
+    j.page.goto(
+        a.authorize_url(
+            f"{j.locale}-phish", ui_locales=j.locale, redirect_uri="https://phish.example/cb"
+        )
+    )
+    expect(j.page.locator("#next-step")).to_contain_text(j.words("phish"))
+    assert j.page.locator("#pin").count() == 0
+    j.shot("error-unknown-return")
+
+
 def _received(portal: Portal, since: int, first: dict[str, Any]) -> None:
     """The portal got one logout token since the ``since``-th; it passes section 2.6's checks
     (``tests/logout/relying_party.py``) and names the session."""
@@ -272,8 +289,11 @@ def test_two_portals_sign_in_step_up_sso_and_logout_everywhere(
         queued = {p.name: _logout_tokens(env, cwd, p) for p in (a, b)}
         got = {p.name: len(p.logout_bodies) for p in (a, b)}
         _logout_everywhere(j, a, b, again["raw_id_token"])
-        # The wrong PIN is the only answer that is not a success (401, its page shown).
-        assert len(j.problems) == 1 and re.fullmatch(r"401 .*/signin", j.problems[0]), j.problems
+        _phishing_link(j, a)
+        # The wrong PIN (401, its page shown) and the phishing link's page (400) are the only
+        # answers that are not a success.
+        assert len(j.problems) == 2 and re.fullmatch(r"401 .*/signin", j.problems[0]), j.problems
+        assert re.fullmatch(r"400 .*/authorize\?.*", j.problems[1]), j.problems
     finally:
         context.close()
     # Each portal the session touched has one more logout token queued (docs/api.md), and

@@ -74,7 +74,8 @@ def test_par_and_registration_answer_oauth_json(limited_app: Any, provider: Prov
 
 def test_product_apis_answer_problem_json(limited_app: Any, provider: Provider) -> None:
     web = limited_app()
-    for path in ("/api/v1/payments", "/api/v1/me/qr-codes", "/api/v1/ecards/x/qr-codes"):
+    paths = ("/api/v1/payments", "/api/v1/me/qr-codes", "/api/v1/ecards/x/qr-codes")
+    for path in (*paths, "/api/v1/scan-signin/scan", "/api/v1/scan-signin/approve"):
         response = refused(burst(web, path, json={}))[0]
         assert response.content_type == "application/problem+json"
         assert response.get_json()["status"] == 429
@@ -85,6 +86,15 @@ def test_sign_in_page_answers_the_error_page(limited_app: Any, provider: Provide
     response = refused(burst(web, "/interaction/nope/signin", data={}))[0]
     assert response.mimetype == "text/html"
     assert "请求过于频繁" in response.get_data(as_text=True)
+
+
+def test_the_scan_page_which_creates_a_request_is_limited(
+    limited_app: Any, provider: Provider
+) -> None:
+    web = limited_app()
+    responses = [web.get("/interaction/nope/scan") for _ in range(BURST)]
+    assert refused(responses)[0].mimetype == "text/html"
+    assert web.get("/interaction/nope/scan/status").status_code != 429, "polling is not limited"
 
 
 def test_addresses_are_counted_apart(limited_app: Any, provider: Provider) -> None:

@@ -43,6 +43,7 @@ def test_scan_approve_and_continue(web: Any, portal: Any, phone: Phone) -> None:
     body = scanned.json
     assert body["portal"]["client_id"] == portal.client_id and len(body["choices"]) == 3
     assert body["far_from_pc"] is False and body["pc"]["network"].endswith("/24")
+    assert body["pc"]["location"] == "本机", "the test client is on loopback"
     number = _number(web, base)
     assert number in body["choices"]
     approved = phone.call(web, "approve", qr, number=number)
