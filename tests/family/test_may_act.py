@@ -88,7 +88,8 @@ def test_the_principals_may_act_limits_the_agent_to_that_channel(
 ) -> None:
     other = Channel(provider)
     rel_id = asked(app, web, channel, daughter, father)
-    given = consent_with(web, channel, rel_id, channel.ecard(father), {"client_id": channel.client_id})
+    only_here = {"client_id": channel.client_id}
+    given = consent_with(web, channel, rel_id, channel.ecard(father), only_here)
     assert given.status_code == 200, given.get_data(as_text=True)
 
     here = channel.token(app, daughter)
