@@ -45,6 +45,7 @@ ROLE_TEXT = {
     ("parent", None): N_("父母"),
 }
 OTHER = N_("亲友")
+SEPARATOR = N_("、")
 SENTENCES = {
     "family.requested": N_("%(who)s 于 %(when)s 申请代您办理：%(powers)s"),
     "family.consented": N_("%(who)s 于 %(when)s 获得您的授权，可代您办理：%(powers)s"),
@@ -93,7 +94,7 @@ def date(at: Any) -> str:
 
 def powers_words(powers: Any) -> str:
     names = [_t(POWER_TEXT[p]) for p in powers or [] if p in POWER_TEXT]
-    return _t("、").join(names)
+    return _t(SEPARATOR).join(names)
 
 
 def lines(session: Session, principal_id: str) -> list[dict[str, Any]]:
