@@ -7,8 +7,13 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import settings
+from hypothesis import strategies as st
 
 from idp.errors import InvalidRequest
+from idp.errors import Problem
+from idp.family.formats import parse_may_act
 from idp.oauth.grants.token_exchange import check_may_act
 from idp.provider import Provider
 from idp.store.security import AuditEvent
@@ -20,6 +25,7 @@ from tests.family.helpers import Person
 from tests.family.helpers import ask
 from tests.family.test_flow import active_relationship
 from tests.family.test_flow import claims_of
+from tests.family.test_hostile import JSON
 
 POWERS = ["view_card", "show_medical_code"]
 ACTOR = {"sub": "agent-sub", "client_id": "app-1", "iss": "https://idp.example"}
@@ -174,3 +180,42 @@ def test_a_may_act_in_the_subject_token_must_name_the_actor(
         refused = channel.exchange(web, subject_token(wrong), ref)
         assert refused.status_code == 400, wrong
         assert refused.json["error"] == "invalid_request"
+
+
+MEMBERS = st.sampled_from(["sub", "client_id", "iss", "email", "act"])
+VALUES = st.sampled_from(["agent-sub", "app-1", "https://idp.example"]) | st.text(max_size=8)
+MAY_ACT = (
+    st.none()
+    | st.dictionaries(MEMBERS, VALUES | st.integers() | st.lists(VALUES, max_size=2), max_size=4)
+    | JSON
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(MAY_ACT)
+def test_check_may_act_admits_exactly_the_actor_or_refuses(may_act: Any) -> None:
+    """Admitted iff absent, or a non-empty object whose every member is a known one equal to
+    the actor's; anything else is ``invalid_request``, never another error."""
+    admitted = may_act is None or (
+        isinstance(may_act, dict)
+        and bool(may_act)
+        and all(k in ACTOR and ACTOR[k] == v for k, v in may_act.items())
+    )
+    try:
+        check_may_act(may_act, ACTOR, "x")
+    except InvalidRequest:
+        assert not admitted
+    else:
+        assert admitted
+
+
+@settings(max_examples=300, deadline=None)
+@given(MAY_ACT | st.dictionaries(st.just("client_id"), JSON, max_size=1))
+def test_parse_may_act_accepts_one_client_id_or_refuses_with_a_problem(value: Any) -> None:
+    try:
+        parsed = parse_may_act(value)
+    except Problem as exc:
+        assert exc.status == 422 and exc.extensions["field"] in ("may_act", "may_act.client_id")
+    else:
+        assert parsed is None or set(parsed) == {"client_id"}
+        assert parsed is None or 0 < len(parsed["client_id"]) <= 64
