@@ -340,6 +340,8 @@ def consent() -> BaseResponse:
         "pin": request.form.get("pin", "")[:16],
         "powers": [p for p in request.form.getlist("power") if p in POWER_NAMES],
         "valid_days": 365,
+        # RFC 8693 4.4: he lets her act for him in this app only (docs/family.md "may_act").
+        "may_act": {"client_id": _client_auth()[0]},
     }
     answer = requests.post(
         f"{provider().issuer}/api/v1/family/relationships/{relationship_id}/consent",
