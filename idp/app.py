@@ -126,6 +126,7 @@ def _register_blueprints(app: Flask, settings: Settings) -> None:
     from idp.channel_admin import views as registration
     from idp.ecards import openapi
     from idp.ecards import views as ecards_api
+    from idp.family import my_family
     from idp.family import pension_views as pension
     from idp.family import views as family
     from idp.http import discovery
@@ -150,12 +151,14 @@ def _register_blueprints(app: Flask, settings: Settings) -> None:
         logout,
         family,
         my_authorizations,
+        my_family,
         pension,
     ):
         app.register_blueprint(module.bp)
     for module in (scan_pc, scan_api, interaction_cancel):
         app.register_blueprint(module.bp)
     if settings.demo:
+        from idp.demo import family_phone as demo_family
         from idp.demo import phone as demo_phone
         from idp.demo import scan_phone as demo_scan_phone
         from idp.demo import views as demo
@@ -163,6 +166,7 @@ def _register_blueprints(app: Flask, settings: Settings) -> None:
         app.register_blueprint(demo.bp)
         app.register_blueprint(demo_phone.bp)
         app.register_blueprint(demo_scan_phone.bp)
+        app.register_blueprint(demo_family.bp)
 
 
 def _register_hooks(app: Flask) -> None:

@@ -11,6 +11,7 @@ import click
 
 from idp.cli.common import emit
 from idp.cli.common import provider
+from idp.demo.family import seed_family
 from idp.demo.scan_app import seed_scan_app
 from idp.demo.wallet import seed_wallet
 from idp.metrics.registry import prepare_multiprocess_dir
@@ -50,9 +51,12 @@ def demo() -> None:
         wallet = seed_wallet(p, uow)
     with p.unit_of_work() as uow:
         scan_app = seed_scan_app(p, uow)
+    with p.unit_of_work() as uow:
+        family = seed_family(p, uow)
     click.echo(seeded)
     click.echo(wallet)
     click.echo(scan_app)
+    click.echo(family)
 
 
 #: Request logs name the path only (idp.http.logs): the query carries login_hint, code, tokens.

@@ -20,6 +20,7 @@ from idp.family.rules import RELATIONSHIPS
 MAX_NAME = 64
 MAX_ASSERTION = 4096
 MAX_PIN = 32
+MAX_CLIENT_ID = 64
 
 
 @dataclass(frozen=True)
@@ -36,6 +37,8 @@ class ConsentRequest:
     pin: str
     powers: tuple[str, ...]
     valid_days: int
+    #: RFC 8693 4.4: the channel the agent may act in (``{"client_id": ...}``), or None.
+    may_act: dict[str, str] | None = None
 
 
 def invalid(field: str, reason: str) -> Problem:
@@ -86,7 +89,7 @@ def parse_add(body: Any) -> AddRequest:
 
 
 def parse_consent(body: Any) -> ConsentRequest:
-    body = _object(body, frozenset({"assertion", "pin", "powers", "valid_days"}))
+    body = _object(body, frozenset({"assertion", "pin", "powers", "valid_days", "may_act"}))
     assertion = _text(body, "assertion", MAX_ASSERTION)
     pin = body.get("pin")
     if not isinstance(pin, str) or not 1 <= len(pin) <= MAX_PIN:
@@ -94,7 +97,17 @@ def parse_consent(body: Any) -> ConsentRequest:
     if "powers" not in body:
         raise invalid("powers", "consent names each power it grants")
     powers = parse_powers(body["powers"])
-    return ConsentRequest(assertion, pin, powers, parse_valid_days(body.get("valid_days")))
+    days = parse_valid_days(body.get("valid_days"))
+    return ConsentRequest(assertion, pin, powers, days, parse_may_act(body.get("may_act")))
+
+
+def parse_may_act(value: Any) -> dict[str, str] | None:
+    """RFC 8693 4.4 ``may_act``, as the principal may state it here: the one channel
+    (``client_id``) the agent may act in. Absent or null: any channel allowed token exchange."""
+    if value is None:
+        return None
+    found = _object(value, frozenset({"client_id"}), "may_act")
+    return {"client_id": _text(found, "client_id", MAX_CLIENT_ID, "may_act.client_id")}
 
 
 def parse_valid_days(value: Any) -> int:

@@ -32,6 +32,7 @@ _SENTENCES = {
     "family.token_exchanged": "{who}开始代你办理：{powers}",
     "family.card_viewed": "{who}代你查看了社保卡状态",
     "family.code_shown": "{who}代你出示了{code}",
+    "family.benefits_queried": "{who}代你查询了待遇和缴费记录",
     "family.ended": "{who}与你的亲情关系已结束",
     "family.expired": "{who}与你的亲情关系已到期",
     "pension.certified": "{who}代你完成了养老待遇资格认证，有效期至{until}",

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from idp.family import benefits_openapi as benefits
 from idp.family import pension_openapi as pension
 from idp.family.formats import MAX_ASSERTION
 from idp.family.formats import MAX_NAME
@@ -194,6 +195,14 @@ def _schemas() -> dict[str, Any]:
                     "maximum": MAX_CONSENT_DAYS,
                     "default": DEFAULT_CONSENT_DAYS,
                 },
+                "may_act": {
+                    "description": "RFC 8693 4.4: the one channel the agent may act in (the"
+                    " agent's or the consenting one); absent: any channel allowed token exchange",
+                    "type": ["object", "null"],
+                    "additionalProperties": False,
+                    "required": ["client_id"],
+                    "properties": {"client_id": {"type": "string", "maxLength": 64}},
+                },
             },
         },
         "Relationship": {
@@ -287,9 +296,9 @@ def document() -> dict[str, Any]:
             "description": "Relationships, consent, history, delegated calls and pension"
             " eligibility certification (docs/family.md).",
         },
-        "paths": _paths() | pension.paths(),
+        "paths": _paths() | benefits.paths() | pension.paths(),
         "components": {
-            "schemas": _schemas() | pension.schemas(),
+            "schemas": _schemas() | benefits.schemas() | pension.schemas(),
             "securitySchemes": {
                 "cardholderToken": {
                     "type": "oauth2",

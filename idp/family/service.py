@@ -140,13 +140,27 @@ class Family:
         card = uow.cards.get(ecard.card_id)
         if card is None or status_at(card, now) != "normal":
             raise Problem(403, "consent-refused", "The principal's card is not usable")
+        if consent.may_act is not None and consent.may_act["client_id"] not in (
+            row.client_id,
+            asserted.channel_id,
+        ):
+            # The principal can name the channel the request came from or their own, no other.
+            raise invalid("may_act.client_id", "the agent's channel or the consenting one")
         self._check_pin(uow, row.principal_id, consent.pin)
         evidence = {
             "channel": asserted.channel_id,
             "assertion_jti": asserted.jti,
             "acr": asserted.assurance.acr,
         }
-        return self._activate(uow, row, consent.powers, consent.valid_days, "channel", evidence)
+        return self._activate(
+            uow,
+            row,
+            consent.powers,
+            consent.valid_days,
+            "channel",
+            evidence,
+            may_act=consent.may_act,
+        )
 
     def consent_at_counter(
         self,
@@ -193,14 +207,17 @@ class Family:
         valid_days: int,
         method: str,
         evidence: dict[str, Any],
+        *,
+        may_act: dict[str, str] | None = None,
     ) -> FamilyRelationship:
         now = self._now()
         repo = SqlFamilyRepository(uow.session)
         expires_at = rules.consent_expiry(now, valid_days)
-        done = repo.activate(row.id, list(powers), expires_at, method, evidence, now)
+        done = repo.activate(row.id, list(powers), expires_at, method, evidence, now, may_act)
         if done is None:  # a concurrent consent, end or expiry won
             raise Problem(409, "relationship-not-requested", "Nothing waits for consent here")
-        self._audit(uow, "family.consented", done, now, method=method)
+        extra = {} if may_act is None else {"may_act": may_act}
+        self._audit(uow, "family.consented", done, now, method=method, **extra)
         return done
 
     # -- ending ---------------------------------------------------------------------------

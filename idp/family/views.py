@@ -11,6 +11,8 @@
   principal's card status.
 - ``POST /api/v1/family/acting/qr-codes``: with a delegated token (``show_identity_code``,
   ``show_medical_code``, or ``pay`` for payment codes), the principal's QR codes.
+- ``GET /api/v1/family/acting/benefits``: with a delegated token (``query_benefits``), the
+  principal's pension certification and payments, masked (``idp.family.benefits``).
 
 Refusals are RFC 7807 problems; token refusals are RFC 6750 errors with ``WWW-Authenticate``.
 """
@@ -31,6 +33,7 @@ from idp.errors import InsufficientScope
 from idp.errors import InvalidToken
 from idp.errors import Problem
 from idp.events.audit import record_event
+from idp.family import benefits as benefits_power
 from idp.family import openapi
 from idp.family.formats import parse_add
 from idp.family.formats import parse_consent
@@ -269,6 +272,36 @@ def acting_qr_codes() -> Response:
             "acting_for": claims["sub"],
         }
     return oauth_json(body, 201)
+
+
+@bp.get(PREFIX + "/acting/benefits")
+def acting_benefits() -> Response:
+    """RFC 7807 throughout: the token must be a relative's, with the power, still standing."""
+    p = provider()
+    claims = access_token_claims()
+    with p.unit_of_work(request_id=g.get("request_id")) as uow:
+        found = _with_power(uow, claims, benefits_power.POWER)
+        body = benefits_power.benefits(uow, p.pension, found.principal_id, p.now())
+        _acted(uow, found, str(claims["client_id"]), "family.benefits_queried")
+    return oauth_json({**body, "acting_for": claims["sub"]})
+
+
+def _with_power(uow: UnitOfWork, claims: dict[str, Any], power: str) -> DelegationRecord:
+    """As ``_delegated``, with the refusals as problems (the pension API's, docs/family.md)."""
+    if "fid" not in claims:
+        raise Problem(403, "not-delegated", "This API takes a relative's delegated token")
+    if power_scope(power) not in str(claims.get("scope", "")).split():
+        raise Problem(403, "no-power", "You may not do this for them")
+    p = provider()
+    try:
+        found = p.access_token_verifier.delegation_of(
+            claims, SqlTokenStore(uow.session, now=p.now())
+        )
+    except InvalidToken:
+        raise Problem(403, "relationship-ended", "The relationship has ended") from None
+    if power not in found.powers:
+        raise Problem(403, "no-power", "You may not do this for them")
+    return found
 
 
 def _acted(

@@ -27,6 +27,8 @@ from idp.store.token_store import SqlTokenStore
 
 PAGE = "/my/authorizations"
 SIGNIN = "/my/signin"
+#: Where a sign-in may return to (``?next=``): 我的授权 by default, or 我的亲情服务.
+NEXT_PAGES = {"family": "/my/family"}
 
 
 def with_locale(path: str, locale: str, **extra: str) -> str:
@@ -38,12 +40,14 @@ def signin_page(
     locale: str, *, error: str | None, status: int, credential: str = ""
 ) -> BaseResponse:
     t = my_text(locale)
+    after = request.args.get("next", "")
+    back = {"next": after} if after in NEXT_PAGES else {}
     page = render_template(
         "oauth/signin.html",
         t=t,
         locale=locale,
         client_name=t["my_signin_for"],
-        action=with_locale(SIGNIN, locale),
+        action=with_locale(SIGNIN, locale, **back),
         csrf_token=csrf_token(),
         error=error,
         login_hint=credential,
@@ -79,7 +83,8 @@ def sign_in(s: Session, locale: str) -> BaseResponse:
         )
     if not SqlTokenStore(s, now=p.now()).person_may_sign_in(person.id):
         return signin_page(locale, error=t["card_unusable"], status=403)
-    response = redirect(with_locale(PAGE, locale), 303)
+    after = NEXT_PAGES.get(request.args.get("next", ""), PAGE)
+    response = redirect(with_locale(after, locale), 303)
     browser = current_session(s)
     if browser is not None and browser.person_id == person.id:
         reauthenticate(browser, now=p.now())

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 from typing import Protocol
@@ -54,6 +55,8 @@ class DelegationRecord:
     relationship: str
     powers: tuple[str, ...]
     expires_at: int
+    #: RFC 8693 4.4 ``may_act`` from the principal's consent: who may act, or None.
+    may_act: Mapping[str, str] | None = None
 
 
 class TokenStore(Protocol):

@@ -74,6 +74,9 @@ class FamilyRelationship(Base):
     #: no ID number: the channel and assertion id, or the operator and their reference).
     consent_method: Mapped[str | None] = mapped_column(String(16))
     consent_evidence: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    #: RFC 8693 4.4: who the principal's consent says may act (``{"client_id": ...}``), or
+    #: null for the agent in any channel allowed token exchange.
+    may_act: Mapped[dict[str, str] | None] = mapped_column(JSON)
     ended_at: Mapped[int | None] = mapped_column(BigInteger)
     #: ``agent``, ``principal``, ``operator`` or ``expiry``.
     ended_by: Mapped[str | None] = mapped_column(String(16))
@@ -161,6 +164,7 @@ class SqlFamilyRepository:
         method: str,
         evidence: dict[str, Any],
         now: int,
+        may_act: dict[str, str] | None = None,
     ) -> FamilyRelationship | None:
         """requested → active, once, while the request has not lapsed."""
         row = self._s.execute(
@@ -177,6 +181,7 @@ class SqlFamilyRepository:
                 consented_at=now,
                 consent_method=method,
                 consent_evidence=evidence,
+                may_act=may_act,
             )
             .returning(FamilyRelationship.id)
         ).first()

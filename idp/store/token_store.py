@@ -32,6 +32,7 @@ def delegation_record(row: FamilyRelationship) -> DelegationRecord:
         relationship=row.relationship,
         powers=tuple(row.powers),
         expires_at=row.expires_at,
+        may_act=row.may_act,
     )
 
 

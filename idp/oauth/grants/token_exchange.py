@@ -8,6 +8,12 @@ and carrying the relationship (``fid``) and the agent's own grant (``agid``): ev
 that accepts it reads both in its own transaction, so ending the relationship (or revoking the
 agent's grant) stops the token at once (``AccessTokenVerifier``).
 
+``may_act`` (RFC 8693 4.4) is honoured from both places it can stand: the subject token's claim
+and the principal's consent (the relationship's record). Either one, when present, must name
+the actor of this exchange (the agent's ``sub`` at this channel, the channel's ``client_id``,
+this issuer as ``iss``), or the exchange is refused (``invalid_request``); a member this server
+cannot check refuses too (fail closed).
+
 Refused: a channel not allowed this grant (``unauthorized_client``); a subject token that is not
 this channel's, not a cardholder's own, or already delegated (no chaining, RFC 8693 4.1 nested
 ``act``) (``invalid_request``, RFC 8693 2.2.2); a principal with no active relationship
@@ -66,7 +72,7 @@ class TokenExchangeGrant(StoredGrant):
         params = request.form
         check_client_may_use(client, self.grant_type)
         _check_types(params)
-        agent = self._agent_grant(require(params, "subject_token"), client, store)
+        agent, claims = self._agent_grant(require(params, "subject_token"), client, store)
         found = self._relationship(client, agent, require(params, "principal"), store)
         scopes = _granted(params.get("scope"), found.powers)
         subject = self._services.subject
@@ -74,6 +80,9 @@ class TokenExchangeGrant(StoredGrant):
             subject(client, agent.person_id),
             subject(client, found.principal_id),
         )
+        actor = {"sub": agent_sub, "client_id": client.client_id, "iss": str(claims["iss"])}
+        check_may_act(claims.get("may_act", None), actor, "the subject_token")
+        check_may_act(found.may_act, actor, "the principal's consent")
         token = self._services.access_tokens.issue(
             client,
             sub=principal_sub,
@@ -101,7 +110,9 @@ class TokenExchangeGrant(StoredGrant):
             "scope": " ".join(scopes),
         }
 
-    def _agent_grant(self, subject_token: str, client: Client, store: TokenStore) -> GrantRecord:
+    def _agent_grant(
+        self, subject_token: str, client: Client, store: TokenStore
+    ) -> tuple[GrantRecord, dict[str, Any]]:
         try:
             claims = self._verifier.claims(subject_token)
             if "act" in claims or "fid" in claims:
@@ -113,7 +124,7 @@ class TokenExchangeGrant(StoredGrant):
             raise InvalidRequest("the subject_token is invalid", detail=exc.detail) from None
         if grant is None:
             raise InvalidRequest("the subject_token is not a cardholder's token")
-        return grant
+        return grant, claims
 
     def _relationship(
         self, client: Client, agent: GrantRecord, principal: str, store: TokenStore
@@ -136,6 +147,24 @@ def _check_types(params: Mapping[str, str]) -> None:
         raise InvalidRequest("actor_token is not supported")
     if "resource" in params or "audience" in params:
         raise InvalidRequest("resource and audience are not supported")
+
+
+#: The ``may_act`` members this server can compare with the actor (RFC 8693 4.4 uses JWT claims).
+MAY_ACT_MEMBERS = frozenset({"sub", "client_id", "iss"})
+
+
+def check_may_act(may_act: object, actor: Mapping[str, str], where: str) -> None:
+    """RFC 8693 4.4: when ``may_act`` is present, the actor must be the party it names. Every
+    member must equal the actor's; a malformed or empty one, or a member this server cannot
+    compare, refuses the exchange rather than being ignored."""
+    if may_act is None:
+        return
+    if not isinstance(may_act, Mapping) or not may_act:
+        raise InvalidRequest(f"{where} has a malformed may_act")
+    if set(may_act) - MAY_ACT_MEMBERS:
+        raise InvalidRequest(f"{where} has a may_act this server cannot check")
+    if any(actor.get(name) != value for name, value in may_act.items()):
+        raise InvalidRequest(f"{where} does not let this actor act (may_act)")
 
 
 def _granted(requested: str | None, powers: tuple[str, ...]) -> tuple[str, ...]:
