@@ -7,6 +7,8 @@ from typing import Any
 from authlib.oauth2.rfc8414 import AuthorizationServerMetadata
 from authlib.oidc.discovery import OpenIDProviderMetadata
 
+from channels.encryption_keys import ID_TOKEN_ENCRYPTION_ALGS
+from channels.encryption_keys import ID_TOKEN_ENCRYPTION_ENCS
 from idp.oidc.claims import SUPPORTED_CLAIMS
 from keys import SIGNING_ALGS
 
@@ -37,6 +39,9 @@ def provider_metadata(issuer: str, grant_types: list[str], scopes: list[str]) ->
         "grant_types_supported": grant_types,
         "subject_types_supported": ["pairwise", "public"],
         "id_token_signing_alg_values_supported": list(SIGNING_ALGS),
+        # OIDC Discovery 3: per client (OIDC Registration 2), to a use=enc key in its jwks
+        "id_token_encryption_alg_values_supported": list(ID_TOKEN_ENCRYPTION_ALGS),
+        "id_token_encryption_enc_values_supported": list(ID_TOKEN_ENCRYPTION_ENCS),
         "token_endpoint_auth_methods_supported": CLIENT_AUTH_METHODS,
         "token_endpoint_auth_signing_alg_values_supported": ["ES256", "PS256", "EdDSA", "RS256"],
         "introspection_endpoint_auth_methods_supported": CLIENT_AUTH_METHODS,
