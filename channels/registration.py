@@ -16,8 +16,8 @@ import jwt
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from channels.client import AUTH_METHODS
-from channels.client import MTLS_AUTH_METHODS
 from channels.client import GRANT_TYPES
+from channels.client import MTLS_AUTH_METHODS
 from channels.client import SUBJECT_TYPES
 from channels.client import TOKEN_EXCHANGE
 from channels.encryption_keys import ID_TOKEN_ENCRYPTION_ALGS
@@ -113,7 +113,7 @@ def validate_metadata(
     backchannel_logout_session_required: bool = False,
     allow_http_loopback: bool = True,
     dpop_bound: bool = False,
-    security: SecurityOptions = SecurityOptions(),  # noqa: B008 (frozen, shared safely)
+    security: SecurityOptions = SecurityOptions(),
 ) -> ClientMetadata:
     if not name.strip() or len(name) > 128:
         raise InvalidClientMetadata("invalid_client_metadata", "client_name is required (<=128)")

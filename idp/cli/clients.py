@@ -42,7 +42,7 @@ def clients() -> None:
     "--id-token-encryption",
     "id_token_encryption",
     metavar="ALG/ENC",
-    help="Encrypt ID tokens to the jwks' use=enc key: ECDH-ES+A256KW/A256GCM (OIDC Registration 2).",
+    help="Encrypt ID tokens to the jwks' use=enc key: ECDH-ES+A256KW/A256GCM.",
 )
 @click.option("--tls-subject-dn", help="tls_client_auth: the certificate's subject DN (RFC 8705).")
 @click.option(
