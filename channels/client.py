@@ -8,6 +8,8 @@ from typing import Any
 from channels.kinds import ChannelKind
 
 AUTH_METHODS = ("private_key_jwt", "client_secret_basic", "client_secret_post")
+#: RFC 8705 2: mutual-TLS client authentication, the certificate forwarded by the TLS proxy.
+MTLS_AUTH_METHODS = ("tls_client_auth", "self_signed_tls_client_auth")
 #: RFC 8693 token exchange: a channel allowed it (``essc clients add --allow-token-exchange``)
 #: lets a cardholder act for a relative (docs/family.md).
 TOKEN_EXCHANGE = "urn:ietf:params:oauth:grant-type:token-exchange"  # noqa: S105
@@ -41,6 +43,14 @@ class Client:
     backchannel_logout_session_required: bool = False
     #: RFC 9449 5.2: every token request must carry a DPoP proof.
     dpop_bound_access_tokens: bool = False
+    #: OIDC Registration 2 ``id_token_encrypted_response_alg`` / ``_enc``: ID tokens are signed,
+    #: then encrypted to the client's ``use: enc`` key (``idp.oidc.jwe``); None: signed only.
+    id_token_encrypted_response_alg: str | None = None
+    id_token_encrypted_response_enc: str | None = None
+    #: RFC 8705 2.1.2: the subject DN of the client certificate (``tls_client_auth``).
+    tls_client_auth_subject_dn: str | None = None
+    #: RFC 8705 3.4: every token request must come over mutual TLS; tokens carry x5t#S256.
+    tls_client_certificate_bound_access_tokens: bool = False
 
     @property
     def active(self) -> bool:

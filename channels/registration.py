@@ -5,6 +5,8 @@ Pure: returns a ``ClientMetadata`` or raises ``InvalidClientMetadata`` naming th
 
 from __future__ import annotations
 
+import base64
+import binascii
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -15,8 +17,14 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 
 from channels.client import AUTH_METHODS
 from channels.client import GRANT_TYPES
+from channels.client import MTLS_AUTH_METHODS
 from channels.client import SUBJECT_TYPES
 from channels.client import TOKEN_EXCHANGE
+from channels.encryption_keys import ID_TOKEN_ENCRYPTION_ALGS
+from channels.encryption_keys import ID_TOKEN_ENCRYPTION_ENCS
+from channels.encryption_keys import check_encryption_jwk
+from channels.encryption_keys import encryption_key
+from channels.encryption_keys import is_encryption_key
 from channels.kinds import ALLOWED_SCOPES
 from channels.kinds import ECARD_SCOPE
 from channels.kinds import ChannelKind
@@ -68,6 +76,21 @@ class ClientMetadata:
     backchannel_logout_uri: str | None = None
     backchannel_logout_session_required: bool = False
     dpop_bound_access_tokens: bool = False
+    id_token_encrypted_response_alg: str | None = None
+    id_token_encrypted_response_enc: str | None = None
+    tls_client_auth_subject_dn: str | None = None
+    tls_client_certificate_bound_access_tokens: bool = False
+
+
+@dataclass(frozen=True)
+class SecurityOptions:
+    """Client metadata of OIDC Registration 2 (ID token encryption) and RFC 8705 (mutual TLS),
+    as sent; ``validate_metadata`` checks them together with the keys."""
+
+    id_token_encrypted_response_alg: str | None = None
+    id_token_encrypted_response_enc: str | None = None
+    tls_client_auth_subject_dn: str | None = None
+    tls_client_certificate_bound_access_tokens: bool = False
 
 
 def validate_metadata(
@@ -90,6 +113,7 @@ def validate_metadata(
     backchannel_logout_session_required: bool = False,
     allow_http_loopback: bool = True,
     dpop_bound: bool = False,
+    security: SecurityOptions = SecurityOptions(),
 ) -> ClientMetadata:
     if not name.strip() or len(name) > 128:
         raise InvalidClientMetadata("invalid_client_metadata", "client_name is required (<=128)")
@@ -111,7 +135,7 @@ def validate_metadata(
         raise InvalidClientMetadata(
             "invalid_client_metadata", "token exchange is for e-card channels with code flow"
         )
-    if auth_method not in AUTH_METHODS:
+    if auth_method not in AUTH_METHODS + MTLS_AUTH_METHODS:
         raise InvalidClientMetadata(
             "invalid_client_metadata", "unsupported token_endpoint_auth_method"
         )
@@ -121,6 +145,8 @@ def validate_metadata(
         )
     if jwks is not None:
         _check_jwks(jwks)
+    _check_mtls(auth_method, jwks, security)
+    _check_id_token_encryption(jwks, security)
     if jwks_uri is not None:
         _check_https_uri(jwks_uri, "jwks_uri", allow_http_loopback)
     uris = tuple(dict.fromkeys(redirect_uris))
@@ -176,7 +202,80 @@ def validate_metadata(
         backchannel_logout_uri=backchannel_logout_uri,
         backchannel_logout_session_required=backchannel_logout_session_required,
         dpop_bound_access_tokens=dpop_bound,
+        id_token_encrypted_response_alg=security.id_token_encrypted_response_alg,
+        id_token_encrypted_response_enc=security.id_token_encrypted_response_enc,
+        tls_client_auth_subject_dn=security.tls_client_auth_subject_dn,
+        tls_client_certificate_bound_access_tokens=(
+            security.tls_client_certificate_bound_access_tokens
+        ),
     )
+
+
+def _check_id_token_encryption(jwks: dict[str, Any] | None, security: SecurityOptions) -> None:
+    """OIDC Registration 2: ``_enc`` only with ``_alg``; without ``_enc`` the default would be
+    ``A128CBC-HS256``, which is not offered, so both are named; the client's ``jwks`` holds a
+    key to encrypt to (a ``jwks_uri`` alone is refused: its keys could not be checked now)."""
+    alg = security.id_token_encrypted_response_alg
+    enc = security.id_token_encrypted_response_enc
+    if alg is None:
+        if enc is not None:
+            raise _bad("id_token_encrypted_response_enc needs id_token_encrypted_response_alg")
+        return
+    if alg not in ID_TOKEN_ENCRYPTION_ALGS:
+        raise _bad("unsupported id_token_encrypted_response_alg")
+    if enc not in ID_TOKEN_ENCRYPTION_ENCS:
+        raise _bad("id_token_encrypted_response_enc must be A256GCM")
+    if encryption_key(jwks, alg) is None:
+        raise _bad("id token encryption needs a use=enc EC key in jwks")
+
+
+def _check_mtls(auth_method: str, jwks: dict[str, Any] | None, security: SecurityOptions) -> None:
+    """RFC 8705 2.1.2: ``tls_client_auth`` names the certificate's subject DN (RFC 4514);
+    2.2.2: ``self_signed_tls_client_auth`` registers its certificates as ``x5c`` in ``jwks``."""
+    dn = security.tls_client_auth_subject_dn
+    if auth_method == "tls_client_auth":
+        if dn is None or not check_subject_dn(dn):
+            raise _bad("tls_client_auth needs a tls_client_auth_subject_dn (RFC 4514)")
+    elif dn is not None:
+        raise _bad("tls_client_auth_subject_dn is only for tls_client_auth")
+    if auth_method == "self_signed_tls_client_auth" and not registered_certificates(jwks):
+        raise _bad("self_signed_tls_client_auth needs a certificate (x5c) in jwks")
+
+
+def registered_certificates(jwks: dict[str, Any] | None) -> list[bytes]:
+    """RFC 8705 2.2.2: the DER certificates a self-signed client registered, the first of
+    each key's ``x5c`` (RFC 7517 4.7: standard base64 DER); unreadable ones are left out."""
+    from cryptography import x509
+
+    found = []
+    keys = jwks.get("keys") if isinstance(jwks, dict) else None
+    for key in keys if isinstance(keys, list) else []:
+        chain = key.get("x5c") if isinstance(key, dict) else None
+        if not isinstance(chain, list) or not chain or not isinstance(chain[0], str):
+            continue
+        try:
+            der = base64.b64decode(chain[0], validate=True)
+            x509.load_der_x509_certificate(der)
+        except (binascii.Error, ValueError):
+            continue
+        found.append(der)
+    return found
+
+
+def check_subject_dn(dn: str) -> bool:
+    """An RFC 4514 distinguished name pyca/cryptography can read, of sane length."""
+    from cryptography import x509
+
+    if not 0 < len(dn) <= 512 or not dn.isprintable():
+        return False
+    try:
+        return len(x509.Name.from_rfc4514_string(dn).rdns) > 0
+    except ValueError:
+        return False
+
+
+def _bad(description: str) -> InvalidClientMetadata:
+    return InvalidClientMetadata("invalid_client_metadata", description)
 
 
 def _check_redirect_uri(uri: str, allow_http_loopback: bool) -> None:
@@ -220,7 +319,13 @@ def _check_jwks(jwks: dict[str, Any]) -> None:
     if not isinstance(keys, list) or not keys or len(keys) > MAX_JWKS_KEYS:
         raise InvalidClientMetadata("invalid_client_metadata", "jwks must hold 1 to 10 keys")
     for key in keys:
-        check_jwk(key)
+        if is_encryption_key(key):
+            try:
+                check_encryption_jwk(key)
+            except ValueError as exc:
+                raise _bad_jwk(str(exc)) from None
+        else:
+            check_jwk(key)
     kids = [key["kid"] for key in keys if "kid" in key]
     if len(set(kids)) != len(kids):
         raise InvalidClientMetadata("invalid_client_metadata", "jwks repeats a kid")

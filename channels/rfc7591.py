@@ -13,6 +13,7 @@ from typing import Any
 from channels.client import Client
 from channels.registration import ClientMetadata
 from channels.registration import InvalidClientMetadata
+from channels.registration import SecurityOptions
 from channels.registration import validate_metadata
 from channels.software_statement import SoftwareStatement
 
@@ -64,6 +65,14 @@ def client_metadata(
             body, "backchannel_logout_session_required", False
         ),
         allow_http_loopback=allow_http_loopback,
+        security=SecurityOptions(
+            id_token_encrypted_response_alg=_optional_str(body, "id_token_encrypted_response_alg"),
+            id_token_encrypted_response_enc=_optional_str(body, "id_token_encrypted_response_enc"),
+            tls_client_auth_subject_dn=_optional_str(body, "tls_client_auth_subject_dn"),
+            tls_client_certificate_bound_access_tokens=_bool(
+                body, "tls_client_certificate_bound_access_tokens", False
+            ),
+        ),
     )
     check_limits(metadata, statement, parent)
     return metadata

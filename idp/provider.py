@@ -292,7 +292,12 @@ class Provider:
     @cached_property
     def metadata(self) -> dict[str, Any]:
         scopes = sorted(set().union(*ALLOWED_SCOPES.values()))
-        document = provider_metadata(self.issuer, self.grants.grant_types, scopes)
+        document = provider_metadata(
+            self.issuer,
+            self.grants.grant_types,
+            scopes,
+            mtls=bool(self.settings.tls_client_cert_header),
+        )
         validate_metadata(document)
         return document
 

@@ -123,6 +123,10 @@ class Settings:
     #: Empty (the default): no header is trusted and mutual TLS is off. The proxy must overwrite
     #: the header on every request, or a caller could send a certificate of its choosing.
     tls_client_cert_header: str = ""
+    #: The addresses (or networks, comma-separated) of the TLS proxies allowed to forward a
+    #: client certificate: the header from any other connection is ignored (RFC 8705 behind
+    #: a proxy). Loopback by default, where deploy/haproxy.cfg runs beside the instances.
+    tls_client_cert_proxies: str = "127.0.0.1,::1"
     #: The request header in which a trusted proxy in front passes its request id (such as
     #: ``X-Request-Id``), taken if it is 8 to 36 letters, digits and hyphens. Empty (the
     #: default): every request gets the server's own id and an id a caller sends is ignored.
@@ -180,6 +184,18 @@ class Settings:
                 "ESSC_RATE_LIMIT_ADDRESS_HEADER must be a header name such as X-Real-IP"
             )
 
+    def _check_tls_proxies(self) -> None:
+        import ipaddress
+
+        try:
+            for part in self.tls_client_cert_proxies.split(","):
+                if part.strip():
+                    ipaddress.ip_network(part.strip(), strict=False)
+        except ValueError:
+            raise ConfigurationError(
+                "ESSC_TLS_CLIENT_CERT_PROXIES must be addresses or networks, comma-separated"
+            ) from None
+
     def check(self) -> None:
         """Fail closed: raise ``ConfigurationError`` for any unsafe or inconsistent value."""
         if self.env not in ("development", "production"):
@@ -225,6 +241,7 @@ class Settings:
             raise ConfigurationError(
                 "ESSC_TLS_CLIENT_CERT_HEADER must be a header name such as X-SSL-Client-Cert"
             )
+        self._check_tls_proxies()
         if self.proxy_request_id_header and (
             not _HEADER_NAME.fullmatch(self.proxy_request_id_header)
             or self.proxy_request_id_header.lower() in _RESERVED_HEADERS

@@ -252,6 +252,12 @@ class Onboarding:
         row.id_token_signed_response_alg = metadata.id_token_signed_response_alg
         row.require_pushed_authorization_requests = metadata.require_pushed_authorization_requests
         row.dpop_bound_access_tokens = metadata.dpop_bound_access_tokens
+        row.id_token_encrypted_response_alg = metadata.id_token_encrypted_response_alg
+        row.id_token_encrypted_response_enc = metadata.id_token_encrypted_response_enc
+        row.tls_client_auth_subject_dn = metadata.tls_client_auth_subject_dn
+        row.tls_client_certificate_bound_access_tokens = (
+            metadata.tls_client_certificate_bound_access_tokens
+        )
         row.post_logout_redirect_uris = list(metadata.post_logout_redirect_uris)
         row.backchannel_logout_uri = metadata.backchannel_logout_uri
         row.backchannel_logout_session_required = metadata.backchannel_logout_session_required
@@ -301,6 +307,9 @@ class Onboarding:
             "id_token_signed_response_alg": row.id_token_signed_response_alg,
             "require_pushed_authorization_requests": row.require_pushed_authorization_requests,
             "dpop_bound_access_tokens": row.dpop_bound_access_tokens,
+            "tls_client_certificate_bound_access_tokens": (
+                row.tls_client_certificate_bound_access_tokens
+            ),
             "post_logout_redirect_uris": row.post_logout_redirect_uris,
             "backchannel_logout_session_required": row.backchannel_logout_session_required,
             "registration_client_uri": f"{self._issuer}/register/{row.client_id}",
@@ -313,6 +322,9 @@ class Onboarding:
             ("jwks", row.jwks),
             ("jwks_uri", row.jwks_uri),
             ("backchannel_logout_uri", row.backchannel_logout_uri),
+            ("id_token_encrypted_response_alg", row.id_token_encrypted_response_alg),
+            ("id_token_encrypted_response_enc", row.id_token_encrypted_response_enc),
+            ("tls_client_auth_subject_dn", row.tls_client_auth_subject_dn),
         )
         for name, value in optional:
             if value is not None:

@@ -10,28 +10,15 @@ No Flask here.
 
 from __future__ import annotations
 
-import base64
-import hashlib
-from urllib.parse import unquote
+from idp.oauth.rfc8705_mtls import thumbprint
+from idp.oauth.rfc8705_mtls import x5t_s256
 
-from cryptography import x509
-from cryptography.hazmat.primitives.serialization import Encoding
-
-#: More than any certificate a channel needs; a longer header is refused unparsed.
-MAX_HEADER_CHARS = 16 * 1024
-
-
-def x5t_s256(der: bytes) -> str:
-    """RFC 8705 3.1: base64url (no padding) of the SHA-256 of the DER certificate."""
-    return base64.urlsafe_b64encode(hashlib.sha256(der).digest()).rstrip(b"=").decode("ascii")
+__all__ = ["forwarded_thumbprint", "x5t_s256"]
 
 
 def forwarded_thumbprint(value: str) -> str:
-    """The x5t#S256 of the one URL-encoded PEM certificate in ``value``; ``ValueError`` if none."""
-    if not value or len(value) > MAX_HEADER_CHARS:
+    """The x5t#S256 of the one certificate in ``value`` (URL-encoded PEM, or RFC 9440's
+    ``:base64 DER:`` as HAProxy sends it; ``idp.oauth.rfc8705_mtls``); ``ValueError`` if none."""
+    if not value:
         raise ValueError("no forwarded certificate")
-    pem = unquote(value, encoding="ascii", errors="strict")
-    if pem.count("-----BEGIN CERTIFICATE-----") != 1:
-        raise ValueError("exactly one PEM certificate is expected")
-    certificate = x509.load_pem_x509_certificate(pem.encode("ascii"))
-    return x5t_s256(certificate.public_bytes(Encoding.DER))
+    return thumbprint(value)

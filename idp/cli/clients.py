@@ -39,6 +39,16 @@ def clients() -> None:
 @click.option("--require-par", is_flag=True, help="Authorization requests only through /par.")
 @click.option("--dpop-bound", is_flag=True, help="Every token request needs a DPoP proof.")
 @click.option(
+    "--id-token-encryption",
+    "id_token_encryption",
+    metavar="ALG/ENC",
+    help="Encrypt ID tokens to the jwks' use=enc key: ECDH-ES+A256KW/A256GCM.",
+)
+@click.option("--tls-subject-dn", help="tls_client_auth: the certificate's subject DN (RFC 8705).")
+@click.option(
+    "--tls-bound", is_flag=True, help="Tokens bound to the client certificate (RFC 8705 3.4)."
+)
+@click.option(
     "--allow-token-exchange",
     is_flag=True,
     help="RFC 8693 token exchange: cardholders act for relatives (docs/family.md).",
@@ -88,6 +98,7 @@ def clients_add(**options: Any) -> None:
             rotate_refresh_tokens=not options["no_refresh_rotation"],
             require_par=options["require_par"],
             dpop_bound=options["dpop_bound"],
+            security=_security(options),
             post_logout_redirect_uris=list(options["post_logout_redirect_uris"]),
             backchannel_logout_uri=options["backchannel_logout_uri"],
             backchannel_logout_session_required=options["backchannel_logout_session_required"],
@@ -122,6 +133,18 @@ def clients_add(**options: Any) -> None:
     if secret:
         out["client_secret"] = secret
     emit(out)
+
+
+def _security(options: dict[str, Any]) -> Any:
+    from channels.registration import SecurityOptions
+
+    alg, _, enc = (options["id_token_encryption"] or "").partition("/")
+    return SecurityOptions(
+        id_token_encrypted_response_alg=alg or None,
+        id_token_encrypted_response_enc=enc or None,
+        tls_client_auth_subject_dn=options["tls_subject_dn"],
+        tls_client_certificate_bound_access_tokens=options["tls_bound"],
+    )
 
 
 def _api_key(value: str) -> Any:

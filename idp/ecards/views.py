@@ -41,6 +41,7 @@ from idp.http.http import oauth_json
 from idp.http.http import provider
 from idp.http.http import read_json
 from idp.http.userinfo import checked_claims
+from idp.http.userinfo import forwarded_certificate
 from idp.provider import Provider
 from idp.store.unit_of_work import UnitOfWork
 
@@ -152,8 +153,8 @@ def _authenticate(session: Session, p: Provider, body: bytes) -> Caller:
         if wrong_method is not None:
             raise wrong_method
         return Caller(channel, document)
-    cert_header = p.settings.tls_client_cert_header  # empty: the header is never read
-    forwarded = request.headers.get(cert_header) if cert_header else None
+    # Only the header a trusted proxy sent (ESSC_TLS_CLIENT_CERT_HEADER, _PROXIES).
+    forwarded = forwarded_certificate()
     if forwarded is not None:
         return Caller(channel_auth.from_certificate(session, forwarded))
     raise Problem(401, "unauthorized", "The channel is not authenticated", reason="no_credentials")

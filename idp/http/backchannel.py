@@ -29,6 +29,7 @@ from idp.errors import ServerError
 from idp.errors import TooManyRequests
 from idp.events.audit import record_event
 from idp.http.edge import REQUEST_ID_KEY
+from idp.oauth import rfc8705_mtls
 from idp.oauth.client_auth import PARAMETERS as CLIENT_AUTH_PARAMETERS
 from idp.oauth.grants import GrantRevoked
 from idp.oauth.grants import StatelessGrant
@@ -88,6 +89,7 @@ class BackChannel:
         self._max_bytes = provider.settings.max_request_bytes
         cert_header = provider.settings.tls_client_cert_header
         self._cert_key = "HTTP_" + cert_header.upper().replace("-", "_") if cert_header else None
+        self._cert_proxies = rfc8705_mtls.parse_networks(provider.settings.tls_client_cert_proxies)
         # Each endpoint reads the parameters its parts declare (the grants', client
         # authentication's, RFC 7662's, RFC 7009's); every other one is ignored unchecked.
         self._routes: dict[str, tuple[Handler, frozenset[str]]] = {
@@ -135,7 +137,12 @@ class BackChannel:
             url=self._provider.issuer + environ["PATH_INFO"],
             form=form,
             headers=EnvironHeaders(environ),
-            client_certificate=environ.get(self._cert_key) if self._cert_key else None,
+            # RFC 8705 behind a proxy: only a trusted proxy's header is the certificate.
+            client_certificate=rfc8705_mtls.trusted_header(
+                environ.get(self._cert_key), environ.get("REMOTE_ADDR"), self._cert_proxies
+            )
+            if self._cert_key
+            else None,
             request_id=request_id,
         )
 
@@ -171,7 +178,7 @@ class BackChannel:
     # -- the endpoints -------------------------------------------------------------------
     def _client(self, request: TokenRequest) -> Client:
         client = self._provider.authenticator.authenticate(
-            request.form, request.authorization, request.url
+            request.form, request.authorization, request.url, certificate=request.client_certificate
         )
         path = request.url.removeprefix(self._provider.issuer)
         seconds = self._provider.rate_limits.client_retry_after(path, client.client_id)
@@ -183,11 +190,14 @@ class BackChannel:
         p = self._provider
         grant = p.grants.for_request(request.form)
         client = self._client(request)
-        binding = p.dpop.token_binding(
-            request.header("DPoP"),
-            request.method,
-            request.url,
-            required=client.dpop_bound_access_tokens,
+        binding = rfc8705_mtls.merge(
+            p.dpop.token_binding(
+                request.header("DPoP"),
+                request.method,
+                request.url,
+                required=client.dpop_bound_access_tokens,
+            ),
+            rfc8705_mtls.token_binding(client, request.client_certificate),
         )
         own = request.reading_only(grant.parameters)
         if isinstance(grant, StatelessGrant):

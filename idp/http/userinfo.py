@@ -18,6 +18,7 @@ from idp.errors import InvalidToken
 from idp.errors import MissingBearerToken
 from idp.http.http import oauth_json
 from idp.http.http import provider
+from idp.oauth import rfc8705_mtls
 from idp.oauth.params import single_values
 from idp.oauth.rfc6750 import PresentedToken
 from idp.oauth.rfc6750 import presented_token
@@ -62,9 +63,11 @@ def access_token_claims() -> dict[str, Any]:
 
 
 def checked_claims(presented: PresentedToken) -> dict[str, Any]:
-    """``presented``'s verified claims, its DPoP binding checked (``access_token_claims``)."""
+    """``presented``'s verified claims, its DPoP binding checked (``access_token_claims``),
+    and its certificate binding (RFC 8705 3) against the certificate the proxy forwarded."""
     p = provider()
     claims = p.access_token_verifier.claims(presented.token)
+    rfc8705_mtls.check_resource(claims, forwarded_certificate())
     p.dpop.check_resource(
         claims,
         presented.scheme,
@@ -74,6 +77,18 @@ def checked_claims(presented: PresentedToken) -> dict[str, Any]:
         p.issuer + request.path,
     )
     return claims
+
+
+def forwarded_certificate() -> str | None:
+    """RFC 8705: the client certificate a trusted proxy forwarded for this request, or None."""
+    settings = provider().settings
+    if not settings.tls_client_cert_header:
+        return None
+    return rfc8705_mtls.trusted_header(
+        request.headers.get(settings.tls_client_cert_header),
+        request.remote_addr,
+        rfc8705_mtls.parse_networks(settings.tls_client_cert_proxies),
+    )
 
 
 @bp.route("/userinfo", methods=["GET", "POST"])

@@ -5,6 +5,8 @@
   slow password hash: it cannot be brute-forced and costs microseconds.
 - ``private_key_jwt`` (RFC 7523 2.2, 3; OIDC Core 9): ``iss`` = ``sub`` = client_id, ``aud`` the
   issuer or the endpoint URL, ``exp`` required and near, ``jti`` single use.
+- ``tls_client_auth`` / ``self_signed_tls_client_auth`` (RFC 8705 2): ``client_id`` and the
+  certificate a trusted proxy forwarded (``idp.oauth.rfc8705_mtls``).
 A request may use one method only (RFC 6749 2.3).
 """
 
@@ -22,9 +24,11 @@ from urllib.parse import unquote
 
 import jwt
 
+from channels.client import MTLS_AUTH_METHODS
 from channels.client import Client
 from idp.errors import InvalidClient
 from idp.errors import InvalidRequest
+from idp.oauth import rfc8705_mtls
 from keys.ring import InvalidSignature
 from keys.ring import check_times
 
@@ -70,7 +74,12 @@ class ClientAuthenticator:
         self._clock = clock
 
     def authenticate(
-        self, params: Mapping[str, str], authorization: str | None, endpoint_url: str
+        self,
+        params: Mapping[str, str],
+        authorization: str | None,
+        endpoint_url: str,
+        *,
+        certificate: str | None = None,
     ) -> Client:
         basic = authorization is not None and authorization[:6].lower() == "basic "
         has_assertion = "client_assertion" in params or "client_assertion_type" in params
@@ -85,6 +94,8 @@ class ClientAuthenticator:
             return self._secret(
                 params.get("client_id"), params["client_secret"], "client_secret_post", False
             )
+        if certificate is not None and params.get("client_id"):
+            return self._mtls(params["client_id"], certificate)
         # RFC 6749 5.2: a client that tried the Authorization header (with another scheme)
         # gets 401 with a challenge naming the scheme this endpoint accepts.
         raise InvalidClient(
@@ -92,6 +103,18 @@ class ClientAuthenticator:
             detail="no credentials",
             basic=authorization is not None,
         )
+
+    # -- tls_client_auth / self_signed_tls_client_auth (RFC 8705 2) ----------------------
+    def _mtls(self, client_id: str, certificate: str) -> Client:
+        client = self._clients.get(client_id)
+        if (
+            client is None
+            or not client.active
+            or client.token_endpoint_auth_method not in MTLS_AUTH_METHODS
+        ):
+            raise InvalidClient("client authentication failed", detail="unknown client or method")
+        rfc8705_mtls.authenticate(client, certificate)
+        return client
 
     # -- client_secret_basic / client_secret_post ---------------------------------------
     def _secret_basic(self, header: str, params: Mapping[str, str]) -> Client:

@@ -263,7 +263,11 @@ def _check_claims(claims: dict[str, Any], method: str, url: str, access_token: s
 
 def _htu(url: str) -> str | None:
     """4.3 9: compared without query and fragment, after the syntax- and scheme-based
-    normalisation of RFC 3986 6.2.2-6.2.3 (case, percent-encoding, default port, empty path)."""
+    normalisation of RFC 3986 6.2.2-6.2.3: case, percent-encoding (``%2E`` is ``.``, ``%2F``
+    stays a literal slash's escape), dot segments (5.2.4, so ``/a/../token`` is ``/token``),
+    default port, empty path. A URL that is not absolute http(s) matches nothing."""
+    if len(url) > MAX_PROOF_LENGTH or not url.isascii() or any(c <= " " for c in url):
+        return None
     try:
         parts = urlsplit(url)
         port = parts.port
@@ -274,7 +278,28 @@ def _htu(url: str) -> str | None:
         return None
     host = f"[{host}]" if ":" in host else host
     netloc = host if port in (None, _DEFAULT_PORTS[scheme]) else f"{host}:{port}"
-    return f"{scheme}://{netloc}{_PERCENT.sub(_normal_escape, parts.path or '/')}"
+    path = remove_dot_segments(_PERCENT.sub(_normal_escape, parts.path or "/"))
+    return f"{scheme}://{netloc}{path}"
+
+
+def remove_dot_segments(path: str) -> str:
+    """RFC 3986 5.2.4 for an absolute path: ``.`` and ``..`` segments resolved, never above
+    the root (``/../x`` is ``/x``); the last segment's trailing slash kept."""
+    segments = path.split("/")[1:]
+    out: list[str] = []
+    for i, segment in enumerate(segments):
+        last = i == len(segments) - 1
+        if segment == "..":
+            if out:
+                out.pop()
+            if last:
+                out.append("")
+        elif segment == ".":
+            if last:
+                out.append("")
+        else:
+            out.append(segment)
+    return "/" + "/".join(out)
 
 
 def _normal_escape(match: re.Match[str]) -> str:

@@ -7,13 +7,20 @@ from typing import Any
 from authlib.oauth2.rfc8414 import AuthorizationServerMetadata
 from authlib.oidc.discovery import OpenIDProviderMetadata
 
+from channels.encryption_keys import ID_TOKEN_ENCRYPTION_ALGS
+from channels.encryption_keys import ID_TOKEN_ENCRYPTION_ENCS
 from idp.oidc.claims import SUPPORTED_CLAIMS
 from keys import SIGNING_ALGS
 
 CLIENT_AUTH_METHODS = ["private_key_jwt", "client_secret_basic", "client_secret_post"]
+#: RFC 8705 2: offered when a TLS proxy forwards client certificates.
+MTLS_AUTH_METHODS = ["tls_client_auth", "self_signed_tls_client_auth"]
 
 
-def provider_metadata(issuer: str, grant_types: list[str], scopes: list[str]) -> dict[str, Any]:
+def provider_metadata(
+    issuer: str, grant_types: list[str], scopes: list[str], *, mtls: bool = False
+) -> dict[str, Any]:
+    methods = CLIENT_AUTH_METHODS + (MTLS_AUTH_METHODS if mtls else [])
     metadata: dict[str, Any] = {
         "issuer": issuer,
         "authorization_endpoint": f"{issuer}/authorize",
@@ -37,16 +44,21 @@ def provider_metadata(issuer: str, grant_types: list[str], scopes: list[str]) ->
         "grant_types_supported": grant_types,
         "subject_types_supported": ["pairwise", "public"],
         "id_token_signing_alg_values_supported": list(SIGNING_ALGS),
-        "token_endpoint_auth_methods_supported": CLIENT_AUTH_METHODS,
+        # OIDC Discovery 3: per client (OIDC Registration 2), to a use=enc key in its jwks
+        "id_token_encryption_alg_values_supported": list(ID_TOKEN_ENCRYPTION_ALGS),
+        "id_token_encryption_enc_values_supported": list(ID_TOKEN_ENCRYPTION_ENCS),
+        "token_endpoint_auth_methods_supported": methods,
+        # RFC 8705 3.3: certificate-bound access tokens, when a proxy forwards certificates
+        "tls_client_certificate_bound_access_tokens": mtls,
         "token_endpoint_auth_signing_alg_values_supported": ["ES256", "PS256", "EdDSA", "RS256"],
-        "introspection_endpoint_auth_methods_supported": CLIENT_AUTH_METHODS,
+        "introspection_endpoint_auth_methods_supported": methods,
         "introspection_endpoint_auth_signing_alg_values_supported": [
             "ES256",
             "PS256",
             "EdDSA",
             "RS256",
         ],
-        "revocation_endpoint_auth_methods_supported": CLIENT_AUTH_METHODS,
+        "revocation_endpoint_auth_methods_supported": methods,
         "revocation_endpoint_auth_signing_alg_values_supported": [
             "ES256",
             "PS256",

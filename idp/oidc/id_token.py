@@ -1,4 +1,5 @@
-"""ID tokens (OIDC Core 2, 3.1.3.6): signed with the client's ``id_token_signed_response_alg``."""
+"""ID tokens (OIDC Core 2, 3.1.3.6): signed with the client's ``id_token_signed_response_alg``,
+then encrypted when it registered ``id_token_encrypted_response_alg`` (``idp.oidc.jwe``)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from typing import Any
 from typing import Protocol
 
 from channels.client import Client
+from idp.oidc.jwe import encrypt_id_token
 from keys.jwk import b64url
 
 _HASHES = {"ES256": hashlib.sha256, "PS256": hashlib.sha256, "RS256": hashlib.sha256}
@@ -77,4 +79,5 @@ class IdTokenIssuer:
             claims["nonce"] = nonce
         if access_token:
             claims["at_hash"] = half_hash(access_token, alg)
-        return self._sign(claims, alg, "JWT")
+        # OIDC Core 16.14: signed, then encrypted when the client registered encryption.
+        return encrypt_id_token(self._sign(claims, alg, "JWT"), client)

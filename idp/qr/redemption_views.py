@@ -27,6 +27,7 @@ from idp.http.http import oauth_json
 from idp.http.http import provider
 from idp.http.http import read_json
 from idp.http.userinfo import checked_claims
+from idp.http.userinfo import forwarded_certificate
 from idp.provider import Provider
 from idp.qr import redemption
 from idp.qr.redemption import ScannedCode
@@ -47,8 +48,8 @@ def merchant_of(session: Session, p: Provider, scope: str) -> Channel:
             raise channel_auth.unauthorized("malformed", "Use a Bearer or DPoP token, or mTLS.")
         channel = bearer
     else:
-        cert_header = p.settings.tls_client_cert_header  # empty: mutual TLS is off
-        forwarded = request.headers.get(cert_header) if cert_header else None
+        # Only the header a trusted proxy sent (ESSC_TLS_CLIENT_CERT_HEADER, _PROXIES).
+        forwarded = forwarded_certificate()
         if forwarded is None:
             raise Problem(
                 401, "unauthorized", "The channel is not authenticated", reason="no_credentials"

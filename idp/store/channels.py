@@ -44,6 +44,12 @@ class ChannelRow(Base):
     require_pushed_authorization_requests: Mapped[bool] = mapped_column(Boolean, default=False)
     #: RFC 9449 5.2 client metadata.
     dpop_bound_access_tokens: Mapped[bool] = mapped_column(Boolean, default=False)
+    #: OIDC Registration 2 client metadata: ID tokens encrypted to the client's enc key.
+    id_token_encrypted_response_alg: Mapped[str | None] = mapped_column(String(32))
+    id_token_encrypted_response_enc: Mapped[str | None] = mapped_column(String(32))
+    #: RFC 8705 2.1.2 and 3.4 client metadata.
+    tls_client_auth_subject_dn: Mapped[str | None] = mapped_column(String(512))
+    tls_client_certificate_bound_access_tokens: Mapped[bool] = mapped_column(Boolean, default=False)
     #: OIDC RP-Initiated Logout 1.0 3.1 client metadata.
     post_logout_redirect_uris: Mapped[list[str]] = mapped_column(JSON, default=list)
     #: OIDC Back-Channel Logout 1.0 2.2 client metadata.

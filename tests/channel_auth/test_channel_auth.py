@@ -269,6 +269,20 @@ def test_mtls_header_is_ignored_when_the_setting_is_off(
     assert counts(provider) == before
 
 
+def test_mtls_header_from_an_untrusted_address_is_ignored(
+    provider: Any, web: Any, cardholder: Any, mtls: Any
+) -> None:
+    """Only a proxy in ESSC_TLS_CLIENT_CERT_PROXIES (loopback by default) forwards certificates."""
+    _, pem = mtls
+    response = web.post(
+        URL,
+        json=issue_body(provider, "bank"),
+        headers={CERT_HEADER: quote(pem, safe="")},
+        environ_base={"REMOTE_ADDR": "203.0.113.50"},
+    )
+    assert assert_problem(response, 401, "unauthorized")["reason"] == "no_credentials"
+
+
 def test_mtls_needs_the_registered_scheme(
     provider: Any, web: Any, cardholder: Any, mtls: Any
 ) -> None:

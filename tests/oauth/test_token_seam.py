@@ -7,7 +7,6 @@ from __future__ import annotations
 import io
 from dataclasses import replace
 from typing import Any
-from urllib.parse import quote
 from urllib.parse import urlencode
 
 import jwt
@@ -24,6 +23,7 @@ from idp.oauth.tokens import Confirmation
 from idp.provider import Provider
 from idp.store.token_store import SqlTokenStore
 from tests.oauth.dpop_keys import DpopKey
+from tests.oauth.mtls_certs import self_signed
 from tests.support import basic
 from tests.support import obtain_code
 
@@ -159,6 +159,7 @@ def test_the_grant_gets_method_url_headers_certificate_and_only_its_parameters(
     ).encode()
     auth = basic(service.client_id, service.client_secret)["Authorization"]
     proof = DpopKey.new().proof("POST", f"{provider.issuer}/token", provider.now())
+    certificate = self_signed().escaped_pem()  # a real one: the binding reads it (RFC 8705 3)
     status, _ = call(
         back,
         {
@@ -169,7 +170,8 @@ def test_the_grant_gets_method_url_headers_certificate_and_only_its_parameters(
             "wsgi.input": io.BytesIO(form),
             "HTTP_AUTHORIZATION": auth,
             "HTTP_DPOP": proof,
-            "HTTP_X_SSL_CLIENT_CERT": quote("-----BEGIN CERTIFICATE-----..."),
+            "HTTP_X_SSL_CLIENT_CERT": certificate,
+            "REMOTE_ADDR": "127.0.0.1",  # the proxy's (ESSC_TLS_CLIENT_CERT_PROXIES)
         },
     )
     assert status.startswith("200"), status
@@ -179,7 +181,7 @@ def test_the_grant_gets_method_url_headers_certificate_and_only_its_parameters(
     assert seen.header("DPoP") == proof and seen.authorization == auth
     assert set(seen.headers) == {"authorization", "dpop", "x-ssl-client-cert"}
     assert seen.header("Content-Type") is None  # not a header the back channel passes on
-    assert seen.client_certificate == quote("-----BEGIN CERTIFICATE-----...")
+    assert seen.client_certificate == certificate
 
 
 def test_without_the_setting_no_certificate_is_read(provider: Any) -> None:
