@@ -5,7 +5,7 @@
 - ``channels.tls_client_certificate_bound_access_tokens``: the client metadata of 3.4.
 
 Revision ID: 0021
-Revises: 0015
+Revises: 0024
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0021"
-down_revision = "0015"
+down_revision = "0024"
 branch_labels = None
 depends_on = None
 
