@@ -41,6 +41,10 @@ class Client:
     backchannel_logout_session_required: bool = False
     #: RFC 9449 5.2: every token request must carry a DPoP proof.
     dpop_bound_access_tokens: bool = False
+    #: RFC 9101 10.5: authorization requests only as signed request objects.
+    require_signed_request_object: bool = False
+    #: The FAPI 2.0 Security Profile (``idp.oauth.fapi2``, docs/security-profile.md).
+    fapi2_security_profile: bool = False
 
     @property
     def active(self) -> bool:

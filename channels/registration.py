@@ -68,6 +68,10 @@ class ClientMetadata:
     backchannel_logout_uri: str | None = None
     backchannel_logout_session_required: bool = False
     dpop_bound_access_tokens: bool = False
+    #: RFC 9101 10.5 client metadata.
+    require_signed_request_object: bool = False
+    #: ``essc_fapi2_security_profile``: held to ``idp.oauth.fapi2`` when stored.
+    fapi2_security_profile: bool = False
 
 
 def validate_metadata(
@@ -90,6 +94,8 @@ def validate_metadata(
     backchannel_logout_session_required: bool = False,
     allow_http_loopback: bool = True,
     dpop_bound: bool = False,
+    require_signed_request_object: bool = False,
+    fapi2: bool = False,
 ) -> ClientMetadata:
     if not name.strip() or len(name) > 128:
         raise InvalidClientMetadata("invalid_client_metadata", "client_name is required (<=128)")
@@ -176,6 +182,8 @@ def validate_metadata(
         backchannel_logout_uri=backchannel_logout_uri,
         backchannel_logout_session_required=backchannel_logout_session_required,
         dpop_bound_access_tokens=dpop_bound,
+        require_signed_request_object=require_signed_request_object,
+        fapi2_security_profile=fapi2,
     )
 
 

@@ -11,6 +11,7 @@ from channels.api_keys import NativeApi
 from channels.client import Client
 from channels.kinds import ChannelKind
 from channels.registration import ClientMetadata
+from idp.oauth import fapi2
 from idp.oauth.tokens import new_secret
 from idp.store.channels import ChannelRow
 from idp.store.channels import effective_status
@@ -38,6 +39,8 @@ def client_from_row(row: ChannelRow, *, status: str | None = None) -> Client:
         rotate_refresh_tokens=row.rotate_refresh_tokens,
         require_pushed_authorization_requests=row.require_pushed_authorization_requests,
         dpop_bound_access_tokens=row.dpop_bound_access_tokens,
+        require_signed_request_object=row.require_signed_request_object,
+        fapi2_security_profile=row.fapi2_security_profile,
         post_logout_redirect_uris=tuple(row.post_logout_redirect_uris or ()),
         backchannel_logout_uri=row.backchannel_logout_uri,
         backchannel_logout_session_required=row.backchannel_logout_session_required,
@@ -69,6 +72,7 @@ def add_client(
     ``native`` (checked by ``channels.api_keys``) sets its signature scheme, keys and
     notification URL in the same insert.
     """
+    metadata = fapi2.profiled(metadata)  # raises InvalidClientMetadata for what it forbids
     secret = new_secret() if metadata.token_endpoint_auth_method in SECRET_METHODS else None
     row = ChannelRow(
         client_id=f"{metadata.kind.value}-{secrets.token_hex(8)}",
@@ -88,6 +92,8 @@ def add_client(
         rotate_refresh_tokens=metadata.rotate_refresh_tokens,
         require_pushed_authorization_requests=metadata.require_pushed_authorization_requests,
         dpop_bound_access_tokens=metadata.dpop_bound_access_tokens,
+        require_signed_request_object=metadata.require_signed_request_object,
+        fapi2_security_profile=metadata.fapi2_security_profile,
         post_logout_redirect_uris=list(metadata.post_logout_redirect_uris),
         backchannel_logout_uri=metadata.backchannel_logout_uri,
         backchannel_logout_session_required=metadata.backchannel_logout_session_required,

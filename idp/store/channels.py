@@ -44,6 +44,10 @@ class ChannelRow(Base):
     require_pushed_authorization_requests: Mapped[bool] = mapped_column(Boolean, default=False)
     #: RFC 9449 5.2 client metadata.
     dpop_bound_access_tokens: Mapped[bool] = mapped_column(Boolean, default=False)
+    #: RFC 9101 10.5 client metadata.
+    require_signed_request_object: Mapped[bool] = mapped_column(Boolean, default=False)
+    #: The FAPI 2.0 Security Profile (idp.oauth.fapi2).
+    fapi2_security_profile: Mapped[bool] = mapped_column(Boolean, default=False)
     #: OIDC RP-Initiated Logout 1.0 3.1 client metadata.
     post_logout_redirect_uris: Mapped[list[str]] = mapped_column(JSON, default=list)
     #: OIDC Back-Channel Logout 1.0 2.2 client metadata.
