@@ -3,6 +3,7 @@ request objects (RFC 9101), DPoP proofs (RFC 9449), and the PAR and token calls 
 
 from __future__ import annotations
 
+import json
 import secrets
 from typing import Any
 
@@ -94,7 +95,10 @@ class FapiClient:
         body = {k: v for k, v in body.items() if v is not None}
         header = {"kid": self.kid, "typ": "oauth-authz-req+jwt", **(headers or {})}
         signer = self.key if key is None else key
-        return jwt.encode(body, signer, algorithm=alg, headers=header)
+        # Signed as bytes, so that a test may put any JSON in any claim (jwt.encode refuses a
+        # non-string iss, say): the server must refuse such objects itself.
+        payload = json.dumps(body, allow_nan=True).encode()
+        return jwt.api_jws.encode(payload, signer, algorithm=alg, headers=header)
 
     def params(self, **extra: str) -> tuple[dict[str, str], str]:
         """A valid authorization request's parameters, and its PKCE verifier."""
