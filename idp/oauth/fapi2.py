@@ -20,7 +20,7 @@ from channels.registration import JWK_ALGS
 from channels.registration import ClientMetadata
 from channels.registration import InvalidClientMetadata
 
-#: FAPI 2.0 5.4.1 (2.2): the only JWS algorithms, for every JWT the client or server makes.
+#: FAPI 2.0 5.4.1 (1.2): the only JWS algorithms, for every JWT the client or server makes.
 ALGS = ("ES256", "PS256", "EdDSA")
 #: The longest a client assertion may live (``exp - iat`` and ``exp - now``), in seconds.
 MAX_ASSERTION_AGE = 120
@@ -46,7 +46,7 @@ def check_asymmetric_client_authentication(m: ClientMetadata) -> ClientMetadata:
 
 
 def check_key_algorithms(m: ClientMetadata) -> ClientMetadata:
-    """5.4.1 (2.2): every registered key is used with ES256, PS256 or EdDSA; an RSA key
+    """5.4.1 (1.2): every registered key is used with ES256, PS256 or EdDSA; an RSA key
     without ``alg`` would be used with RS256 (``channels.registration.JWK_ALGS``)."""
     for key in (m.jwks or {}).get("keys", []):
         kty, crv = key.get("kty", ""), key.get("crv", "")
@@ -57,7 +57,7 @@ def check_key_algorithms(m: ClientMetadata) -> ClientMetadata:
 
 
 def check_id_token_algorithm(m: ClientMetadata) -> ClientMetadata:
-    """5.4.1 (2.2): ID tokens for the client are signed with ES256, PS256 or EdDSA."""
+    """5.4.1 (1.2): ID tokens for the client are signed with ES256, PS256 or EdDSA."""
     if m.id_token_signed_response_alg not in ALGS:
         raise _refuse("a FAPI 2.0 client's id_token_signed_response_alg is ES256, PS256 or EdDSA")
     return m
@@ -116,7 +116,7 @@ def allows_secret(client: Client) -> bool:
 
 
 def allowed_algs(client: Client, algs: tuple[str, ...]) -> tuple[str, ...]:
-    """5.4.1 (2.2): of ``algs``, those ``client`` may sign its assertions and request
+    """5.4.1 (1.2): of ``algs``, those ``client`` may sign its assertions and request
     objects with."""
     return tuple(a for a in algs if a in ALGS) if client.fapi2_security_profile else algs
 
