@@ -15,8 +15,10 @@ object's parameters count (5: parameters outside it are ignored), and the object
 - without ``request`` or ``request_uri`` inside (4).
 
 Every refusal is ``invalid_request_object`` (6.3); a request object where one is not accepted
-(nested) too. ``request_uri`` is accepted only as a pushed request's URN (``rfc9126_par``):
-essc-idp never fetches a URL a client names (10.4: server-side request forgery). No Flask here.
+(nested) too. On the front channel it is redirected to the ``redirect_uri`` beside the object
+when that one is registered, as any authorization error; otherwise shown on an error page.
+``request_uri`` is accepted only as a pushed request's URN (``rfc9126_par``): essc-idp never
+fetches a URL a client names (10.4: server-side request forgery). No Flask here.
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ import jwt
 from channels.client import Client
 from idp.errors import InvalidRequest
 from idp.errors import InvalidRequestObject
+from idp.errors import OAuthError
 from idp.oauth import authorize
 from idp.oauth import fapi2
 
@@ -87,7 +90,7 @@ class RequestObjects:
         objects = [v for n, v in items if n == "request"]
         client_ids = [v for n, v in items if n == "client_id"]
         if not objects:
-            client = find_client(client_ids[0]) if len(client_ids) == 1 else None
+            client = find_client(client_ids[0]) if _plausible(client_ids) else None
             if client is not None and client.require_signed_request_object:
                 raise InvalidRequest("this client must send a signed request object")
             return items
@@ -95,10 +98,13 @@ class RequestObjects:
             raise InvalidRequest("request and client_id must each be given once")
         if any(n == "request_uri" for n, _ in items):
             raise InvalidRequest("request and request_uri must not be sent together")
-        client = find_client(client_ids[0]) if 0 < len(client_ids[0]) <= 64 else None
+        client = find_client(client_ids[0]) if _plausible(client_ids) else None
         if client is None or not client.active:
             raise InvalidRequest("client_id is missing or unknown")
-        return self.parameters(objects[0], client)
+        try:
+            return self.parameters(objects[0], client)
+        except InvalidRequestObject as exc:
+            raise _refusal(items, find_client, exc) from None
 
     def _verified(self, token: str, client: Client, alg: str) -> dict[str, Any]:
         """6.3: the signature by one of the client's keys that fits ``kid`` and ``alg``."""
@@ -173,7 +179,7 @@ def _checked_header(token: str, algs: tuple[str, ...]) -> str:
         raise InvalidRequestObject("the request object header is malformed") from None
     alg = header.get("alg")
     if not isinstance(alg, str) or alg not in algs:
-        raise InvalidRequestObject("the request object alg is not allowed", detail=f"{alg!r:.20}")
+        raise InvalidRequestObject("the request object alg is not allowed")
     typ = header.get("typ")
     if typ is not None and (not isinstance(typ, str) or typ.lower() not in TYPES):
         raise InvalidRequestObject("the request object typ is not oauth-authz-req+jwt")
@@ -197,6 +203,34 @@ def _as_parameters(claims: Mapping[str, Any]) -> Iterable[tuple[str, str]]:
             yield name, json.dumps(value, separators=(",", ":"), ensure_ascii=True)
         else:
             raise InvalidRequestObject("a request object parameter has the wrong type")
+
+
+def _refusal(
+    items: list[tuple[str, str]], find_client: Callable[[str], Client | None], error: OAuthError
+) -> authorize.UntrustedRedirect | authorize.RedirectableError:
+    """OIDC Core 6.3 / 3.1.2.6: the error goes back to the client when the ``redirect_uri``
+    beside the object is one it registered (the routing checks of ``authorize.CHECKS``
+    decide, so this cannot redirect anywhere else); shown to the user otherwise."""
+    c = authorize.Checking(items, find_client)
+    try:
+        for check in ROUTING_CHECKS:
+            check(c)
+    except OAuthError:
+        return authorize.UntrustedRedirect(error)
+    return c.refusal(error)
+
+
+#: What trusts a redirect URI, in ``authorize.CHECKS``'s order.
+ROUTING_CHECKS = (
+    authorize.check_routing_values,
+    authorize.check_client,
+    authorize.check_redirect_uri,
+)
+
+
+def _plausible(client_ids: list[str]) -> bool:
+    """One ``client_id`` of a length a client id can have (``channels.registry``)."""
+    return len(client_ids) == 1 and 0 < len(client_ids[0]) <= 64
 
 
 def _number(value: object) -> int | float | None:

@@ -126,10 +126,21 @@ def test_an_unusable_object_is_refused_at_par(web: Any, bank: FapiClient, case: 
 def test_an_unusable_object_is_refused_on_the_front_channel(
     web: Any, rp: FapiClient, case: str
 ) -> None:
-    response = web.get(
-        "/authorize", query_string={"client_id": rp.client_id, "request": _bad(rp, case)}
-    )
+    bad = _bad(rp, case)
+    response = web.get("/authorize", query_string={"client_id": rp.client_id, "request": bad})
     assert response.status_code == 400 and "Location" not in response.headers
+    # Beside a redirect_uri the client registered, the error goes back to the client.
+    outer = {"client_id": rp.client_id, "request": bad, "redirect_uri": rp.redirect_uri}
+    response = web.get("/authorize", query_string={**outer, "state": "s-1"})
+    assert response.status_code == 303
+    assert query_of(response.headers["Location"]) == {
+        "error": "invalid_request_object",
+        "error_description": query_of(response.headers["Location"])["error_description"],
+        "state": "s-1",
+        "iss": rp.issuer,
+    }
+    evil = {**outer, "redirect_uri": "https://evil.example/cb"}
+    assert "Location" not in web.get("/authorize", query_string=evil).headers
 
 
 def _unsigned(claims: dict[str, Any], header: dict[str, Any]) -> str:
