@@ -238,9 +238,13 @@ def test_an_expired_pushed_object_cannot_be_used_later(
 
 
 # -- hostile input: never a 500 ----------------------------------------------------------
+def _nested(inner: st.SearchStrategy[Any]) -> st.SearchStrategy[Any]:
+    return st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=3)
+
+
 _JSON = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=20),
-    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner),
+    _nested,
     max_leaves=8,
 )
 _NOT_NUMBER = st.none() | st.booleans() | st.text(max_size=20) | st.lists(st.integers(), max_size=2)
