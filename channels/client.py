@@ -51,6 +51,10 @@ class Client:
     tls_client_auth_subject_dn: str | None = None
     #: RFC 8705 3.4: every token request must come over mutual TLS; tokens carry x5t#S256.
     tls_client_certificate_bound_access_tokens: bool = False
+    #: RFC 9101 10.5: authorization requests only as signed request objects.
+    require_signed_request_object: bool = False
+    #: The FAPI 2.0 Security Profile (``idp.oauth.fapi2``, docs/security-profile.md).
+    fapi2_security_profile: bool = False
 
     @property
     def active(self) -> bool:

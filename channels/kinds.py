@@ -45,6 +45,10 @@ ALLOWED_SCOPES: dict[ChannelKind, frozenset[str]] = {
     ChannelKind.MERCHANT: frozenset({"essc.qr.verify", "essc.payment", QR_REDEEM_SCOPE, PAY_SCOPE}),
 }
 
+#: Kinds that onboard under the FAPI 2.0 Security Profile unless their metadata says otherwise
+#: (``essc_fapi2_security_profile``; docs/security-profile.md): the ones that move money.
+FAPI2_KINDS = frozenset({ChannelKind.UNIONPAY, ChannelKind.BANK, ChannelKind.MERCHANT})
+
 DEFAULT_SCOPES: dict[ChannelKind, frozenset[str]] = {
     kind: scopes - {"essc.idnumber", PENSION_READ_SCOPE} for kind, scopes in ALLOWED_SCOPES.items()
 }

@@ -80,6 +80,10 @@ class ClientMetadata:
     id_token_encrypted_response_enc: str | None = None
     tls_client_auth_subject_dn: str | None = None
     tls_client_certificate_bound_access_tokens: bool = False
+    #: RFC 9101 10.5 client metadata.
+    require_signed_request_object: bool = False
+    #: ``essc_fapi2_security_profile``: held to ``idp.oauth.fapi2`` when stored.
+    fapi2_security_profile: bool = False
 
 
 @dataclass(frozen=True)
@@ -114,6 +118,8 @@ def validate_metadata(
     allow_http_loopback: bool = True,
     dpop_bound: bool = False,
     security: SecurityOptions = SecurityOptions(),
+    require_signed_request_object: bool = False,
+    fapi2: bool = False,
 ) -> ClientMetadata:
     if not name.strip() or len(name) > 128:
         raise InvalidClientMetadata("invalid_client_metadata", "client_name is required (<=128)")
@@ -208,6 +214,8 @@ def validate_metadata(
         tls_client_certificate_bound_access_tokens=(
             security.tls_client_certificate_bound_access_tokens
         ),
+        require_signed_request_object=require_signed_request_object,
+        fapi2_security_profile=fapi2,
     )
 
 

@@ -17,6 +17,10 @@ from channels.registration import SecurityOptions
 from channels.registration import validate_metadata
 from channels.software_statement import SoftwareStatement
 
+#: The FAPI 2.0 switch (docs/security-profile.md): a statement's claim, which a request may not
+#: contradict; without one the request's, off by default. ``essc channels statement`` turns it
+#: on for payment kinds and merchants unless the operator says ``--no-fapi2``.
+FAPI2_FIELD = "essc_fapi2_security_profile"
 #: RFC 7591 2: ``authorization_code`` and ``client_secret_basic`` when omitted.
 DEFAULT_GRANT_TYPES = ["authorization_code"]
 DEFAULT_AUTH_METHOD = "client_secret_basic"
@@ -57,6 +61,8 @@ def client_metadata(
         id_token_alg=_str(body, "id_token_signed_response_alg", "ES256"),
         require_par=_bool(body, "require_pushed_authorization_requests", False),
         dpop_bound=_bool(body, "dpop_bound_access_tokens", False),
+        require_signed_request_object=_bool(body, "require_signed_request_object", False),
+        fapi2=statement.fapi2 if statement.fapi2 is not None else _bool(body, FAPI2_FIELD, False),
         post_logout_redirect_uris=_str_list(
             body, "post_logout_redirect_uris", [], "invalid_redirect_uri"
         ),
@@ -98,11 +104,13 @@ def _check_consistent(body: dict[str, Any], statement: SoftwareStatement) -> Non
     for field in SERVER_FIELDS:
         if field in body:
             raise bad("the request carries a field only the server sets")
-    pinned = {
+    pinned: dict[str, object] = {
         "essc_channel_kind": statement.kind.value,
         "software_id": statement.software_id,
         "essc_parent_client_id": statement.parent_client_id,
     }
+    if statement.fapi2 is not None:  # the operator chose the profile (RFC 7591 2.3)
+        pinned[FAPI2_FIELD] = statement.fapi2
     for field, value in pinned.items():
         if field in body and body[field] != value:
             raise bad("the request contradicts the software statement")

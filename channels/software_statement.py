@@ -23,6 +23,9 @@ from channels.kinds import ChannelKind
 from keys.ring import InvalidSignature
 from keys.ring import check_times
 
+#: The operator's choice of the FAPI 2.0 Security Profile for the channel (idp.oauth.fapi2).
+FAPI2_CLAIM = "essc_fapi2_security_profile"
+
 #: Explicit typing (RFC 8725 3.11): no other JWT the platform handles can pass as a statement.
 TYP = "software-statement+jwt"
 ALGS = ("ES256", "EdDSA", "PS256", "RS256")
@@ -63,6 +66,8 @@ class SoftwareStatement:
     scopes: frozenset[str]
     grant_types: frozenset[str]
     parent_client_id: str | None
+    #: ``essc_fapi2_security_profile``: the operator's choice of the FAPI 2.0 profile, or None.
+    fapi2: bool | None = None
 
 
 def trusted_keys(jwks_json: str) -> dict[str, jwt.PyJWK]:
@@ -91,6 +96,7 @@ def issue_claims(
     scopes: list[str],
     grant_types: list[str],
     parent_client_id: str | None,
+    fapi2: bool | None = None,
 ) -> dict[str, Any]:
     """The claims ``essc channels statement`` signs; ``ValueError`` for an impossible grant."""
     channel_kind = ChannelKind(kind)
@@ -114,6 +120,8 @@ def issue_claims(
     }
     if parent_client_id:
         claims["essc_parent_client_id"] = parent_client_id
+    if fapi2 is not None:
+        claims[FAPI2_CLAIM] = fapi2
     return claims
 
 
@@ -195,6 +203,9 @@ def statement_from_claims(token: str, claims: dict[str, Any]) -> SoftwareStateme
         kind = ChannelKind(str(claims.get("essc_channel_kind")))
     except ValueError:
         raise invalid("the software statement names no known channel kind") from None
+    fapi2 = claims.get(FAPI2_CLAIM)
+    if fapi2 is not None and not isinstance(fapi2, bool):
+        raise invalid("the software statement's essc_fapi2_security_profile is not a boolean")
     return SoftwareStatement(
         jwt=token,
         claims=claims,
@@ -206,6 +217,7 @@ def statement_from_claims(token: str, claims: dict[str, Any]) -> SoftwareStateme
         scopes=frozenset(_words(claims, "scope", " ".join(sorted(DEFAULT_SCOPES[kind])))),
         grant_types=frozenset(_list(claims, "grant_types", list(GRANT_TYPES))),
         parent_client_id=_optional_str(claims, "essc_parent_client_id"),
+        fapi2=fapi2,
     )
 
 

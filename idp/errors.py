@@ -131,6 +131,13 @@ class RequestNotSupported(OAuthError):
     error = "request_not_supported"
 
 
+class InvalidRequestObject(OAuthError):
+    """RFC 9101 6.3 (OIDC Core 6.4): the request object is malformed, not signed by one of the
+    client's keys, for another audience, expired or otherwise unusable."""
+
+    error = "invalid_request_object"
+
+
 class InvalidRequestUri(OAuthError):
     """RFC 9101 6.2, used by RFC 9126 4 for a pushed request that cannot be used."""
 

@@ -56,6 +56,7 @@ from idp.oauth.grants.refresh_token import RefreshTokenGrant
 from idp.oauth.grants.token_exchange import TokenExchangeGrant
 from idp.oauth.rfc7009 import Revocation
 from idp.oauth.rfc7662 import Introspection
+from idp.oauth.rfc9101_jar import RequestObjects
 from idp.oauth.rfc9126_par import PushedRequests
 from idp.oauth.rfc9449_dpop import DpopProofs
 from idp.oauth.tokens import AccessTokenIssuer
@@ -269,7 +270,15 @@ class Provider:
 
     @cached_property
     def pushed_requests(self) -> PushedRequests:
-        return PushedRequests(self.settings.par_ttl, self.token_hash, self.now)
+        return PushedRequests(
+            self.settings.par_ttl,
+            self.token_hash,
+            self.now,
+            request_objects=RequestObjects(
+                self.issuer, ClientKeyCache(), clock=self.clock, leeway=self.settings.clock_skew
+            ),
+            find_client=self.clients.get,
+        )
 
     @cached_property
     def dpop(self) -> DpopProofs:

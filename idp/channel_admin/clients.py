@@ -11,6 +11,7 @@ from channels.api_keys import NativeApi
 from channels.client import Client
 from channels.kinds import ChannelKind
 from channels.registration import ClientMetadata
+from idp.oauth import fapi2
 from idp.oauth.tokens import new_secret
 from idp.store.channels import ChannelRow
 from idp.store.channels import effective_status
@@ -42,6 +43,8 @@ def client_from_row(row: ChannelRow, *, status: str | None = None) -> Client:
         id_token_encrypted_response_enc=row.id_token_encrypted_response_enc,
         tls_client_auth_subject_dn=row.tls_client_auth_subject_dn,
         tls_client_certificate_bound_access_tokens=row.tls_client_certificate_bound_access_tokens,
+        require_signed_request_object=row.require_signed_request_object,
+        fapi2_security_profile=row.fapi2_security_profile,
         post_logout_redirect_uris=tuple(row.post_logout_redirect_uris or ()),
         backchannel_logout_uri=row.backchannel_logout_uri,
         backchannel_logout_session_required=row.backchannel_logout_session_required,
@@ -73,6 +76,7 @@ def add_client(
     ``native`` (checked by ``channels.api_keys``) sets its signature scheme, keys and
     notification URL in the same insert.
     """
+    metadata = fapi2.profiled(metadata)  # raises InvalidClientMetadata for what it forbids
     secret = new_secret() if metadata.token_endpoint_auth_method in SECRET_METHODS else None
     row = ChannelRow(
         client_id=f"{metadata.kind.value}-{secrets.token_hex(8)}",
@@ -96,6 +100,8 @@ def add_client(
         id_token_encrypted_response_enc=metadata.id_token_encrypted_response_enc,
         tls_client_auth_subject_dn=metadata.tls_client_auth_subject_dn,
         tls_client_certificate_bound_access_tokens=metadata.tls_client_certificate_bound_access_tokens,
+        require_signed_request_object=metadata.require_signed_request_object,
+        fapi2_security_profile=metadata.fapi2_security_profile,
         post_logout_redirect_uris=list(metadata.post_logout_redirect_uris),
         backchannel_logout_uri=metadata.backchannel_logout_uri,
         backchannel_logout_session_required=metadata.backchannel_logout_session_required,

@@ -22,6 +22,7 @@ from channels.registration import ClientMetadata
 from channels.registration import InvalidClientMetadata
 from channels.registry import ClientRegistry
 from channels.registry import plausible_client_id
+from channels.rfc7591 import FAPI2_FIELD
 from channels.rfc7591 import client_metadata
 from channels.software_statement import SoftwareStatement
 from channels.software_statement import StatementError
@@ -34,6 +35,7 @@ from idp.channel_admin.clients import client_from_row
 from idp.channel_admin.clients import set_native
 from idp.channel_admin.status import children
 from idp.events.audit import record_event
+from idp.oauth import fapi2
 from idp.oauth.tokens import new_secret
 from idp.store.channels import ACTIVE
 from idp.store.channels import DELETED
@@ -238,6 +240,7 @@ class Onboarding:
             )
 
     def _apply(self, row: ChannelRow, metadata: ClientMetadata) -> None:
+        metadata = fapi2.profiled(metadata)
         if metadata.token_endpoint_auth_method != row.token_endpoint_auth_method:
             raise InvalidClientMetadata(
                 "invalid_client_metadata", "token_endpoint_auth_method cannot change"
@@ -258,6 +261,10 @@ class Onboarding:
         row.tls_client_certificate_bound_access_tokens = (
             metadata.tls_client_certificate_bound_access_tokens
         )
+        row.require_signed_request_object = metadata.require_signed_request_object
+        row.fapi2_security_profile = metadata.fapi2_security_profile
+        if metadata.fapi2_security_profile:  # RFC 7591 carries no rotation field of its own
+            row.rotate_refresh_tokens = metadata.rotate_refresh_tokens
         row.post_logout_redirect_uris = list(metadata.post_logout_redirect_uris)
         row.backchannel_logout_uri = metadata.backchannel_logout_uri
         row.backchannel_logout_session_required = metadata.backchannel_logout_session_required
@@ -310,6 +317,8 @@ class Onboarding:
             "tls_client_certificate_bound_access_tokens": (
                 row.tls_client_certificate_bound_access_tokens
             ),
+            "require_signed_request_object": row.require_signed_request_object,
+            FAPI2_FIELD: row.fapi2_security_profile,
             "post_logout_redirect_uris": row.post_logout_redirect_uris,
             "backchannel_logout_session_required": row.backchannel_logout_session_required,
             "registration_client_uri": f"{self._issuer}/register/{row.client_id}",

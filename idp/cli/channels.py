@@ -66,6 +66,11 @@ def onboarding_key(key_file: Path) -> None:
 @click.option("--grant-type", "grant_types", multiple=True, help="Allowed grant types (all).")
 @click.option("--software-id", default=None, help="Stable id of the software (new UUID).")
 @click.option("--ttl", default=7 * 24 * 3600, show_default=True, type=int, help="Seconds.")
+@click.option(
+    "--fapi2/--no-fapi2",
+    default=None,
+    help="The FAPI 2.0 Security Profile (default: on for unionpay, bank and merchant).",
+)
 def statement(key_file: str, **options: Any) -> None:
     """Sign a software statement (RFC 7591 2.3) to hand to an approved organisation."""
     from channels.software_statement import TYP
@@ -86,11 +91,19 @@ def statement(key_file: str, **options: Any) -> None:
             scopes=options["scope"].split(),
             grant_types=list(options["grant_types"]),
             parent_client_id=options["parent"],
+            fapi2=_fapi2_default(options["kind"]) if options["fapi2"] is None else options["fapi2"],
         )
         token = sign(Path(key_file).read_bytes(), claims, typ=TYP, passphrase=_passphrase())
     except (ValueError, OnboardingKeyError) as exc:
         raise click.ClickException(str(exc)) from None
     emit({"software_statement": token, "claims": claims})
+
+
+def _fapi2_default(kind: str) -> bool:
+    """docs/security-profile.md: the kinds that move money onboard under FAPI 2.0."""
+    from channels.kinds import FAPI2_KINDS
+
+    return kind in FAPI2_KINDS
 
 
 @channels.command("pending")

@@ -49,6 +49,16 @@ def clients() -> None:
     "--tls-bound", is_flag=True, help="Tokens bound to the client certificate (RFC 8705 3.4)."
 )
 @click.option(
+    "--require-signed-request-object",
+    is_flag=True,
+    help="Authorization requests only as signed request objects (RFC 9101).",
+)
+@click.option(
+    "--fapi2",
+    is_flag=True,
+    help="The FAPI 2.0 Security Profile (docs/security-profile.md).",
+)
+@click.option(
     "--allow-token-exchange",
     is_flag=True,
     help="RFC 8693 token exchange: cardholders act for relatives (docs/family.md).",
@@ -72,6 +82,7 @@ def clients_add(**options: Any) -> None:
     from channels.registration import InvalidClientMetadata
     from channels.registration import validate_metadata
     from idp.channel_admin.clients import add_client
+    from idp.oauth import fapi2
 
     p = provider()
     keys = [_api_key(value) for value in options["api_keys"]]
@@ -99,11 +110,14 @@ def clients_add(**options: Any) -> None:
             require_par=options["require_par"],
             dpop_bound=options["dpop_bound"],
             security=_security(options),
+            require_signed_request_object=options["require_signed_request_object"],
+            fapi2=options["fapi2"],
             post_logout_redirect_uris=list(options["post_logout_redirect_uris"]),
             backchannel_logout_uri=options["backchannel_logout_uri"],
             backchannel_logout_session_required=options["backchannel_logout_session_required"],
             allow_http_loopback=not p.settings.production,
         )
+        metadata = fapi2.profiled(metadata)
         native = native_api(
             options["api_signature_scheme"],
             keys,
@@ -128,6 +142,7 @@ def clients_add(**options: Any) -> None:
         "grant_types": row.grant_types,
         "scope": " ".join(row.scopes),
         "redirect_uris": row.redirect_uris,
+        "essc_fapi2_security_profile": row.fapi2_security_profile,
         **native.metadata(),
     }
     if secret:

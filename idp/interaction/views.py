@@ -55,6 +55,7 @@ from idp.interaction.step_up import Verdict
 from idp.interaction.step_up import decide
 from idp.interaction.step_up import needs_app
 from idp.metrics.registry import LOCKOUTS
+from idp.oauth import fapi2
 from idp.oauth import response as authz_response
 from idp.oauth.authorize import AuthorizationRequest
 from idp.oauth.authorize import RedirectableError
@@ -250,9 +251,8 @@ def _issue(
             request_id=g.request_id,
             scopes=list(authz.scopes),
         )
-    code = issue_code(
-        s, p.token_hash, authz, browser, acr=acr, now=p.now(), ttl=p.settings.authorization_code_ttl
-    )
+    ttl = fapi2.code_ttl(p.clients.get(authz.client_id), p.settings.authorization_code_ttl)
+    code = issue_code(s, p.token_hash, authz, browser, acr=acr, now=p.now(), ttl=ttl)
     record_event(
         s,
         "authorization.granted",

@@ -29,6 +29,7 @@ from channels.client import Client
 from idp.errors import InvalidClient
 from idp.errors import InvalidRequest
 from idp.oauth import rfc8705_mtls
+from idp.oauth import fapi2
 from keys.ring import InvalidSignature
 from keys.ring import check_times
 
@@ -135,6 +136,10 @@ class ClientAuthenticator:
             raise InvalidClient(
                 "client authentication failed", detail="unknown client or method", basic=basic
             )
+        if not fapi2.allows_secret(client):
+            raise InvalidClient(
+                "client authentication failed", detail="FAPI 2.0 client with a secret", basic=basic
+            )
         if client.secret_hash is None or not hmac.compare_digest(
             client.secret_hash, self._hash_secret(secret)
         ):
@@ -179,7 +184,7 @@ class ClientAuthenticator:
         except jwt.PyJWTError:
             raise InvalidClient("client_assertion is malformed") from None
         alg = header.get("alg")
-        if alg not in ASSERTION_ALGS:
+        if alg not in fapi2.allowed_algs(client, ASSERTION_ALGS):
             raise InvalidClient("client_assertion alg is not allowed")
         candidates = [
             k
@@ -216,17 +221,17 @@ class ClientAuthenticator:
                 raise InvalidClient(
                     "client_assertion is expired or not yet valid", detail=exc.reason
                 ) from None
-            self._check_lifetime(claims)
+            self._check_lifetime(claims, fapi2.assertion_max_age(client, self._max_age))
             return claims
         raise InvalidClient("client_assertion signature does not verify", detail="no key verified")
 
-    def _check_lifetime(self, claims: dict[str, Any]) -> None:
+    def _check_lifetime(self, claims: dict[str, Any], max_age: int) -> None:
         now = self._clock()
         exp = claims["exp"]
-        if not isinstance(exp, int | float) or exp - now > self._max_age:
+        if not isinstance(exp, int | float) or exp - now > max_age:
             raise InvalidClient("client_assertion expires too far in the future")
         iat = claims.get("iat")
-        if isinstance(iat, int | float) and exp - iat > self._max_age:
+        if isinstance(iat, int | float) and exp - iat > max_age:
             raise InvalidClient("client_assertion lives too long")
         if not isinstance(claims.get("jti"), str) or not 8 <= len(claims["jti"]) <= 256:
             raise InvalidClient("client_assertion jti is missing or malformed")

@@ -35,6 +35,7 @@ MAX_LENGTHS = {
     "code_verifier": 128,
     "code_challenge": 128,
     "claims": 2048,
+    "request": 16384,  # RFC 9101 request objects (idp.oauth.rfc9101_jar.MAX_LENGTH)
 }
 
 

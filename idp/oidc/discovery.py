@@ -68,8 +68,13 @@ def provider_metadata(
         "code_challenge_methods_supported": ["S256"],
         "claims_supported": SUPPORTED_CLAIMS,
         "claims_parameter_supported": True,
-        "request_parameter_supported": False,
+        # RFC 9101 10.5: request objects by value, pushed or not; request_uri only from PAR
+        # (pushed_authorization_request_endpoint), never fetched, so by reference: no.
+        "request_parameter_supported": True,
         "request_uri_parameter_supported": False,
+        # idp.oauth.rfc9101_jar.ALGS (idp.oauth imports idp.oidc, so not imported here)
+        "request_object_signing_alg_values_supported": ["ES256", "PS256", "EdDSA", "RS256"],
+        "require_signed_request_object": False,  # per client (RFC 9101 10.5 client metadata)
         "authorization_response_iss_parameter_supported": True,
         # Weakest first, as idp.interaction.assurance.ACR_ORDER.
         "acr_values_supported": [

@@ -50,6 +50,10 @@ class ChannelRow(Base):
     #: RFC 8705 2.1.2 and 3.4 client metadata.
     tls_client_auth_subject_dn: Mapped[str | None] = mapped_column(String(512))
     tls_client_certificate_bound_access_tokens: Mapped[bool] = mapped_column(Boolean, default=False)
+    #: RFC 9101 10.5 client metadata.
+    require_signed_request_object: Mapped[bool] = mapped_column(Boolean, default=False)
+    #: The FAPI 2.0 Security Profile (idp.oauth.fapi2).
+    fapi2_security_profile: Mapped[bool] = mapped_column(Boolean, default=False)
     #: OIDC RP-Initiated Logout 1.0 3.1 client metadata.
     post_logout_redirect_uris: Mapped[list[str]] = mapped_column(JSON, default=list)
     #: OIDC Back-Channel Logout 1.0 2.2 client metadata.

@@ -102,7 +102,7 @@ REDIRECTED = [
     ("pkce-challenge-std-b64", {"code_challenge": "A+/" + "A" * 40}, "invalid_request", ST),
     ("pkce-challenge-han", {"code_challenge": HAN * 43}, "invalid_request", ST),
     ("pkce-challenge-duplicated", {"code_challenge": "@twice"}, "invalid_request", ST),
-    ("request-object", {"request": "e30.e30."}, "request_not_supported", ST),
+    ("request-object", {"request": "e30.e30."}, "invalid_request_object", ST),
     ("request_uri", {"request_uri": "https://rp.example/r"}, "request_uri_not_supported", ST),
     ("prompt-none-login", {"prompt": "none login"}, "invalid_request", ST),
     ("prompt-unknown", {"prompt": "create"}, "invalid_request", ST),
