@@ -151,6 +151,11 @@ def validate_metadata(
         )
     if jwks is not None:
         _check_jwks(jwks)
+        if auth_method == "private_key_jwt" and all(is_encryption_key(k) for k in jwks["keys"]):
+            # Encryption keys (use=enc, for ID tokens) cannot verify a client assertion.
+            raise InvalidClientMetadata(
+                "invalid_client_metadata", "private_key_jwt needs a signing key in jwks"
+            )
     _check_mtls(auth_method, jwks, security)
     _check_id_token_encryption(jwks, security)
     if jwks_uri is not None:

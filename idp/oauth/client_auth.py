@@ -28,8 +28,8 @@ from channels.client import MTLS_AUTH_METHODS
 from channels.client import Client
 from idp.errors import InvalidClient
 from idp.errors import InvalidRequest
-from idp.oauth import rfc8705_mtls
 from idp.oauth import fapi2
+from idp.oauth import rfc8705_mtls
 from keys.ring import InvalidSignature
 from keys.ring import check_times
 
