@@ -56,9 +56,13 @@ def load_command(
     from idp.scale.load import create_database
     from idp.scale.load import load
     from idp.scale.load import prepare
+    from idp.scale.people import CAPACITY
 
+    # Checked before anything is created: a refused load leaves no database behind.
     if chunk_size < 1:
         raise click.BadParameter("must be at least 1", param_hint="--chunk")
+    if not 0 < cardholders <= CAPACITY:
+        raise click.BadParameter(f"must be 1 to {CAPACITY}", param_hint="--cardholders")
     try:
         settings = Settings.from_env().with_overrides(database_url=database_url)
         create_database(database_url, replace=replace)

@@ -160,9 +160,14 @@ def test_an_existing_database_is_refused_and_nothing_changes(scale_url: str, tmp
         ["--cardholders", "5", "--database-url", "postgresql+psycopg://h/x", "--chunk", "0"],
     ],
 )
-def test_bad_arguments_end_in_one_line(args: list[str], tmp_path: Path):
+def test_bad_arguments_end_in_one_line_and_create_nothing(args: list[str], tmp_path: Path):
     result = CliRunner().invoke(main, ["scale", "load", *args], env=_env(tmp_path))
     assert result.exit_code in (1, 2) and "Traceback" not in result.output
+    if PG_URL.startswith("postgresql"):
+        admin = create_engine(PG_URL)
+        with admin.connect() as conn:
+            assert conn.scalar(text("SELECT count(*) FROM pg_database WHERE datname = 'x'")) == 0
+        admin.dispose()
 
 
 def test_the_same_seed_gives_the_same_people_and_another_seed_others():
