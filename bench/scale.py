@@ -48,6 +48,7 @@ from bench.run import Target
 
 RESULTS = Path(__file__).resolve().parent / "results" / "scale.md"
 TARGET_RATIO = 1.2
+SCENARIOS = ("sign-in", "authorization_code", "ecard issuance", "ecard status")
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -83,6 +84,11 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--runs", type=int, default=3)
     p.add_argument("--quiet-wait", type=int, default=10)
     p.add_argument("--retries", type=int, default=1)
+    p.add_argument(
+        "--scenarios",
+        default=",".join(SCENARIOS),
+        help=f"comma-separated, of {', '.join(SCENARIOS)}",
+    )
     p.add_argument("--output", type=Path, default=RESULTS)
     return p
 
@@ -263,28 +269,28 @@ def measure_clients(
 
 
 def measure(args: argparse.Namespace, sides: list[Side], tmp: Path) -> list[report.Result]:
-    bench = Bench(args)
-    results = measure_clients(args, sides, "sign-in")
-    code = []
-    for side in sides:
-        _, env = browsers(side, args.browsers, args.seed, tmp)
-        code.append(
-            Target(
-                side.name,
-                "authorization_code",
-                side.instance.issuer,
-                "scale_code.lua",
-                env,
-                "round trips",
-                side.pgid,
-            )
-        )
-    bench.measure(code)
-    results += bench.results
-    results += measure_clients(args, sides, "ecard issuance")
-    bench.results = []
-    bench.measure([status_target(side, args, tmp) for side in sides])
-    return results + bench.results
+    chosen = {name.strip() for name in args.scenarios.split(",")}
+    results: list[report.Result] = []
+    if "sign-in" in chosen:
+        results += measure_clients(args, sides, "sign-in")
+    if "authorization_code" in chosen:
+        code = []
+        for side in sides:
+            _, env = browsers(side, args.browsers, args.seed, tmp)
+            code.append(
+                Target(side.name, "authorization_code", side.instance.issuer,
+                       "scale_code.lua", env, "round trips", side.pgid)
+            )  # fmt: skip
+        bench = Bench(args)
+        bench.measure(code)
+        results += bench.results
+    if "ecard issuance" in chosen:
+        results += measure_clients(args, sides, "ecard issuance")
+    if "ecard status" in chosen:
+        bench = Bench(args)
+        bench.measure([status_target(side, args, tmp) for side in sides])
+        results += bench.results
+    return results
 
 
 def render(args: argparse.Namespace, sides: list[Side], results: list[report.Result]) -> str:
@@ -306,8 +312,9 @@ def render(args: argparse.Namespace, sides: list[Side], results: list[report.Res
         f"run from {args.client_threads} Python threads; median run",
         *[f"- {s.name}: loaded {s.loaded}" for s in sides if s.loaded],
         "",
-        head + (f" | {names[-1]}/{names[0]} rate |" if ratio else " |"),
-        "| --- " * (1 + 3 * len(names) + (1 if ratio else 0)) + "|",
+        head
+        + (f" | {names[-1]}/{names[0]} rate | {names[-1]}/{names[0]} CPU |" if ratio else " |"),
+        "| --- " * (1 + 3 * len(names) + (2 if ratio else 0)) + "|",
     ]
     for scenario in dict.fromkeys(r.scenario for r in results):
         row = {r.server: r for r in results if r.scenario == scenario}
@@ -321,6 +328,9 @@ def render(args: argparse.Namespace, sides: list[Side], results: list[report.Res
             r = row[names[-1]].median.rate / row[names[0]].median.rate
             verdict = "within" if r >= 1 / TARGET_RATIO else "outside"
             line += f" | {r:.2f} ({verdict} 1.2x)"
+            small, large = row[names[0]].median, row[names[-1]].median
+            cpu = large.cpu_ms_per_unit / small.cpu_ms_per_unit if small.cpu_ms_per_unit else 0.0
+            line += f" | {cpu:.2f}"
         lines.append(line + " |")
     return "\n".join([*lines, ""])
 

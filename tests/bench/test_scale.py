@@ -42,5 +42,5 @@ def test_the_ratio_is_the_large_size_over_the_small_and_says_whether_it_is_withi
     sides = [Side(n, "", {}, None, None, 0, {}) for n in (10_000, 10_000_000)]  # type: ignore[arg-type]
     near = render(args, sides, [_result("10k", 1000.0), _result("10m", 900.0)])
     far = render(args, sides, [_result("10k", 1000.0), _result("10m", 700.0)])
-    assert "| 0.90 (within 1.2x) |" in near
-    assert "| 0.70 (outside 1.2x) |" in far
+    assert "| 0.90 (within 1.2x) | 0.00 |" in near
+    assert "| 0.70 (outside 1.2x) | 0.00 |" in far
