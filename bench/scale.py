@@ -310,7 +310,13 @@ def render(args: argparse.Namespace, sides: list[Side], results: list[report.Res
         f"- wrk -t{args.threads} -c{args.connections}, {args.warmup} s warm-up, {args.runs} runs "
         f"of {args.duration} s; sign-in {args.signins} and issuance {args.issuances} requests a "
         f"run from {args.client_threads} Python threads; median run",
-        *[f"- {s.name}: loaded {s.loaded}" for s in sides if s.loaded],
+        *[
+            f"- {s.name}: loaded in {s.loaded['seconds']} s, "
+            f"{s.loaded['rows_per_second']:,} rows/s, "
+            f"{s.loaded['bytes_per_cardholder']:,} bytes per cardholder"
+            for s in sides
+            if s.loaded
+        ],
         "",
         head
         + (f" | {names[-1]}/{names[0]} rate | {names[-1]}/{names[0]} CPU |" if ratio else " |"),
