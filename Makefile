@@ -53,8 +53,8 @@ messages: install
 	$(BIN)/pybabel compile -d idp/translations --statistics
 
 # bench.scale (docs/scaling.md) needs PostgreSQL at SCALE_POSTGRES; it loads essc_scale_<size>
-# for each of SCALE_SIZES cardholders, measures, and drops them. Ten million (about half an hour
-# of loading on 2 cores): make bench SCALE_SIZES=10000,10000000
+# for each of SCALE_SIZES cardholders, measures, and drops them. Ten million (its load took 46
+# minutes on the shared 2-core machine, docs/scaling.md): make bench SCALE_SIZES=10000,10000000
 SCALE_SIZES ?= 10000
 SCALE_POSTGRES ?= postgresql+psycopg://postgres@127.0.0.1:5432
 
