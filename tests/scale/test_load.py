@@ -199,3 +199,19 @@ def test_the_permutation_never_maps_two_people_to_one_number(seed: int, i: int):
     permutation = people.Permutation.from_seed(seed)
     assert permutation(i) != permutation(i + 1)
     assert 0 <= permutation(i) < people.CAPACITY
+
+
+def test_the_plan_check_runs_every_hot_flow_on_a_loaded_database(
+    loaded: tuple[Provider, dict[str, Any]], tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys
+):
+    from bench import scale_explain
+
+    p, _ = loaded
+    for name, value in _env(tmp_path).items():
+        monkeypatch.setenv(name, value)
+    channels = tmp_path / "scale-channels.json"
+    argv = ["--database-url", p.settings.database_url, "--channels-file", str(channels)]
+    assert scale_explain.main([*argv, "--cardholders", str(N)]) == 0
+    printed = capsys.readouterr().out
+    assert "Index Scan on persons using uq_persons_id_number_index" in printed
+    assert "Index Scan on ecards using pk_ecards" in printed
