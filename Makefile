@@ -52,6 +52,12 @@ messages: install
 	  --no-fuzzy-matching --ignore-obsolete
 	$(BIN)/pybabel compile -d idp/translations --statistics
 
+# bench.scale (docs/scaling.md) needs PostgreSQL at SCALE_POSTGRES; it loads essc_scale_<size>
+# for each of SCALE_SIZES cardholders, measures, and drops them. Ten million (its load took 46
+# minutes on the shared 2-core machine, docs/scaling.md): make bench SCALE_SIZES=10000,10000000
+SCALE_SIZES ?= 10000
+SCALE_POSTGRES ?= postgresql+psycopg://postgres@127.0.0.1:5432
+
 # The peer, node-oidc-provider, at the version bench/peer/package-lock.json pins; it keeps its
 # state in the Redis at redis://127.0.0.1:6379/0 (python -m bench.run --help for another, or --no-peer).
 bench: install
@@ -60,6 +66,7 @@ bench: install
 	$(BIN)/python -m bench.run
 	$(BIN)/python -m bench.portal_signin
 	$(BIN)/python -m bench.qr_offline
+	$(BIN)/python -m bench.scale --sizes $(SCALE_SIZES) --postgres $(SCALE_POSTGRES)
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache .mypy_cache .ruff_cache

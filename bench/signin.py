@@ -123,7 +123,9 @@ def query_for(client: Client, challenge: str) -> str:
     )
 
 
-def sign_in(instance: Instance) -> SignedIn:
+def sign_in(
+    instance: Instance, credential: str = CARDHOLDER["card_number"], pin: str = CARDHOLDER["pin"]
+) -> SignedIn:
     verifier, challenge = pkce_pair()
     query = query_for(instance.portal, challenge)
     authorize = f"{instance.issuer}/authorize?{query}"
@@ -131,7 +133,7 @@ def sign_in(instance: Instance) -> SignedIn:
     step = browser.get(authorize, allow_redirects=False, timeout=10)
     page = browser.get(redirect_location(step, "authorize"), allow_redirects=False, timeout=10)
     action, fields = _form(page)
-    fields.update(credential=CARDHOLDER["card_number"], pin=CARDHOLDER["pin"])
+    fields.update(credential=credential, pin=pin)
     step = browser.post(action, data=fields, allow_redirects=False, timeout=10)
     location = redirect_location(step, "sign-in")
     if not location.startswith(REDIRECT_URI):

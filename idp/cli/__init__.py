@@ -19,6 +19,7 @@ from idp.cli.family import family
 from idp.cli.keys import keys
 from idp.cli.notifications import notifications
 from idp.cli.qr import qr
+from idp.scale.command import scale
 
 
 class _Essc(click.Group):
@@ -61,5 +62,6 @@ for command in (
     qr,
     audit,
     family,
+    scale,
 ):
     main.add_command(command)
