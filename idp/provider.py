@@ -66,6 +66,7 @@ from idp.oidc.id_token import IdTokenIssuer
 from idp.qr.service import QrCodes
 from idp.scan_signin.regions import NetworkRegions
 from idp.scan_signin.service import ScanSignIns
+from idp.settings import ConfigurationError
 from idp.settings import Settings
 from idp.store.database import Database
 from idp.store.expiring import Nonces
@@ -90,6 +91,8 @@ class Provider:
     ) -> None:
         settings.check()
         self.settings = settings
+        # Read at start: a typo in the region table must stop the start, not the first scan.
+        self.network_regions = _network_regions(settings.network_regions)
         self.issuer = settings.issuer
         self.clock = clock
         self.db = database or Database(settings.database_url)
@@ -230,8 +233,7 @@ class Provider:
     @cached_property
     def scan_signin(self) -> ScanSignIns:
         """Scan-to-sign-in on the PC (docs/scan-signin.md)."""
-        regions = NetworkRegions.load(self.settings.network_regions)
-        return ScanSignIns(self.channel_assertions, self.token_hash, regions=regions)
+        return ScanSignIns(self.channel_assertions, self.token_hash, regions=self.network_regions)
 
     @cached_property
     def channel_assertions(self) -> ChannelAssertionVerifier:
@@ -434,3 +436,11 @@ class Provider:
             face_max_age=self.settings.face_acr_max_age,
             due_days=self.settings.pension_due_days,
         )
+
+
+def _network_regions(path: str) -> NetworkRegions:
+    """``ESSC_NETWORK_REGIONS`` (idp.scan_signin.regions), or ConfigurationError naming it."""
+    try:
+        return NetworkRegions.load(path)
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        raise ConfigurationError(f"ESSC_NETWORK_REGIONS: {exc}") from None

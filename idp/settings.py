@@ -228,7 +228,6 @@ class Settings:
             raise ConfigurationError("ESSC_FAMILY_REQUEST_SECONDS must be positive")
         if not 1 <= self.pension_due_days <= 180:
             raise ConfigurationError("ESSC_PENSION_DUE_DAYS must be 1..180")
-        _check_network_regions(self.network_regions)
         if self.payment_confirmation_seconds <= 0 or self.payment_reversal_seconds <= 0:
             raise ConfigurationError(
                 "ESSC_PAYMENT_CONFIRMATION_SECONDS and ESSC_PAYMENT_REVERSAL_SECONDS must be"
@@ -270,18 +269,6 @@ class Settings:
 
 _HEADER_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9-]{0,63}")
 _RESERVED_HEADERS = frozenset({"authorization", "content-type", "content-length", "host", "cookie"})
-
-
-def _check_network_regions(path: str) -> None:
-    """The region table is read at start: a typo must stop the start, not the first scan."""
-    if not path:
-        return
-    from idp.scan_signin.regions import NetworkRegions
-
-    try:
-        NetworkRegions.load(path)
-    except (OSError, UnicodeDecodeError, ValueError) as exc:
-        raise ConfigurationError(f"ESSC_NETWORK_REGIONS: {exc}") from None
 
 
 def _check_onboarding_jwks(value: str) -> None:

@@ -68,6 +68,9 @@ def test_schemathesis(app: Any, mode: str) -> None:
     @given(st.one_of(strategies))
     def run(case: Any) -> None:
         response = case.call()
-        case.validate_response(response, checks=checks)
+        # 413 is a refusal too (the body is over the limit before its schema is read), which
+        # schemathesis's negative-data check does not count as one.
+        chosen = checks if response.status_code != 413 else checks[:-1]
+        case.validate_response(response, checks=chosen)
 
     run()

@@ -1,6 +1,6 @@
 """The PC's approximate location (idp.scan_signin.regions): built-in ranges, the operator's
 ``cidr,region`` table by longest prefix, "far" across regions, and a broken table refused at
-start (ESSC_NETWORK_REGIONS)."""
+start (ESSC_NETWORK_REGIONS, read when the provider starts)."""
 
 from __future__ import annotations
 
@@ -12,9 +12,9 @@ from hypothesis import given
 from hypothesis import settings
 from hypothesis import strategies as st
 
+from idp.provider import _network_regions as network_regions
 from idp.scan_signin.regions import NetworkRegions
 from idp.settings import ConfigurationError
-from idp.settings import Settings
 
 TABLE = """# province, then a city inside it
 203.0.0.0/16,浙江省
@@ -72,13 +72,13 @@ def test_a_broken_table_stops_the_start_with_its_line(
     path = tmp_path / "regions.csv"
     path.write_text(f"# header\n{line}\n", encoding="utf-8")
     with pytest.raises(ConfigurationError) as refused:
-        Settings.from_env({"ESSC_NETWORK_REGIONS": str(path)}).check()
+        network_regions(str(path))
     assert "regions.csv:2: " in str(refused.value) and words in str(refused.value)
 
 
 def test_a_missing_table_stops_the_start(tmp_path: Path) -> None:
     with pytest.raises(ConfigurationError, match="ESSC_NETWORK_REGIONS"):
-        Settings.from_env({"ESSC_NETWORK_REGIONS": str(tmp_path / "absent.csv")}).check()
+        network_regions(str(tmp_path / "absent.csv"))
 
 
 @settings(max_examples=200, deadline=None)
