@@ -1,0 +1,128 @@
+"""The token endpoint's hot statements, as SQLAlchemy Core built once at import.
+
+Each is one round trip: consuming a code or retiring a refresh token is a conditional
+``UPDATE ... RETURNING`` (the row count decides single use, as Hydra does) that also returns
+the grant and whether its cardholder's card is usable now, so neither the grant nor the card
+needs a second statement. The grant's columns come from correlated scalar subqueries rather
+than ``UPDATE ... FROM``: SQLite's ``RETURNING`` may not name a ``FROM`` table, and one
+statement then serves both databases. Built once with bound parameters, they are compiled
+once per dialect and then found in SQLAlchemy's compiled cache.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import BigInteger
+from sqlalchemy import Row
+from sqlalchemy import ScalarSelect
+from sqlalchemy import bindparam
+from sqlalchemy import exists
+from sqlalchemy import insert
+from sqlalchemy import select
+from sqlalchemy import update
+from sqlalchemy.orm import InstrumentedAttribute
+
+from idp.oauth.storage import GrantRecord
+from idp.store.base import Base
+from idp.store.grants import AuthorizationCode
+from idp.store.grants import Grant
+from idp.store.grants import RefreshToken
+from idp.store.people import SocialSecurityCard
+from idp.store.people import usable_at
+
+_NOW = bindparam("now", type_=BigInteger)
+_GRANT_COLUMNS = ("client_id", "person_id", "scopes", "sid", "auth_time", "acr", "amr")
+
+
+def _grant_columns(grant_id: InstrumentedAttribute[str]) -> list[Any]:
+    """The grant row of ``grant_id`` as labelled scalar subqueries, its card status last."""
+
+    def of(name: str) -> ScalarSelect[Any]:
+        query = select(getattr(Grant, name)).where(Grant.id == grant_id)
+        return query.correlate_except(Grant).scalar_subquery()
+
+    # Nested rather than joined: SQLAlchemy writes SQLite's UPDATE without table names, and
+    # a join of grants and cards would make ``person_id`` ambiguous there.
+    card_usable = (
+        exists()
+        .where(SocialSecurityCard.person_id == of("person_id"), usable_at(_NOW))
+        .correlate_except(SocialSecurityCard)
+    )
+    return [
+        *(of(name).label(f"grant_{name}") for name in _GRANT_COLUMNS),
+        of("revoked_at").label("grant_revoked_at"),
+        card_usable.label("person_may_sign_in"),
+    ]
+
+
+def grant_of(row: Row[Any], grant_id: str) -> GrantRecord:
+    m = row._mapping
+    return GrantRecord(
+        id=grant_id,
+        client_id=m["grant_client_id"],
+        person_id=m["grant_person_id"],
+        scopes=tuple(m["grant_scopes"]),
+        sid=m["grant_sid"],
+        auth_time=m["grant_auth_time"],
+        acr=m["grant_acr"],
+        amr=tuple(m["grant_amr"]),
+        revoked=m["grant_revoked_at"] is not None,
+    )
+
+
+#: RFC 6749 4.1.2: a code is used once. Parameters: ``presented_code`` (its hash), ``now``.
+CONSUME_CODE = (
+    update(AuthorizationCode)
+    .where(
+        AuthorizationCode.code_hash == bindparam("presented_code"),
+        AuthorizationCode.consumed_at.is_(None),
+        AuthorizationCode.expires_at > _NOW,
+    )
+    .values(consumed_at=_NOW)
+    .returning(
+        AuthorizationCode.grant_id,
+        AuthorizationCode.redirect_uri,
+        AuthorizationCode.code_challenge,
+        AuthorizationCode.nonce,
+        AuthorizationCode.dpop_jkt,
+        *_grant_columns(AuthorizationCode.grant_id),
+    )
+)
+
+#: RFC 9700 4.14.2: a rotated refresh token is retired once. Parameters: ``presented_token``
+#: (its hash), ``for_client``, ``now``.
+ROTATE_REFRESH_TOKEN = (
+    update(RefreshToken)
+    .where(
+        RefreshToken.token_hash == bindparam("presented_token"),
+        RefreshToken.client_id == bindparam("for_client"),
+        RefreshToken.used_at.is_(None),
+        RefreshToken.expires_at > _NOW,
+    )
+    .values(used_at=_NOW)
+    .returning(
+        RefreshToken.grant_id,
+        RefreshToken.client_id,
+        RefreshToken.scopes,
+        RefreshToken.expires_at,
+        RefreshToken.used_at,
+        RefreshToken.dpop_jkt,
+        *_grant_columns(RefreshToken.grant_id),
+    )
+)
+
+#: A refresh token with its grant and card status, retired or not. Parameters:
+#: ``presented_token`` (its hash), ``now``.
+FIND_REFRESH_TOKEN = select(
+    RefreshToken.grant_id,
+    RefreshToken.client_id,
+    RefreshToken.scopes,
+    RefreshToken.expires_at,
+    RefreshToken.used_at,
+    RefreshToken.dpop_jkt,
+    *_grant_columns(RefreshToken.grant_id),
+).where(RefreshToken.token_hash == bindparam("presented_token"))
+
+#: A new refresh token (Core: no unit-of-work flush for one row).
+SAVE_REFRESH_TOKEN = insert(Base.metadata.tables[RefreshToken.__tablename__])
