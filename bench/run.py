@@ -72,6 +72,12 @@ def _parser() -> argparse.ArgumentParser:
         default=2,
         help="extra runs per scenario allowed to replace runs spoilt by other work",
     )
+    p.add_argument(
+        "--scenario",
+        action="append",
+        choices=[*SCENARIOS, "hello (ceiling)"],
+        help="run only this scenario (repeatable; default: all)",
+    )
     p.add_argument("--output", type=Path, default=RESULTS)
     p.add_argument(
         "--peer",
@@ -248,6 +254,7 @@ class Bench:
 
 
 PEER = "peer"
+SCENARIOS = ("client_credentials", "discovery", "jwks", "authorization_code", "refresh")
 
 
 @dataclass(frozen=True)
@@ -343,6 +350,8 @@ def main(argv: list[str] | None = None) -> int:
             if args.peer:
                 targets.append(bench.start_peer(stack, Path(tmp)))
             for scenario in by_scenario(targets):
+                if args.scenario and scenario[0].scenario not in args.scenario:
+                    continue
                 bench.measure(scenario)
     except (
         inst.SetupError,

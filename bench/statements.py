@@ -166,9 +166,13 @@ def _refresh(web: Any, instance: Instance) -> Callable[[], None]:
 
 
 def count(
-    instance: Instance, round_trips: int = ROUND_TRIPS, scenario: str = "authorization_code"
+    instance: Instance,
+    round_trips: int = ROUND_TRIPS,
+    scenario: str = "authorization_code",
+    profiler: Any = None,
 ) -> Counted:
-    """Statements, commits and CPU for ``round_trips`` units of ``scenario``."""
+    """Statements, commits and CPU for ``round_trips`` units of ``scenario`` (profiled by
+    ``profiler``, a ``cProfile.Profile``, if given)."""
     with _environment(instance.env):
         from idp.app import create_app
 
@@ -203,10 +207,14 @@ def count(
     event.listen(engine, "begin", begin)
     dialect.do_ping = ping  # type: ignore[method-assign]
     started = time.process_time()
+    if profiler is not None:
+        profiler.enable()
     try:
         for _ in range(round_trips):
             unit()
     finally:
+        if profiler is not None:
+            profiler.disable()
         cpu = time.process_time() - started
         event.remove(engine, "before_cursor_execute", statement)
         event.remove(engine, "commit", commit)
@@ -223,6 +231,37 @@ def count(
     )
 
 
+def _package(filename: str) -> str:
+    """The top-level package a profiled function's file belongs to."""
+    parts = Path(filename).parts
+    for marker in ("site-packages", "lib-dynload"):
+        if marker in parts:
+            rest = parts[parts.index(marker) + 1 :]
+            return rest[0].split(".")[0] if rest else marker
+    if "idp" in parts:
+        return "idp." + parts[parts.index("idp") + 1].removesuffix(".py")
+    return "other" if filename.startswith(("<", "~")) else "python"
+
+
+def profiled(instance: Instance, round_trips: int, scenario: str) -> str:
+    """cProfile of one batch: own time per package, biggest first (the profiler itself adds
+    overhead, so these are shares, not absolute costs)."""
+    import cProfile
+    import pstats
+
+    profile = cProfile.Profile()
+    count(instance, round_trips, scenario, profile)
+    totals: dict[str, float] = {}
+    stats = pstats.Stats(profile).stats  # type: ignore[attr-defined]
+    for (filename, _, name), (_, _, own, _, _) in stats.items():
+        # Built-ins by name: the C parts (SQLite, hashing, signing) are among them.
+        package = _package(filename) if not filename.startswith("~") else name
+        totals[package] = totals.get(package, 0.0) + own
+    whole = sum(totals.values()) or 1.0
+    ranked = sorted(totals.items(), key=lambda kv: -kv[1])[:14]
+    return "  " + ", ".join(f"{name} {share / whole:.0%}" for name, share in ranked)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.statements", description=__doc__)
     parser.add_argument("--postgresql", default="", help="a PostgreSQL server URL (else SQLite)")
@@ -232,6 +271,9 @@ def main(argv: list[str] | None = None) -> int:
         "--repeat", type=int, default=3, help="batches per scenario; the least CPU is reported"
     )
     parser.add_argument("--scenario", choices=SCENARIOS, action="append")
+    parser.add_argument(
+        "--profile", action="store_true", help="also print where the CPU goes, by package"
+    )
     args = parser.parse_args(argv)
     backend = "postgresql" if args.postgresql else "sqlite"
     with tempfile.TemporaryDirectory(prefix="essc-statements-") as tmp, ExitStack() as stack:
@@ -242,6 +284,8 @@ def main(argv: list[str] | None = None) -> int:
             # quietest batch is the closest to the code's own cost.
             batches = [count(instance, args.round_trips, scenario) for _ in range(args.repeat)]
             c = min(batches, key=lambda b: b.cpu_seconds)
+            if args.profile:
+                print(profiled(instance, args.round_trips, scenario), flush=True)
             print(
                 f"{backend:10} {scenario:18} {c.statements_per_round_trip:5.1f} statements "
                 f"{c.commits_per_round_trip:4.1f} commits {c.begins_per_round_trip:4.1f} begins "
