@@ -219,7 +219,8 @@ def render(
         "",
         "Round trip = GET /authorize (302 with a code) + POST /token; its latencies are "
         "per request, the two kinds mixed. Refresh = one POST /token with grant_type="
-        "refresh_token, the presented token retired and a new one issued (rotation). Other work = share of all CPUs taken by processes "
+        "refresh_token, the presented token retired and a new one issued (rotation). "
+        "Other work = share of all CPUs taken by processes "
         "other than the server, wrk and the harness during the median run (the machine is shared). "
         "CPU ms per unit = CPU time of all the server's processes (for the peer: and of "
         "redis-server) during the median run, over its requests or round trips.",
