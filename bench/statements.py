@@ -244,8 +244,8 @@ def _package(filename: str) -> str:
 
 
 def profiled(instance: Instance, round_trips: int, scenario: str) -> str:
-    """cProfile (process CPU time) of one batch: own time per package, biggest first (the profiler itself adds
-    overhead, so these are shares, not absolute costs)."""
+    """cProfile (process CPU time) of one batch: own time per package, biggest first (the
+    profiler itself adds overhead, so these are shares, not absolute costs)."""
     import cProfile
     import pstats
 
