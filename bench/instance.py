@@ -1,5 +1,6 @@
-"""A throwaway production-mode instance: SQLite in a temp dir, random secrets, two clients and
-one cardholder, all made through the ``essc`` CLI exactly as an operator would."""
+"""A throwaway production-mode instance: SQLite in a temp dir (or a new PostgreSQL database),
+random secrets, three clients and one cardholder, all made through the ``essc`` CLI exactly as
+an operator would."""
 
 from __future__ import annotations
 
@@ -10,6 +11,8 @@ import secrets
 import socket
 import subprocess
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -52,6 +55,8 @@ class Instance:
     env: dict[str, str]
     service: Client
     portal: Client
+    #: A portal that may also use ``refresh_token`` (rotation on, the default).
+    refresh_portal: Client
 
     @property
     def issuer(self) -> str:
@@ -64,15 +69,17 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def environment(directory: Path, port: int) -> dict[str, str]:
+def environment(
+    directory: Path, port: int, database_url: str | None = None, redis_url: str = ""
+) -> dict[str, str]:
     return {
         "ESSC_ENV": "production",
-        "ESSC_DATABASE_URL": f"sqlite:///{directory / 'essc.db'}",
+        "ESSC_DATABASE_URL": database_url or f"sqlite:///{directory / 'essc.db'}",
         "ESSC_INSTANCE_DIR": str(directory),
         "ESSC_ISSUER": f"http://127.0.0.1:{port}",
         "ESSC_SECRET_KEY": secrets.token_urlsafe(48),
         "ESSC_KEY_PASSPHRASE": secrets.token_urlsafe(32),
-        "ESSC_REDIS_URL": "",
+        "ESSC_REDIS_URL": redis_url,
     }
 
 
@@ -103,19 +110,42 @@ def _client(env: dict[str, str], *args: str) -> Client:
     return Client(created["client_id"], created["client_secret"])
 
 
-def add_portal(env: dict[str, str], name: str) -> Client:
-    """A portal client (``authorization_code``, ``client_secret_basic``) of the instance."""
+def add_portal(env: dict[str, str], name: str, *, refresh: bool = False) -> Client:
+    """A portal client (``authorization_code``, ``client_secret_basic``) of the instance;
+    ``refresh``: it may use ``refresh_token`` too."""
     return _client(
         env,
         *("--name", name, "--kind", "portal"),
         *("--grant-type", "authorization_code", "--auth-method", "client_secret_basic"),
+        *(("--grant-type", "refresh_token") if refresh else ()),
         *("--redirect-uri", REDIRECT_URI, "--scope", PORTAL_SCOPE),
     )
 
 
-def prepare(directory: Path, service_scope: str) -> Instance:
+@contextmanager
+def postgresql_database(server_url: str) -> Iterator[str]:
+    """A new, empty PostgreSQL database on the server of ``server_url``; its URL, dropped
+    afterwards (``essc init`` migrates it)."""
+    from sqlalchemy import create_engine
+    from sqlalchemy import text
+
+    name = f"essc_bench_{secrets.token_hex(6)}"
+    admin = create_engine(server_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield server_url.rsplit("/", 1)[0] + f"/{name}"
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+def prepare(
+    directory: Path, service_scope: str, database_url: str | None = None, redis_url: str = ""
+) -> Instance:
     port = free_port()
-    env = environment(directory, port)
+    env = environment(directory, port, database_url, redis_url)
     essc(env, "init")
     service = _client(
         env,
@@ -124,6 +154,7 @@ def prepare(directory: Path, service_scope: str) -> Instance:
         *(("--scope", service_scope) if service_scope else ()),
     )
     portal = add_portal(env, "bench-portal")
+    refresh_portal = add_portal(env, "bench-refresh-portal", refresh=True)
     c = CARDHOLDER
     essc(
         env,
@@ -131,4 +162,6 @@ def prepare(directory: Path, service_scope: str) -> Instance:
         *("--region-code", c["region_code"], "--card-number", c["card_number"]),
         *("--pin", c["pin"]),
     )
-    return Instance(port=port, env=env, service=service, portal=portal)
+    return Instance(
+        port=port, env=env, service=service, portal=portal, refresh_portal=refresh_portal
+    )

@@ -14,6 +14,7 @@ import shutil
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 from urllib.parse import parse_qs
 from urllib.parse import urlencode
 from urllib.parse import urljoin
@@ -41,6 +42,8 @@ class Peer:
     env: dict[str, str]
     service: Client
     portal: Client
+    #: A portal that may also use ``refresh_token``; the peer rotates (``rotateRefreshToken``).
+    refresh_portal: Client
 
     @property
     def issuer(self) -> str:
@@ -75,6 +78,7 @@ def command() -> list[str]:
 def prepare(port: int, workers: int, redis_url: str) -> Peer:
     service = Client("bench-service", secrets.token_urlsafe(32))
     portal = Client("bench-portal", secrets.token_urlsafe(32))
+    refresh_portal = Client("bench-refresh-portal", secrets.token_urlsafe(32))
     common = {
         "token_endpoint_auth_method": "client_secret_basic",
         "id_token_signed_response_alg": "ES256",
@@ -98,6 +102,15 @@ def prepare(port: int, workers: int, redis_url: str) -> Peer:
             "scope": f"{PORTAL_SCOPE} {SCOPE}",
             **common,
         },
+        {
+            "client_id": refresh_portal.client_id,
+            "client_secret": refresh_portal.client_secret,
+            "grant_types": ["authorization_code", "refresh_token"],
+            "response_types": ["code"],
+            "redirect_uris": [REDIRECT_URI],
+            "scope": f"{PORTAL_SCOPE} {SCOPE}",
+            **common,
+        },
     ]
     env = {
         "PEER_PORT": str(port),
@@ -107,7 +120,7 @@ def prepare(port: int, workers: int, redis_url: str) -> Peer:
         # This run's keys only: the peer deletes exactly these when it stops.
         "PEER_REDIS_PREFIX": f"essc-bench-peer-{secrets.token_hex(4)}:",
     }
-    return Peer(port, env, service, portal)
+    return Peer(port, env, service, portal, refresh_portal)
 
 
 def _basic(client: Client) -> tuple[str, str]:
@@ -126,14 +139,15 @@ def check_client_credentials(peer: Peer) -> None:
         raise PeerError(f"peer client_credentials: {response.status_code} {response.text[:300]}")
 
 
-def sign_in(peer: Peer) -> SignedIn:
+def sign_in(peer: Peer, client: Client | None = None) -> SignedIn:
     """Follow the peer's redirects (its interaction signs in and consents at once) to a code,
     redeem it, and check that a second ``/authorize`` answers with a code straight away."""
+    client = client or peer.portal
     verifier, challenge = pkce_pair()
     query = urlencode(
         {
             "response_type": "code",
-            "client_id": peer.portal.client_id,
+            "client_id": client.client_id,
             "redirect_uri": REDIRECT_URI,
             "scope": PORTAL_SCOPE,
             "state": "bench",
@@ -151,17 +165,43 @@ def sign_in(peer: Peer) -> SignedIn:
         url = urljoin(url, step.headers["Location"])
         if url.startswith(REDIRECT_URI):
             break
-    _redeem(peer, browser, url, verifier)
+    _redeem(peer, browser, url, verifier, client)
     again = browser.get(f"{peer.issuer}/authorize?{query}", allow_redirects=False, timeout=10)
     location = again.headers.get("Location", "")
     if not location.startswith(REDIRECT_URI):
         raise PeerError(f"peer returning authorize: {again.status_code} {location[:200]}")
-    _redeem(peer, browser, location, verifier)
+    _redeem(peer, browser, location, verifier, client)
     cookie = "; ".join(f"{c.name}={c.value}" for c in browser.cookies if c.path == "/")
     return SignedIn(cookie=cookie, authorize_query=query, code_verifier=verifier)
 
 
-def _redeem(peer: Peer, browser: requests.Session, location: str, verifier: str) -> None:
+def refresh_tokens(peer: Peer, count: int) -> list[str]:
+    """``count`` refresh tokens of the peer's refresh portal, each from its own code."""
+    signed = sign_in(peer, peer.refresh_portal)
+    browser = requests.Session()
+    for pair in signed.cookie.split("; "):
+        name, _, value = pair.partition("=")
+        browser.cookies.set(name, value)
+    tokens = []
+    for _ in range(count):
+        step = browser.get(
+            f"{peer.issuer}/authorize?{signed.authorize_query}", allow_redirects=False, timeout=10
+        )
+        location = step.headers.get("Location", "")
+        body = _redeem(peer, browser, location, signed.code_verifier, peer.refresh_portal)
+        if "refresh_token" not in body:
+            raise PeerError(f"peer issued no refresh token: {sorted(body)}")
+        tokens.append(str(body["refresh_token"]))
+    return tokens
+
+
+def _redeem(
+    peer: Peer,
+    browser: requests.Session,
+    location: str,
+    verifier: str,
+    client: Client | None = None,
+) -> dict[str, Any]:
     code = parse_qs(urlsplit(location).query).get("code", [""])[0]
     response = browser.post(
         f"{peer.issuer}/token",
@@ -171,8 +211,9 @@ def _redeem(peer: Peer, browser: requests.Session, location: str, verifier: str)
             "redirect_uri": REDIRECT_URI,
             "code_verifier": verifier,
         },
-        auth=_basic(peer.portal),
+        auth=_basic(client or peer.portal),
         timeout=10,
     )
     if response.status_code != 200 or "access_token" not in response.json():
         raise PeerError(f"peer token: {response.status_code} {response.text[:300]}")
+    return dict(response.json())

@@ -159,7 +159,7 @@ def verdicts(results: list[Result], servers: list[str]) -> list[str]:
 def peer_ratios(results: list[Result], servers: list[str], peer: str) -> list[str]:
     """essc-idp's rate over the peer's, per scenario and server, from this one run."""
     lines = []
-    for scenario in ("client_credentials", "discovery", "jwks", "authorization_code"):
+    for scenario in ("client_credentials", "discovery", "jwks", "authorization_code", "refresh"):
         theirs = _find(results, peer, scenario)
         if not theirs or not theirs.median.rate:
             continue
@@ -218,7 +218,9 @@ def render(
         *(_row(r) for r in results),
         "",
         "Round trip = GET /authorize (302 with a code) + POST /token; its latencies are "
-        "per request, the two kinds mixed. Other work = share of all CPUs taken by processes "
+        "per request, the two kinds mixed. Refresh = one POST /token with grant_type="
+        "refresh_token, the presented token retired and a new one issued (rotation). "
+        "Other work = share of all CPUs taken by processes "
         "other than the server, wrk and the harness during the median run (the machine is shared). "
         "CPU ms per unit = CPU time of all the server's processes (for the peer: and of "
         "redis-server) during the median run, over its requests or round trips.",

@@ -8,9 +8,11 @@ CPU milliseconds per unit:
 - ``jwks``: GET /jwks.json;
 - ``authorization_code``: GET /authorize (302 with a code, signed-in user with consent) +
   POST /token with PKCE, counted as round trips;
+- ``refresh``: POST /token with ``grant_type=refresh_token``, rotation on (each answer's new
+  token is presented next), counted as refreshes; every run starts from fresh tokens;
 - ``hello (ceiling)``: a Flask hello-world under the same server and worker count.
 
-The peer, node-oidc-provider (``bench/peer/``, 2 processes sharing Redis), runs the first four.
+The peer, node-oidc-provider (``bench/peer/``, 2 processes sharing Redis), runs the first five.
 All servers are started first; each scenario then runs on them in turn, run by run, so that
 other work on a shared machine falls on all of them alike. Before the load, one in-process run
 counts SQL statements per authorization-code round trip (``bench.statements``). Every duration
@@ -24,6 +26,7 @@ import argparse
 import os
 import sys
 import tempfile
+from collections.abc import Callable
 from contextlib import ExitStack
 from dataclasses import dataclass
 from dataclasses import replace
@@ -69,6 +72,12 @@ def _parser() -> argparse.ArgumentParser:
         default=2,
         help="extra runs per scenario allowed to replace runs spoilt by other work",
     )
+    p.add_argument(
+        "--scenario",
+        action="append",
+        choices=[*SCENARIOS, "hello (ceiling)"],
+        help="run only this scenario (repeatable; default: all)",
+    )
     p.add_argument("--output", type=Path, default=RESULTS)
     p.add_argument(
         "--peer",
@@ -104,6 +113,12 @@ class Target:
     pgid: int
     #: Processes outside the group whose CPU is the server's too (the peer's Redis).
     extra_pids: tuple[int, ...] = ()
+    #: Environment made anew before each run (single-use refresh tokens), outside the meter.
+    env_for_run: Callable[[], dict[str, str]] | None = None
+
+
+#: The Lua counter each unit is rated by (else every request is one unit).
+UNIT_COUNTERS = {"round trips": "round_trips", "refreshes": "refreshes"}
 
 
 class Bench:
@@ -115,11 +130,14 @@ class Bench:
         self.load = wrk.Load(args.threads, args.connections, args.duration)
         self.warm = wrk.Load(args.threads, args.connections, args.warmup)
         self.results: list[report.Result] = []
+        #: More waiting refresh tokens than connections, so the queue never runs dry.
+        self.tokens_per_run = 2 * args.connections
 
     def once(self, t: Target, load: wrk.Load) -> wrk.Run:
-        counter = "round_trips" if t.unit == "round trips" else None
+        counter = UNIT_COUNTERS.get(t.unit)
+        env = {**t.env, **t.env_for_run()} if t.env_for_run else t.env
         with noise.meter(t.pgid, t.extra_pids) as meter:
-            result = wrk.to_run(wrk.run(t.url, t.script, load, t.env), counter)
+            result = wrk.to_run(wrk.run(t.url, t.script, load, env), counter)
         wrk.check(result, f"{t.server} {t.scenario}")
         return replace(result, foreign_cpu=meter.foreign, server_cpu=meter.server)
 
@@ -189,8 +207,12 @@ class Bench:
             "BENCH_SCOPE": self.args.service_scope,
         }
         issuer, pgid = instance.issuer, essc.pid
+        refresh = Refresh(
+            {"BENCH_AUTHORIZATION": instance.refresh_portal.basic},
+            lambda: signin.refresh_tokens(instance, browser, self.tokens_per_run),
+        )
         return [
-            *scenarios(server, issuer, cc_env, code_env, pgid),
+            *scenarios(server, issuer, cc_env, code_env, pgid, refresh),
             Target(
                 server,
                 "hello (ceiling)",
@@ -220,18 +242,39 @@ class Bench:
             "BENCH_CODE_VERIFIER": browser.code_verifier,
         }
         cc_env = {"BENCH_AUTHORIZATION": peer.service.basic, "BENCH_SCOPE": peer_server.SCOPE}
+        refresh = Refresh(
+            {"BENCH_AUTHORIZATION": peer.refresh_portal.basic},
+            lambda: peer_server.refresh_tokens(peer, self.tokens_per_run),
+        )
         extra = noise.pids_named("redis-server")
         return [
             replace(t, extra_pids=extra)
-            for t in scenarios(PEER, peer.issuer, cc_env, code_env, process.pid)
+            for t in scenarios(PEER, peer.issuer, cc_env, code_env, process.pid, refresh)
         ]
 
 
 PEER = "peer"
+SCENARIOS = ("client_credentials", "discovery", "jwks", "authorization_code", "refresh")
+
+
+@dataclass(frozen=True)
+class Refresh:
+    """The refresh scenario's client (``env``) and where each run's fresh tokens come from."""
+
+    env: dict[str, str]
+    tokens: Callable[[], list[str]]
+
+    def env_for_run(self) -> dict[str, str]:
+        return {"BENCH_REFRESH_TOKENS": ",".join(self.tokens())}
 
 
 def scenarios(
-    server: str, issuer: str, cc_env: dict[str, str], code_env: dict[str, str], pgid: int
+    server: str,
+    issuer: str,
+    cc_env: dict[str, str],
+    code_env: dict[str, str],
+    pgid: int,
+    refresh: Refresh,
 ) -> list[Target]:
     """The scenarios both essc-idp and the peer run, in the order they run."""
     return [
@@ -254,6 +297,16 @@ def scenarios(
             code_env,
             "round trips",
             pgid,
+        ),
+        Target(
+            server,
+            "refresh",
+            issuer,
+            "refresh.lua",
+            refresh.env,
+            "refreshes",
+            pgid,
+            env_for_run=refresh.env_for_run,
         ),
     ]
 
@@ -297,6 +350,8 @@ def main(argv: list[str] | None = None) -> int:
             if args.peer:
                 targets.append(bench.start_peer(stack, Path(tmp)))
             for scenario in by_scenario(targets):
+                if args.scenario and scenario[0].scenario not in args.scenario:
+                    continue
                 bench.measure(scenario)
     except (
         inst.SetupError,

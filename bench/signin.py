@@ -182,3 +182,36 @@ def second_portal(instance: Instance, signed: SignedIn, client: Client) -> Signe
     redeem(instance, _code(location, "returning authorize B"), verifier, client)
     cookie = "; ".join(f"{c.name}={c.value}" for c in browser.cookies)
     return SignedIn(cookie=cookie, authorize_query=query, code_verifier=verifier)
+
+
+def refresh_tokens(instance: Instance, signed: SignedIn, count: int) -> list[str]:
+    """``count`` refresh tokens of the refresh portal, each from its own grant: the browser
+    signed in at the first portal consents once (SSO), then each ``GET /authorize`` answers
+    with a code that ``POST /token`` redeems for an access and a refresh token."""
+    client = instance.refresh_portal
+    consented = second_portal(instance, signed, client)
+    browser = requests.Session()
+    for pair in consented.cookie.split("; "):
+        name, _, value = pair.partition("=")
+        browser.cookies.set(name, value)
+    authorize = f"{instance.issuer}/authorize?{consented.authorize_query}"
+    tokens = []
+    for _ in range(count):
+        step = browser.get(authorize, allow_redirects=False, timeout=10)
+        code = _code(redirect_location(step, "authorize refresh portal"), "refresh portal")
+        response = requests.post(
+            f"{instance.issuer}/token",
+            data={
+                "grant_type": "authorization_code",
+                "code": code,
+                "redirect_uri": REDIRECT_URI,
+                "code_verifier": consented.code_verifier,
+            },
+            headers={"Authorization": client.basic},
+            timeout=10,
+        )
+        token = response.json().get("refresh_token") if response.status_code == 200 else None
+        if not token:
+            raise SignInError(f"no refresh token: {response.status_code} {response.text[:300]}")
+        tokens.append(str(token))
+    return tokens

@@ -1,8 +1,8 @@
 // The peer of `make bench`: node-oidc-provider in PEER_WORKERS processes (node:cluster, the
 // connections shared by the primary) with its state in Redis, the production-style setup.
 // Same paths, scenarios and token formats as essc-idp's benchmark: ES256 JWT access tokens
-// for client_credentials and the authorization code grant, PKCE S256 required, a signed-in
-// cardholder who consented once. The interaction (sign-in, consent) is answered at once: it
+// for client_credentials, the authorization code grant and refresh (rotated), PKCE S256
+// required, a signed-in cardholder who consented once. The interaction (sign-in, consent) is answered at once: it
 // runs only when the harness signs in before measuring.
 //
 // Environment: PEER_PORT, PEER_WORKERS (2), PEER_CLIENTS (JSON array of client metadata),
@@ -70,6 +70,10 @@ async function worker() {
     claims: { openid: ['sub'], profile: ['name'] },
     scopes: ['openid', 'profile', 'essc.qr.verify'],
     pkce: { required: () => true },
+    // As essc-idp: a client allowed the refresh grant gets a refresh token with every code,
+    // and each refresh token works once (RFC 9700 4.14.2).
+    issueRefreshToken: async (ctx, client) => client.grantTypeAllowed('refresh_token'),
+    rotateRefreshToken: true,
     features: {
       devInteractions: { enabled: false },
       clientCredentials: { enabled: true },
@@ -87,7 +91,14 @@ async function worker() {
       },
     },
     interactions: { url: (ctx, interaction) => `/interaction/${interaction.uid}` },
-    ttl: { AuthorizationCode: 60, IdToken: 300, Interaction: 600, Session: 86400, Grant: 86400 },
+    ttl: {
+      AuthorizationCode: 60,
+      IdToken: 300,
+      Interaction: 600,
+      Session: 86400,
+      Grant: 86400,
+      RefreshToken: 86400,
+    },
   });
   const app = provider.callback();
   http

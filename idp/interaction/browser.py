@@ -12,7 +12,9 @@ from sqlalchemy.orm import Session
 from werkzeug.wrappers import Response as BaseResponse
 
 from idp.http.http import provider
+from idp.interaction.signin import SignedIn
 from idp.interaction.signin import find_session
+from idp.interaction.signin import find_signed_in
 from idp.store.grants import BrowserSession
 
 SESSION_COOKIE = "essc_session"
@@ -51,6 +53,14 @@ def current_session(s: Session) -> BrowserSession | None:
     if cookie_hash is None:
         return None
     return find_session(s, cookie_hash, provider().now())
+
+
+def signed_in_for(s: Session, client_id: str) -> SignedIn | None:
+    """``current_session`` with its card status and ``client_id``'s consent, in one read."""
+    cookie_hash = session_cookie_hash()
+    if cookie_hash is None:
+        return None
+    return find_signed_in(s, cookie_hash, client_id, provider().now())
 
 
 def clear_session_cookie(response: BaseResponse) -> None:

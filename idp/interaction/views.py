@@ -29,6 +29,7 @@ from idp.interaction.browser import csrf_ok
 from idp.interaction.browser import csrf_token
 from idp.interaction.browser import current_session
 from idp.interaction.browser import set_session_cookie
+from idp.interaction.browser import signed_in_for
 from idp.interaction.i18n import SCOPE_TEXT
 from idp.interaction.i18n import scope_label
 from idp.interaction.i18n import text
@@ -41,6 +42,7 @@ from idp.interaction.pages import respond_error
 from idp.interaction.pages import unit_of_work
 from idp.interaction.plain_errors import raw_locale
 from idp.interaction.plain_errors import untrusted_page
+from idp.interaction.signin import SignedIn
 from idp.interaction.signin import complete_interaction
 from idp.interaction.signin import consent_covers
 from idp.interaction.signin import create_interaction
@@ -95,8 +97,9 @@ def authorize(s: Session) -> BaseResponse:
     token = dict(items).get("login_hint_token")
     if token:
         return _channel_signin(s, authz, token)
-    browser = current_session(s)
-    verdict = _verdict(s, authz, browser)
+    known = signed_in_for(s, authz.client_id)  # session, card and consent in one read
+    browser = known.row if known is not None else None
+    verdict = _verdict(s, authz, browser, card_usable=known.card_usable if known else None)
     if verdict.need is Need.UNSUPPORTED:
         return respond_error(authz, InvalidRequest("no essential acr value is supported"))
     if verdict.need is not Need.NOTHING:
@@ -104,7 +107,7 @@ def authorize(s: Session) -> BaseResponse:
             return respond_error(authz, _silent_refusal(verdict))
         return _interaction(s, authz, "signin")
     assert browser is not None
-    return _after_login(s, authz, browser, interaction_id=None, acr=verdict.acr)
+    return _after_login(s, authz, browser, interaction_id=None, acr=verdict.acr, known=known)
 
 
 def _channel_signin(s: Session, authz: AuthorizationRequest, token: str) -> BaseResponse:
@@ -168,13 +171,19 @@ def _asserted_session(
     return response
 
 
-def _verdict(s: Session, authz: AuthorizationRequest, browser: BrowserSession | None) -> Verdict:
+def _verdict(
+    s: Session,
+    authz: AuthorizationRequest,
+    browser: BrowserSession | None,
+    *,
+    card_usable: bool | None = None,
+) -> Verdict:
     """How the session answers the request (idp.interaction.step_up); a session whose card can
-    no longer sign in counts as none."""
+    no longer sign in counts as none. ``card_usable``: already read with the session."""
     p = provider()
-    if browser is not None and not SqlTokenStore(s, now=p.now()).person_may_sign_in(
-        browser.person_id
-    ):
+    if browser is not None and card_usable is None:
+        card_usable = SqlTokenStore(s, now=p.now()).person_may_sign_in(browser.person_id)
+    if not card_usable:
         browser = None
     return decide(authz, browser, now=p.now(), face_max_age=p.settings.face_acr_max_age)
 
@@ -200,16 +209,22 @@ def _after_login(
     interaction_id: str | None,
     *,
     acr: str,
+    known: SignedIn | None = None,
 ) -> BaseResponse:
-    """Consent is per client even within one session (SSO skips only the sign-in)."""
-    consented = consent_covers(s, browser.person_id, authz.client_id, authz.scopes)
+    """Consent is per client even within one session (SSO skips only the sign-in).
+    ``known``: the consent was read with the session (``GET /authorize``)."""
+    if known is not None:
+        consented = known.consent_covers(authz.scopes)
+    else:
+        consented = consent_covers(s, browser.person_id, authz.client_id, authz.scopes)
     if "consent" in authz.prompt or not consented:
         if "none" in authz.prompt:
             return respond_error(authz, ConsentRequired("consent is required"))
         if interaction_id is None:
             return _interaction(s, authz, "consent")
         return redirect(f"/interaction/{interaction_id}/consent", 303)
-    return _issue(s, authz, browser, interaction_id, acr=acr)
+    reached = known is not None and known.reached
+    return _issue(s, authz, browser, interaction_id, acr=acr, reached=reached)
 
 
 def _interaction(s: Session, authz: AuthorizationRequest, step: str) -> BaseResponse:
@@ -233,6 +248,7 @@ def _issue(
     *,
     acr: str,
     consent_given: bool = False,
+    reached: bool = False,
 ) -> BaseResponse:
     """Complete the interaction, then remember a consent just given, then issue the code, all
     in the request's transaction: a consent is never stored for an interaction that could not
@@ -252,7 +268,9 @@ def _issue(
             scopes=list(authz.scopes),
         )
     ttl = fapi2.code_ttl(p.clients.get(authz.client_id), p.settings.authorization_code_ttl)
-    code = issue_code(s, p.token_hash, authz, browser, acr=acr, now=p.now(), ttl=ttl)
+    code = issue_code(
+        s, p.token_hash, authz, browser, acr=acr, now=p.now(), ttl=ttl, reached=reached
+    )
     record_event(
         s,
         "authorization.granted",

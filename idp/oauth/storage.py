@@ -31,6 +31,9 @@ class CodeRecord:
     nonce: str | None
     #: RFC 9449 10: the DPoP key the code is bound to, if the request named one.
     dpop_jkt: str | None = None
+    #: The cardholder could sign in (``TokenStore.person_may_sign_in``) when the code was
+    #: consumed: read in the consuming statement itself, so the card is checked once.
+    person_may_sign_in: bool = False
 
 
 @dataclass(frozen=True)
@@ -42,6 +45,8 @@ class RefreshRecord:
     used: bool
     #: RFC 9449 5: the DPoP key the refresh token is bound to, if it was issued with a proof.
     dpop_jkt: str | None = None
+    #: ``TokenStore.person_may_sign_in`` for the grant's cardholder, read with the token.
+    person_may_sign_in: bool = False
 
 
 @dataclass(frozen=True)
@@ -61,7 +66,9 @@ class DelegationRecord:
 
 class TokenStore(Protocol):
     def consume_code(self, code_hash: str, now: int) -> CodeRecord | None:
-        """Mark an unexpired, unused code consumed (one conditional UPDATE) and return it."""
+        """Mark an unexpired, unused code of a live grant consumed and return it with its grant
+        and its cardholder's card status: one conditional ``UPDATE ... RETURNING``, whose row
+        count decides single use."""
         ...
 
     def consumed_code_grant(self, code_hash: str) -> str | None:
@@ -84,8 +91,13 @@ class TokenStore(Protocol):
 
     def find_refresh_token(self, token_hash: str) -> RefreshRecord | None: ...
 
-    def use_refresh_token(self, token_hash: str, now: int) -> bool:
-        """Mark it used if it was not (one conditional UPDATE); False means a reuse."""
+    def rotate_refresh_token(
+        self, token_hash: str, client_id: str, now: int
+    ) -> RefreshRecord | None:
+        """Retire an unused, unexpired refresh token of ``client_id`` and return it with its
+        grant and card status: one conditional ``UPDATE ... RETURNING`` (RFC 9700 4.14.2).
+        None: unknown, another client's, expired or already retired (``find_refresh_token``
+        tells which)."""
         ...
 
     def person_may_sign_in(self, person_id: str) -> bool:

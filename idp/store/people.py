@@ -85,8 +85,9 @@ def status_at(card: SocialSecurityCard, now: int) -> str:
     return card.status
 
 
-def usable_at(now: int) -> ColumnElement[bool]:
-    """SQL for ``status_at(card, now) == "normal"``: the card may sign in and back tokens."""
+def usable_at(now: int | ColumnElement[int]) -> ColumnElement[bool]:
+    """SQL for ``status_at(card, now) == "normal"``: the card may sign in and back tokens.
+    ``now`` may be a bound parameter, for statements built once (idp.store.token_store)."""
     return or_(
         SocialSecurityCard.status == "normal",
         and_(

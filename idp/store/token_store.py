@@ -1,9 +1,11 @@
-"""``TokenStore`` on SQLAlchemy. Single use is one conditional UPDATE and a row-count check."""
+"""``TokenStore`` on SQLAlchemy. Single use is one conditional UPDATE and a row-count check;
+the token endpoint's hot statements are Core, built once (``idp.store.token_statements``)."""
 
 from __future__ import annotations
 
 from typing import Any
 
+from sqlalchemy import Row
 from sqlalchemy import exists
 from sqlalchemy import select
 from sqlalchemy import update
@@ -19,9 +21,13 @@ from idp.store.family import FamilyRelationship
 from idp.store.family import SqlFamilyRepository
 from idp.store.grants import AuthorizationCode
 from idp.store.grants import Grant
-from idp.store.grants import RefreshToken
 from idp.store.people import SocialSecurityCard
 from idp.store.people import usable_at
+from idp.store.token_statements import CONSUME_CODE
+from idp.store.token_statements import FIND_REFRESH_TOKEN
+from idp.store.token_statements import ROTATE_REFRESH_TOKEN
+from idp.store.token_statements import SAVE_REFRESH_TOKEN
+from idp.store.token_statements import grant_of
 
 
 def delegation_record(row: FamilyRelationship) -> DelegationRecord:
@@ -50,6 +56,18 @@ def grant_record(row: Grant) -> GrantRecord:
     )
 
 
+def _refresh_record(row: Row[Any]) -> RefreshRecord:
+    return RefreshRecord(
+        grant=grant_of(row, row.grant_id),
+        client_id=row.client_id,
+        scopes=tuple(row.scopes),
+        expires_at=row.expires_at,
+        used=row.used_at is not None,
+        dpop_jkt=row.dpop_jkt,
+        person_may_sign_in=bool(row.person_may_sign_in),
+    )
+
+
 class SqlTokenStore:
     """``now`` is the request's time: a lapsed card suspension reads as normal from then on."""
 
@@ -58,32 +76,20 @@ class SqlTokenStore:
         self._now = now
 
     def consume_code(self, code_hash: str, now: int) -> CodeRecord | None:
-        result = self._s.execute(
-            update(AuthorizationCode)
-            .where(
-                AuthorizationCode.code_hash == code_hash,
-                AuthorizationCode.consumed_at.is_(None),
-                AuthorizationCode.expires_at > now,
-            )
-            .values(consumed_at=now)
-            .execution_options(synchronize_session=False)
-        )
-        if getattr(result, "rowcount", 0) != 1:
+        params = {"presented_code": code_hash, "now": now}
+        row = self._s.execute(CONSUME_CODE, params).one_or_none()
+        if row is None:
             return None
-        row = self._s.execute(
-            select(AuthorizationCode, Grant)
-            .join(Grant, Grant.id == AuthorizationCode.grant_id)
-            .where(AuthorizationCode.code_hash == code_hash)
-        ).one()
-        code, grant = row
-        if grant.revoked_at is not None:
+        grant = grant_of(row, row.grant_id)
+        if grant.revoked:
             return None
         return CodeRecord(
-            grant=grant_record(grant),
-            redirect_uri=code.redirect_uri,
-            code_challenge=code.code_challenge,
-            nonce=code.nonce,
-            dpop_jkt=code.dpop_jkt,
+            grant=grant,
+            redirect_uri=row.redirect_uri,
+            code_challenge=row.code_challenge,
+            nonce=row.nonce,
+            dpop_jkt=row.dpop_jkt,
+            person_may_sign_in=bool(row.person_may_sign_in),
         )
 
     def consumed_code_grant(self, code_hash: str) -> str | None:
@@ -114,44 +120,30 @@ class SqlTokenStore:
         expires_at: int,
         dpop_jkt: str | None = None,
     ) -> None:
-        self._s.add(
-            RefreshToken(
-                token_hash=token_hash,
-                grant_id=grant.id,
-                client_id=grant.client_id,
-                scopes=list(scopes),
-                created_at=now,
-                expires_at=expires_at,
-                dpop_jkt=dpop_jkt,
-            )
+        self._s.execute(
+            SAVE_REFRESH_TOKEN,
+            {
+                "token_hash": token_hash,
+                "grant_id": grant.id,
+                "client_id": grant.client_id,
+                "scopes": list(scopes),
+                "created_at": now,
+                "expires_at": expires_at,
+                "dpop_jkt": dpop_jkt,
+            },
         )
 
     def find_refresh_token(self, token_hash: str) -> RefreshRecord | None:
-        row = self._s.execute(
-            select(RefreshToken, Grant)
-            .join(Grant, Grant.id == RefreshToken.grant_id)
-            .where(RefreshToken.token_hash == token_hash)
-        ).one_or_none()
-        if row is None:
-            return None
-        token, grant = row
-        return RefreshRecord(
-            grant=grant_record(grant),
-            client_id=token.client_id,
-            scopes=tuple(token.scopes),
-            expires_at=token.expires_at,
-            used=token.used_at is not None,
-            dpop_jkt=token.dpop_jkt,
-        )
+        params = {"presented_token": token_hash, "now": self._now}
+        row = self._s.execute(FIND_REFRESH_TOKEN, params).one_or_none()
+        return None if row is None else _refresh_record(row)
 
-    def use_refresh_token(self, token_hash: str, now: int) -> bool:
-        result = self._s.execute(
-            update(RefreshToken)
-            .where(RefreshToken.token_hash == token_hash, RefreshToken.used_at.is_(None))
-            .values(used_at=now)
-            .execution_options(synchronize_session=False)
-        )
-        return getattr(result, "rowcount", 0) == 1
+    def rotate_refresh_token(
+        self, token_hash: str, client_id: str, now: int
+    ) -> RefreshRecord | None:
+        params = {"presented_token": token_hash, "for_client": client_id, "now": now}
+        row = self._s.execute(ROTATE_REFRESH_TOKEN, params).one_or_none()
+        return None if row is None else _refresh_record(row)
 
     def person_may_sign_in(self, person_id: str) -> bool:
         return bool(

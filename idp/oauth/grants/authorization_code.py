@@ -1,7 +1,10 @@
 """The authorization code grant (RFC 6749 4.1.3) with PKCE (RFC 7636 4.6).
 
-A code is consumed by one conditional UPDATE. A second use of a consumed code revokes the
-whole grant, so every token issued from it stops (RFC 6749 4.1.2, RFC 9700 4.5.3).
+A code is consumed by one conditional ``UPDATE ... RETURNING`` that also returns its grant and
+whether the card is usable, so a good exchange is that one statement (plus a refresh token's
+insert). A failed check raises, which rolls the consumption back. A second use of a consumed
+code revokes the whole grant, so every token issued from it stops (RFC 6749 4.1.2, RFC 9700
+4.5.3).
 """
 
 from __future__ import annotations
@@ -54,7 +57,7 @@ class AuthorizationCodeGrant(StoredGrant):
             raise InvalidGrant("redirect_uri does not match the authorization request")
         rfc7636.check_verifier(verifier, record.code_challenge)
         rfc9449_dpop.check_same_key(record.dpop_jkt, binding)
-        if not store.person_may_sign_in(record.grant.person_id):
+        if not record.person_may_sign_in:  # read by the consuming UPDATE itself
             raise InvalidGrant("the card is not in a usable state")
         return user_token_response(
             self._services,
