@@ -15,8 +15,12 @@ gap.
 from __future__ import annotations
 
 from typing import Any
+from typing import cast
 
+from sqlalchemy import Table
+from sqlalchemy import bindparam
 from sqlalchemy import event as sa_event
+from sqlalchemy import insert
 from sqlalchemy import select
 from sqlalchemy import update
 from sqlalchemy.orm import Session
@@ -28,6 +32,16 @@ from idp.store.audit_chain import PENDING_RECORDS
 from idp.store.audit_chain import AuditChainHead
 from idp.store.audit_chain import queue_record
 from idp.store.security import AuditEvent
+
+_HEAD = cast(Table, AuditChainHead.__table__)
+_EVENTS = cast(Table, AuditEvent.__table__)
+#: Core, built once: binds ``count``.
+_TAKE_HEAD = (
+    update(_HEAD)
+    .where(_HEAD.c.id == HEAD)
+    .values(seq=_HEAD.c.seq + bindparam("count"))
+    .returning(_HEAD.c.seq, _HEAD.c.hash)
+)
 
 
 def record_event(
@@ -66,10 +80,21 @@ def _chain_pending(session: Session) -> None:
     for record in pending:
         seq += 1
         digest = link(prev_hash, seq, record)
-        rows.append(AuditEvent(seq=seq, prev_hash=prev_hash, hash=digest, **record))
+        rows.append({**record, "seq": seq, "prev_hash": prev_hash, "hash": digest})
         prev_hash = digest
-    session.execute(update(AuditChainHead).where(AuditChainHead.id == HEAD).values(hash=prev_hash))
-    session.add_all(rows)
+    _append(session, rows, prev_hash)
+
+
+def _append(session: Session, rows: list[dict[str, Any]], head_hash: str) -> None:
+    """Insert the chained records and move the head's hash to the last one: Core statements
+    (no ORM flush while the head's lock is held). On PostgreSQL one statement, the head's
+    ``UPDATE`` a data-modifying CTE of the ``INSERT``: one round trip fewer under the lock."""
+    set_hash = update(_HEAD).where(_HEAD.c.id == HEAD).values(hash=head_hash)
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(insert(_EVENTS).values(rows).add_cte(set_hash.cte("head")))
+        return
+    session.execute(set_hash)
+    session.execute(insert(_EVENTS), rows)
 
 
 @sa_event.listens_for(Session, "after_soft_rollback")
@@ -79,12 +104,11 @@ def _forget_pending(session: Session, _previous: Any) -> None:
 
 def _take_head(session: Session, count: int) -> tuple[int, str]:
     """Reserve ``count`` numbers: ``(the last one, the hash of the record before the first)``."""
-    taken = update(AuditChainHead).where(AuditChainHead.id == HEAD)
-    taken = taken.values(seq=AuditChainHead.seq + count)
-    row = session.execute(taken.returning(AuditChainHead.seq, AuditChainHead.hash)).one_or_none()
+    values = {"count": count}
+    row = session.execute(_TAKE_HEAD, values).one_or_none()
     if row is None:
         _restore_head(session)
-        row = session.execute(taken.returning(AuditChainHead.seq, AuditChainHead.hash)).one()
+        row = session.execute(_TAKE_HEAD, values).one()
     return int(row[0]), str(row[1])
 
 
