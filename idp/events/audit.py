@@ -42,6 +42,17 @@ _TAKE_HEAD = (
     .values(seq=_HEAD.c.seq + bindparam("count"))
     .returning(_HEAD.c.seq, _HEAD.c.hash)
 )
+#: Binds ``head_hash``.
+_SET_HASH = update(_HEAD).where(_HEAD.c.id == HEAD).values(hash=bindparam("head_hash"))
+_COLUMNS = ("at", "event", "actor", "person_id", "client_id", "request_id", "detail")
+_CHAINED = ("seq", "prev_hash", "hash")
+#: Binds a record's columns as ``r_<column>`` (a bare ``seq`` or ``hash`` would also set the
+#: head's columns in ``_APPEND_ONE``); executed with one parameter set per record.
+_INSERT = insert(_EVENTS).values(
+    {name: bindparam("r_" + name, type_=_EVENTS.c[name].type) for name in (*_COLUMNS, *_CHAINED)}
+)
+#: PostgreSQL: one record and the head's new hash (``head_hash``) in one statement.
+_APPEND_ONE = _INSERT.add_cte(_SET_HASH.cte("head"))
 
 
 def record_event(
@@ -80,21 +91,22 @@ def _chain_pending(session: Session) -> None:
     for record in pending:
         seq += 1
         digest = link(prev_hash, seq, record)
-        rows.append({**record, "seq": seq, "prev_hash": prev_hash, "hash": digest})
+        chained = {**record, "seq": seq, "prev_hash": prev_hash, "hash": digest}
+        rows.append({"r_" + name: value for name, value in chained.items()})
         prev_hash = digest
     _append(session, rows, prev_hash)
 
 
 def _append(session: Session, rows: list[dict[str, Any]], head_hash: str) -> None:
-    """Insert the chained records and move the head's hash to the last one: Core statements
-    (no ORM flush while the head's lock is held). On PostgreSQL one statement, the head's
-    ``UPDATE`` a data-modifying CTE of the ``INSERT``: one round trip fewer under the lock."""
-    set_hash = update(_HEAD).where(_HEAD.c.id == HEAD).values(hash=head_hash)
-    if session.get_bind().dialect.name == "postgresql":
-        session.execute(insert(_EVENTS).values(rows).add_cte(set_hash.cte("head")))
+    """Insert the chained records and move the head's hash to the last one: precompiled Core
+    statements (no ORM flush while the head's lock is held). On PostgreSQL a transaction's one
+    record is one statement, the head's ``UPDATE`` a data-modifying CTE of the ``INSERT``: one
+    round trip fewer under the lock."""
+    if len(rows) == 1 and session.get_bind().dialect.name == "postgresql":
+        session.execute(_APPEND_ONE, {**rows[0], "head_hash": head_hash})
         return
-    session.execute(set_hash)
-    session.execute(insert(_EVENTS), rows)
+    session.execute(_SET_HASH, {"head_hash": head_hash})
+    session.execute(_INSERT, rows)
 
 
 @sa_event.listens_for(Session, "after_soft_rollback")

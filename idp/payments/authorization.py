@@ -134,8 +134,10 @@ def _spend_and_charge(
 def _charge_at_once(session: Session, row: _Row, policy: Policy) -> tuple[Payment, Answer] | None:
     authorized = row.outcome(states.AUTHORIZED, None)
     declined = row.outcome(states.DECLINED, "daily_limit_exceeded")
+    # Only the statement's own parameters: SQLAlchemy would take another key named as a column
+    # of a table the statement writes for a value to set.
     values = {
-        **authorized[2],
+        **{name: authorized[2][name] for name in charge_sql.SAME},
         "purpose": row.purpose,
         "day": row.day,
         "limit": policy.daily_limit_fen,

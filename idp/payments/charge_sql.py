@@ -89,7 +89,8 @@ def _pick(if_charged: str, otherwise: str, type_: Any = String) -> Any:
     return case((_ok, bindparam(if_charged, type_=type_)), else_=bindparam(otherwise, type_=type_))
 
 
-_SAME = (
+#: The columns bound as they are, whatever the outcome.
+SAME = (
     "id",
     "client_id",
     "idempotency_key",
@@ -114,15 +115,15 @@ _OUTCOME = (
     "refunded_fen",
 )
 
-#: Binds the payment's columns (``_SAME``), ``day``, ``limit``, ``purpose`` and both outcomes'
+#: Binds the payment's columns (``SAME``), ``day``, ``limit``, ``purpose`` and both outcomes'
 #: first answers, ``answer_authorized`` and ``answer_declined``. Returns the row's ``state``,
 #: or no row if the code was spent before.
 CHARGE = (
     pg_insert(_payment)
     .from_select(
-        [*_SAME, *_OUTCOME],
+        [*SAME, *_OUTCOME],
         select(
-            *(bindparam(name, type_=_payment.c[name].type) for name in _SAME),
+            *(bindparam(name, type_=_payment.c[name].type) for name in SAME),
             case((_ok, literal(states.AUTHORIZED)), else_=literal(states.DECLINED)),
             case((_ok, None), else_=literal("daily_limit_exceeded")),
             case((_ok, bindparam("day", type_=String)), else_=None),
