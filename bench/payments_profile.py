@@ -2,9 +2,10 @@
 
 ``python -m bench.payments_profile --database-url postgresql+psycopg://postgres@127.0.0.1:5432/test``
 sets up as ``bench.payments_http`` does (a fresh database, dropped afterwards), then sends
-``--requests`` code issuings (one medical code each), as many redemptions and as many payments through the Flask test client (no server, no
-network), counting SQL statements with a ``before_cursor_execute`` listener and timing the CPU
-of each loop. ``--profile FILE`` also writes a cProfile (of CPU time) of the loops (``pstats`` reads it).
+``--requests`` code issuings (one medical code each), as many redemptions and as many
+payments through the Flask test client (no server, no network), counting SQL statements with
+a ``before_cursor_execute`` listener and timing the CPU of each loop. ``--profile FILE`` also
+writes a cProfile of the loops' CPU time (``pstats`` reads it).
 Prints JSON: per operation, CPU ms per request and statements per request.
 """
 
