@@ -2,9 +2,10 @@
 
 ``python -m bench.payments_profile --database-url postgresql+psycopg://postgres@127.0.0.1:5432/test``
 sets up as ``bench.payments_http`` does (a fresh database, dropped afterwards), then sends
-``--requests`` redemptions and as many payments through the Flask test client (no server, no
-network), counting SQL statements with a ``before_cursor_execute`` listener and timing the CPU
-of each loop. ``--profile FILE`` also writes a cProfile of both loops (``pstats`` reads it).
+``--requests`` code issuings (one medical code each), as many redemptions and as many
+payments through the Flask test client (no server, no network), counting SQL statements with
+a ``before_cursor_execute`` listener and timing the CPU of each loop. ``--profile FILE`` also
+writes a cProfile of the loops' CPU time (``pstats`` reads it).
 Prints JSON: per operation, CPU ms per request and statements per request.
 """
 
@@ -59,16 +60,24 @@ def _kind(statement: str) -> str:
     return f"{verb} {table.group(1) if table else ''}".strip()
 
 
-def _profile(p: Provider, sign_no: str, n: int, profile: str | None) -> dict[str, Any]:
+def _profile(
+    p: Provider, ecard: tuple[str, str, str], n: int, profile: str | None
+) -> dict[str, Any]:
+    sign_no, bank, bank_secret = ecard
     app = create_app(p.settings, provider=p)
     client = app.test_client()
     merchant, secret = _client(p, "merchant", "essc.qr.redeem essc.pay")
-    token = client.post(
-        "/token",
-        data={"grant_type": "client_credentials", "scope": "essc.qr.redeem essc.pay"},
-        auth=(merchant, secret),
-    ).json["access_token"]
-    auth = {"Authorization": f"Bearer {token}"}
+
+    def token_of(client_id: str, secret: str, scope: str) -> dict[str, str]:
+        answer = client.post(
+            "/token",
+            data={"grant_type": "client_credentials", "scope": scope},
+            auth=(client_id, secret),
+        )
+        return {"Authorization": f"Bearer {answer.json['access_token']}"}
+
+    auth = token_of(merchant, secret, "essc.qr.redeem essc.pay")
+    bank_auth = token_of(bank, bank_secret, "essc.ecard")
     statements: Counter[str] = Counter()
 
     def count(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
@@ -83,14 +92,21 @@ def _profile(p: Provider, sign_no: str, n: int, profile: str | None) -> dict[str
         headers = {**auth, "Idempotency-Key": f"bench-pay-{i:08d}"}
         return lambda: client.post("/api/v1/payments", json=body, headers=headers).status_code
 
+    def issue() -> int:
+        url = f"/api/v1/ecards/{sign_no}/qr-codes"
+        return client.post(url, json={"purpose": "medical"}, headers=bank_auth).status_code
+
+    issuing = [issue] * n
     medical = [redeem(c) for c in _codes(p, sign_no, Purpose.MEDICAL, n)]
     payment = [pay(c, i) for i, c in enumerate(_codes(p, sign_no, Purpose.PAYMENT, n))]
-    medical[0](), payment[0]()  # warm up: first-use imports and caches are not per request
+    issuing[0](), medical[0](), payment[0]()  # warm up: first-use imports and caches
     event.listen(p.db.engine, "before_cursor_execute", count)
-    profiler = cProfile.Profile() if profile else None
+    # CPU time, not wall time: waits on PostgreSQL and a loaded machine do not count.
+    profiler = cProfile.Profile(time.process_time) if profile else None
     if profiler is not None:
         profiler.enable()
     out = {
+        "issuing": _measure(issuing[1:], statements),
         "redemption": _measure(medical[1:], statements),
         "authorization": _measure(payment[1:], statements),
     }

@@ -12,15 +12,22 @@ from __future__ import annotations
 from datetime import datetime
 from datetime import timedelta
 from datetime import timezone
+from functools import cache
 
+from sqlalchemy import BigInteger
+from sqlalchemy import Insert
+from sqlalchemy import bindparam
+from sqlalchemy import select
 from sqlalchemy import update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
+from idp.qr.redemption_sql import table_of
 from idp.store.payments import PaymentDailySpend
 
 CHINA = timezone(timedelta(hours=8), "CST")
+_spend = PaymentDailySpend.__table__.c
 
 
 def china_day(now: int) -> str:
@@ -34,6 +41,21 @@ def day_bounds(day: str) -> tuple[int, int]:
     return int(start.timestamp()), int((start + timedelta(days=1)).timestamp())
 
 
+@cache
+def _charge_statement(dialect: str) -> Insert:
+    """Precompiled Core: binds ``sign_no``, ``day``, ``amount`` and ``limit``."""
+    insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    amount = bindparam("amount", type_=BigInteger)
+    statement = insert(table_of(PaymentDailySpend)).values(
+        sign_no=bindparam("sign_no"), day=bindparam("day"), spent_fen=amount
+    )
+    return statement.on_conflict_do_update(
+        index_elements=["sign_no", "day"],
+        set_={"spent_fen": _spend.spent_fen + amount},
+        where=_spend.spent_fen + amount <= bindparam("limit", type_=BigInteger),
+    ).returning(_spend.spent_fen)
+
+
 def charge(session: Session, sign_no: str, day: str, amount: int, limit: int) -> bool:
     """Add ``amount`` to the e-card's spend of ``day`` if the sum stays within ``limit``.
 
@@ -43,18 +65,9 @@ def charge(session: Session, sign_no: str, day: str, amount: int, limit: int) ->
     """
     if amount > limit:
         return False
-    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-    statement = insert(PaymentDailySpend).values(sign_no=sign_no, day=day, spent_fen=amount)
-    spent = session.scalar(
-        statement.on_conflict_do_update(
-            index_elements=[PaymentDailySpend.sign_no, PaymentDailySpend.day],
-            set_={"spent_fen": PaymentDailySpend.spent_fen + amount},
-            where=PaymentDailySpend.spent_fen + amount <= limit,
-        )
-        .returning(PaymentDailySpend.spent_fen)
-        .execution_options(synchronize_session=False)
-    )
-    return spent is not None
+    statement = _charge_statement(session.get_bind().dialect.name)
+    values = {"sign_no": sign_no, "day": day, "amount": amount, "limit": limit}
+    return session.execute(statement, values).first() is not None
 
 
 def release(session: Session, sign_no: str, day: str, amount: int) -> None:
@@ -68,6 +81,11 @@ def release(session: Session, sign_no: str, day: str, amount: int) -> None:
     )
 
 
+_SPENT = select(_spend.spent_fen).where(
+    _spend.sign_no == bindparam("sign_no"), _spend.day == bindparam("day")
+)
+
+
 def spent_on(session: Session, sign_no: str, day: str) -> int:
-    row = session.get(PaymentDailySpend, (sign_no, day))
-    return row.spent_fen if row is not None else 0
+    spent = session.execute(_SPENT, {"sign_no": sign_no, "day": day}).scalar()
+    return int(spent) if spent is not None else 0

@@ -9,7 +9,9 @@ used. A payment authorization spends its payment code the same way (``idp.paymen
 What the answer holds depends on the purpose: a hospital or pharmacy settles with the
 cardholder's name and masked card number (``medical``); an identity check sees the masked name
 (``identity``); a shop and a transit gate get an opaque reference, never the person
-(``payment``, ``transit``). The audit event is written in the same transaction. No Flask here.
+(``payment``, ``transit``). The audit event is written in the same transaction. Every
+statement is precompiled Core (``idp.qr.redemption_sql``): a redemption is the code's opening
+``SELECT``, the spending ``INSERT`` and the audit record. No Flask here.
 """
 
 from __future__ import annotations
@@ -17,12 +19,8 @@ from __future__ import annotations
 import re
 import secrets
 from dataclasses import dataclass
-from dataclasses import field
 from typing import Any
 
-from sqlalchemy import select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from idp.cardholders.gb11643 import mask_card_number
@@ -30,11 +28,7 @@ from idp.channel_auth.caller import Channel
 from idp.ecards.requests import invalid
 from idp.errors import Problem
 from idp.events.audit import record_event
-from idp.store.ecards import ECard
-from idp.store.payments import QrRedemption
-from idp.store.people import Person
-from idp.store.people import SocialSecurityCard
-from idp.store.people import status_at
+from idp.qr import redemption_sql as sql
 
 PURPOSES = ("identity", "medical", "payment", "transit")
 #: A scanned code as text: QR alphanumeric mode's characters (Base45, RFC 9285), bounded well
@@ -63,34 +57,36 @@ def parse_redemption(body: object) -> RedemptionRequest:
 
 
 @dataclass(frozen=True)
+class Holder:
+    """The e-card behind a code and what a verifier of some purposes may see, read with the
+    code in one statement (``redemption_sql.HOLDER_BY_CODE``), checked usable by whoever read
+    it: the e-card active, its card normal."""
+
+    sign_no: str
+    person_id: str
+    #: The e-card's channel (a pending payment's notification goes there).
+    client_id: str
+    card_id: str
+    card_number: str
+    name: str
+
+
+@dataclass(frozen=True)
 class ScannedCode:
     """A code whose signature, expiry and purpose were verified (``idp.qr`` opens it)."""
 
     code_id: str
     purpose: str
-    sign_no: str
-    #: The rows opening read, kept alive for the transaction (``OpenedCode.rows``).
-    rows: tuple[object, ...] = field(default=(), compare=False, repr=False)
-
-
-@dataclass(frozen=True)
-class Holder:
-    """The e-card behind a code, checked usable now: active, and its card normal. The person is
-    read only by the purposes that show them (``person``); the e-card's foreign key already
-    says they exist."""
-
-    ecard: ECard
-    card: SocialSecurityCard
+    holder: Holder
 
     @property
-    def person_id(self) -> str:
-        return self.ecard.person_id
+    def sign_no(self) -> str:
+        return self.holder.sign_no
 
-    def person(self, session: Session) -> Person:
-        person = session.get(Person, self.ecard.person_id)
-        if person is None:
-            raise not_usable()
-        return person
+
+def holder_of(row: Any) -> Holder:
+    """A ``Holder`` from a row of ``HOLDER_BY_CODE`` or ``HOLDER_BY_SIGN_NO``."""
+    return Holder(row.sign_no, row.person_id, row.client_id, row.card_id, row.card_number, row.name)
 
 
 def not_usable() -> Problem:
@@ -99,50 +95,39 @@ def not_usable() -> Problem:
 
 def usable_holder(session: Session, sign_no: str, now: int) -> Holder:
     """A suspended, cancelled or replaced card stops its outstanding codes at once (item 6)."""
-    ecard = session.get(ECard, sign_no)
-    card = session.get(SocialSecurityCard, ecard.card_id) if ecard is not None else None
-    if ecard is None or card is None or ecard.status != "active":
+    row = session.execute(sql.HOLDER_BY_SIGN_NO, {"sign_no": sign_no, "now": now}).first()
+    if row is None or row.ecard_status != "active" or row.card_number is None or row.name is None:
         raise not_usable()
-    if status_at(card, now) != "normal":
+    if row.card_status != "normal":
         raise Problem(
             409,
             "card-not-usable",
             "The social security card cannot be used",
             "The card behind this code is suspended, cancelled or replaced.",
-            card_status=status_at(card, now),
+            card_status=row.card_status,
         )
-    return Holder(ecard, card)
+    return holder_of(row)
 
 
-def spend(
-    session: Session, code: ScannedCode, client_id: str, reference: str, now: int
-) -> QrRedemption | None:
-    """Spend the code; None if it was spent before (or a concurrent redemption just did).
-
-    On PostgreSQL a concurrent insert of the same code id waits for the other transaction and
-    then does nothing if it committed; SQLite has one writer. Either way one row comes back.
-    """
-    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-    statement = (
-        insert(QrRedemption)
-        .values(
-            code_id=code.code_id,
-            purpose=code.purpose,
-            client_id=client_id,
-            sign_no=code.sign_no,
-            reference=reference,
-            redeemed_at=now,
-        )
-        .on_conflict_do_nothing(index_elements=[QrRedemption.code_id])
-        .returning(QrRedemption)  # the new row itself: no second read of it
-    )
-    found: QrRedemption | None = session.scalars(statement).first()
-    return found
+def spend(session: Session, code: ScannedCode, client_id: str, reference: str, now: int) -> bool:
+    """Spend the code with ``reference``; False if it was spent before (or a concurrent
+    redemption just did). One ``INSERT ... ON CONFLICT DO NOTHING RETURNING``
+    (``redemption_sql.spend_statement``): exactly one caller gets the row back."""
+    statement = sql.spend_statement(session.get_bind().dialect.name)
+    values = {
+        "code_id": code.code_id,
+        "purpose": code.purpose,
+        "client_id": client_id,
+        "sign_no": code.sign_no,
+        "reference": reference,
+        "redeemed_at": now,
+    }
+    return session.execute(statement, values).first() is not None
 
 
 def already_redeemed(session: Session, code_id: str) -> Problem:
     """The replay refusal names when the code was first used, never by whom."""
-    first = session.scalar(select(QrRedemption.redeemed_at).where(QrRedemption.code_id == code_id))
+    first = session.execute(sql.FIRST_REDEEMED, {"code_id": code_id}).scalar()
     return Problem(
         409,
         "code-already-redeemed",
@@ -160,11 +145,12 @@ def new_reference(prefix: str) -> str:
 def redeem(
     session: Session, merchant: Channel, code: ScannedCode, *, now: int, request_id: str | None
 ) -> dict[str, Any]:
-    """Redeem once, audit, and answer what a verifier of this purpose may see."""
-    holder = usable_holder(session, code.sign_no, now)
-    redemption = spend(session, code, merchant.client_id, new_reference("rd_"), now)
-    if redemption is None:
+    """Redeem once, audit, and answer what a verifier of this purpose may see. The code's
+    e-card and card were checked usable when it was opened, in this transaction."""
+    reference = new_reference("rd_")
+    if not spend(session, code, merchant.client_id, reference, now):
         raise already_redeemed(session, code.code_id)
+    holder = code.holder
     record_event(
         session,
         "qr.redeemed",
@@ -176,26 +162,21 @@ def redeem(
         code_id=code.code_id,
         purpose=code.purpose,
         sign_no=code.sign_no,
-        reference=redemption.reference,
+        reference=reference,
     )
     return {
-        "redemption_id": redemption.reference,
+        "redemption_id": reference,
         "purpose": code.purpose,
         "redeemed_at": now,
-        **visible_to_verifier(session, code.purpose, holder, redemption.reference),
+        **visible_to_verifier(code.purpose, holder, reference),
     }
 
 
-def visible_to_verifier(
-    session: Session, purpose: str, holder: Holder, reference: str
-) -> dict[str, Any]:
+def visible_to_verifier(purpose: str, holder: Holder, reference: str) -> dict[str, Any]:
     if purpose == "medical":  # medical insurance settlement needs who and which card
-        return {
-            "name": holder.person(session).name,
-            "card_number_masked": mask_card_number(holder.card.card_number),
-        }
+        return {"name": holder.name, "card_number_masked": mask_card_number(holder.card_number)}
     if purpose == "identity":
-        return {"name_masked": mask_name(holder.person(session).name)}
+        return {"name_masked": mask_name(holder.name)}
     if purpose == "payment":
         return {"payment_reference": reference}
     return {"transit_reference": reference}

@@ -96,7 +96,7 @@ def open_code(session: Session, p: Provider, text: str, purpose: str) -> Scanned
             "Ask the holder to show a fresh code.",
             reason=exc.reason,
         ) from None
-    return ScannedCode(opened.code_id, opened.token.purpose.value, opened.sign_no, opened.rows)
+    return ScannedCode(opened.code_id, opened.token.purpose.value, opened.holder)
 
 
 @bp.post("/redemptions")

@@ -13,7 +13,6 @@ import os
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
-from dataclasses import field
 from typing import Any
 
 from sqlalchemy import and_
@@ -24,7 +23,10 @@ from sqlalchemy.orm import Session
 
 from idp.errors import Problem
 from idp.events.audit import record_event
+from idp.qr import redemption_sql as sql
 from idp.qr.paths import STATUS_LIST_PATH
+from idp.qr.redemption import Holder
+from idp.qr.redemption import holder_of
 from idp.qr.requests import MAX_BATCH
 from idp.qr.status_list import status_list_claims
 from idp.qr.token import REF_LEN
@@ -41,7 +43,6 @@ from idp.store.ecards import ECard
 from idp.store.family import FamilyRelationship
 from idp.store.family import SqlFamilyRepository
 from idp.store.people import SocialSecurityCard
-from idp.store.people import status_at
 from idp.store.people import usable_at
 from idp.store.qr import QrCode
 from keys.qr import QrKeys
@@ -78,16 +79,26 @@ class OpenedCode:
 
     token: QrToken
     code_id: str
-    sign_no: str
-    client_id: str
-    person_id: str
-    card_id: str
     level: int
     actor_sign_no: str | None
-    #: The rows read to check the code. The session's identity map holds rows weakly: kept
-    #: alive, the holder check of the same transaction finds them there instead of reading them
-    #: again (two fewer queries per redemption or payment).
-    rows: tuple[object, ...] = field(default=(), compare=False, repr=False)
+    #: The e-card, card and person behind the code, read with it and checked usable now.
+    holder: Holder
+
+    @property
+    def sign_no(self) -> str:
+        return self.holder.sign_no
+
+    @property
+    def client_id(self) -> str:
+        return self.holder.client_id
+
+    @property
+    def person_id(self) -> str:
+        return self.holder.person_id
+
+    @property
+    def card_id(self) -> str:
+        return self.holder.card_id
 
 
 class _KeysOfRing:
@@ -186,20 +197,21 @@ class QrCodes:
                 actor=os.urandom(REF_LEN) if relationship_id is not None else None,
             )
             issued.append(IssuedCode(encode(token, signer.sign), token))
-        session.add_all(
-            QrCode(
-                code_id=c.token.code_id,
-                sign_no=ecard.sign_no,
-                purpose=purpose.value,
-                client_id=client_id or ecard.client_id,
-                actor_sign_no=actor_sign_no,
-                family_relationship_id=relationship_id,
-                issued_at=c.token.issued_at,
-                expires_at=c.token.expires_at,
-                created_at=now,
-            )
+        rows = [
+            {
+                "code_id": c.token.code_id,
+                "sign_no": ecard.sign_no,
+                "purpose": purpose.value,
+                "client_id": client_id or ecard.client_id,
+                "actor_sign_no": actor_sign_no,
+                "family_relationship_id": relationship_id,
+                "issued_at": c.token.issued_at,
+                "expires_at": c.token.expires_at,
+                "created_at": now,
+            }
             for c in issued
-        )
+        ]
+        session.execute(sql.INSERT_CODES, rows)  # Core, one statement for the batch
         record_event(
             session,
             "qr.issued",
@@ -217,8 +229,8 @@ class QrCodes:
     def _check_issuable(self, session: Session, ecard: ECard, purpose: Purpose, now: int) -> None:
         if ecard.status != "active":
             raise Problem(409, "ecard-not-active", f"The e-card is {ecard.status}")
-        card = session.get(SocialSecurityCard, ecard.card_id)
-        status = status_at(card, now) if card is not None else "missing"
+        found = session.execute(sql.CARD_STATUS_OF, {"card_id": ecard.card_id, "now": now})
+        status = found.scalar() or "missing"
         if status != "normal":
             raise Problem(409, "card-not-usable", f"The card is {status}; it gets no codes")
         if purpose is Purpose.PAYMENT and ecard.level < PAYMENT_LEVEL:
@@ -230,14 +242,15 @@ class QrCodes:
     def open(self, session: Session, text: str, purpose: Purpose | str) -> OpenedCode:
         """Verify the code now and resolve it; ``QrTokenError`` says why not."""
         token = self.verifier.verify(text, purpose)
-        row, ecard, card = self._rows(session, token.code_id)
+        now = int(self._clock())
+        row = session.execute(sql.HOLDER_BY_CODE, {"code_id": token.code_id, "now": now}).first()
         if row is None or row.purpose != token.purpose.value:
             raise QrTokenError("revoked", "the platform holds no such code")
-        if ecard is None or ecard.status != "active":
+        if row.ecard_status != "active":
             raise QrTokenError("revoked", "the e-card is no longer active")
-        if card is None or status_at(card, int(self._clock())) != "normal":
+        if row.card_number is None or row.card_status != "normal" or row.name is None:
             raise QrTokenError("revoked", "the card is suspended or cancelled")
-        if token.purpose is Purpose.PAYMENT and ecard.level < PAYMENT_LEVEL:
+        if token.purpose is Purpose.PAYMENT and row.level < PAYMENT_LEVEL:
             raise QrTokenError("level_too_low", "payment needs a level 2 e-card")
         if row.family_relationship_id is not None and not self._relationship_live(
             session, row.family_relationship_id
@@ -246,32 +259,14 @@ class QrCodes:
         return OpenedCode(
             token=token,
             code_id=token.code_id,
-            sign_no=ecard.sign_no,
-            client_id=ecard.client_id,
-            person_id=ecard.person_id,
-            card_id=ecard.card_id,
-            level=ecard.level,
+            level=row.level,
             actor_sign_no=row.actor_sign_no,
-            rows=(row, ecard, card),
+            holder=holder_of(row),
         )
 
     def _relationship_live(self, session: Session, relationship_id: str) -> bool:
         now = int(self._clock())
         return SqlFamilyRepository(session).active_for(relationship_id, now) is not None
-
-    @staticmethod
-    def _rows(
-        session: Session, code_id: str
-    ) -> tuple[QrCode | None, ECard | None, SocialSecurityCard | None]:
-        """The code's row, its e-card and card in one query (outer joins keep each refusal's
-        reason); they enter the identity map, where the holder check finds them."""
-        found = session.execute(
-            select(QrCode, ECard, SocialSecurityCard)
-            .outerjoin(ECard, ECard.sign_no == QrCode.sign_no)
-            .outerjoin(SocialSecurityCard, SocialSecurityCard.id == ECard.card_id)
-            .where(QrCode.code_id == code_id)
-        ).first()
-        return (found[0], found[1], found[2]) if found is not None else (None, None, None)
 
     # -- the status list -----------------------------------------------------------------------
     def revoked_indices(self, session: Session, now: int) -> list[int]:
