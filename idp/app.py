@@ -130,6 +130,7 @@ def _register_blueprints(app: Flask, settings: Settings) -> None:
     from idp.family import views as family
     from idp.http import discovery
     from idp.http import userinfo
+    from idp.interaction import elder
     from idp.interaction import views as authorize
     from idp.logout import views as logout
     from idp.my_authorizations import views as my_authorizations
@@ -140,7 +141,7 @@ def _register_blueprints(app: Flask, settings: Settings) -> None:
     from idp.scan_signin import channel_views as scan_api
     from idp.scan_signin import pc_views as scan_pc
 
-    for module in (discovery, userinfo, authorize, ecards_api, openapi, registration, qr):
+    for module in (discovery, userinfo, elder, authorize, ecards_api, openapi, registration, qr):
         app.register_blueprint(module.bp)
     for module in (
         redemption_views,

@@ -21,6 +21,7 @@ from idp.store.payments import PaymentDailySpend
 from idp.store.payments import PaymentRefund
 from idp.store.payments import QrRedemption
 from idp.store.pension import PensionCertification
+from idp.store.preferences import CardholderPreference
 from idp.store.people import Person
 from idp.store.people import PinAttempts
 from idp.store.people import SocialSecurityCard
@@ -41,6 +42,7 @@ __all__ = [
     "Base",
     "BrowserSession",
     "CardEvent",
+    "CardholderPreference",
     "ChannelRow",
     "Consent",
     "DataKeyRow",
