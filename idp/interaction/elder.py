@@ -97,7 +97,7 @@ def switch_url() -> str:
 
 def qr_purpose(purpose: str) -> str:
     """What the QR code is for, in the page's language."""
-    return gettext(QR_PURPOSE[purpose])
+    return str(gettext(QR_PURPOSE[purpose]))
 
 
 @bp.app_context_processor

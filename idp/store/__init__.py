@@ -21,10 +21,10 @@ from idp.store.payments import PaymentDailySpend
 from idp.store.payments import PaymentRefund
 from idp.store.payments import QrRedemption
 from idp.store.pension import PensionCertification
-from idp.store.preferences import CardholderPreference
 from idp.store.people import Person
 from idp.store.people import PinAttempts
 from idp.store.people import SocialSecurityCard
+from idp.store.preferences import CardholderPreference
 from idp.store.pushed_requests import PushedRequest
 from idp.store.qr import QrCode
 from idp.store.scan_signin import ScanRequest

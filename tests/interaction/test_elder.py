@@ -70,7 +70,9 @@ def test_the_switch_keeps_the_rest_of_the_query(web: Any) -> None:
     assert "Standard" in page and '<html lang="en" class="elder">' in page
 
 
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(value=st.text(max_size=40))
 def test_any_other_ui_value_is_ignored(web: Any, value: str) -> None:
     if value in ("elder", "standard"):

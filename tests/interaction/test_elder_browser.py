@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from pathlib import Path
 from typing import TYPE_CHECKING
 from typing import Any
 
@@ -120,12 +119,14 @@ MEASURE = r"""() => {
 
 def measure(page: Page) -> dict[str, Any]:
     """MEASURE once the page has settled; again if a self-renewing page reloaded meanwhile."""
+    from playwright.sync_api import Error
+
     for _ in range(3):
         page.wait_for_load_state("load")
         try:
             found: dict[str, Any] = page.evaluate(MEASURE)
             return found
-        except Exception as exc:  # noqa: BLE001 - the demo phone pages reload themselves
+        except Error as exc:  # the demo phone pages reload themselves
             if "context was destroyed" not in str(exc):
                 raise
     raise AssertionError("the page kept reloading")
@@ -170,7 +171,10 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Porta
             "--redirect-uri", portal.redirect_uri, "--scope", "openid profile essc.card",
         )  # fmt: skip
         registered = json.loads(out)
-        portal.client_id, portal.client_secret = registered["client_id"], registered["client_secret"]
+        portal.client_id, portal.client_secret = (
+            registered["client_id"],
+            registered["client_secret"],
+        )
         with serving(env, tmp, int(issuer.rsplit(":", 1)[1]), tmp / "serve.log"):
             yield issuer, portal
 
