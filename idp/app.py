@@ -132,6 +132,7 @@ def _register_blueprints(app: Flask, settings: Settings) -> None:
     from idp.http import discovery
     from idp.http import userinfo
     from idp.interaction import cancel as interaction_cancel
+    from idp.interaction import elder
     from idp.interaction import views as authorize
     from idp.logout import views as logout
     from idp.my_authorizations import views as my_authorizations
@@ -142,7 +143,7 @@ def _register_blueprints(app: Flask, settings: Settings) -> None:
     from idp.scan_signin import channel_views as scan_api
     from idp.scan_signin import pc_views as scan_pc
 
-    for module in (discovery, userinfo, authorize, ecards_api, openapi, registration, qr):
+    for module in (discovery, userinfo, elder, authorize, ecards_api, openapi, registration, qr):
         app.register_blueprint(module.bp)
     for module in (
         redemption_views,

@@ -25,6 +25,7 @@ from idp.interaction import pages
 from idp.interaction.browser import browser_hash
 from idp.interaction.browser import csrf_ok
 from idp.interaction.browser import csrf_token
+from idp.interaction.elder import longer
 from idp.interaction.pages import error_page
 from idp.interaction.pages import unit_of_work
 from idp.interaction.signin import find_interaction
@@ -60,6 +61,7 @@ def page(s: Session, interaction_id: str) -> BaseResponse:
     if authz is None:
         return error_page("expired", 400, locale="zh-CN")
     p = provider()
+    ttl = longer(p.scan_signin.ttl)  # 长辈版: twice the time (MIIT Annex 1), said on the page
     created = p.scan_signin.create(
         UnitOfWork(s, g.request_id),
         interaction_id=interaction_id,
@@ -67,6 +69,7 @@ def page(s: Session, interaction_id: str) -> BaseResponse:
         pc_address=request.remote_addr,
         old_secret=_secret(),
         now=p.now(),
+        ttl=ttl,
     )
     client = p.clients.get(authz.client_id)
     base = f"/interaction/{interaction_id}"
@@ -83,7 +86,8 @@ def page(s: Session, interaction_id: str) -> BaseResponse:
         complete_url=f"{base}/scan/complete",
         page_url=f"{base}/scan",
         signin_url=f"{base}/signin",
-        refresh_in=max(1, p.scan_signin.ttl - REFRESH_MARGIN),
+        refresh_in=max(1, ttl - REFRESH_MARGIN),
+        valid_minutes=ttl // 60,
         csrf_token=csrf_token(),
     )
     response = pages.html(html, 200, form_to=authz.redirect_uri)
@@ -92,7 +96,7 @@ def page(s: Session, interaction_id: str) -> BaseResponse:
     response.set_cookie(
         COOKIE,
         created.pc_secret,
-        max_age=p.scan_signin.ttl + 60,
+        max_age=ttl + 60,
         path="/interaction/",
         httponly=True,
         secure=p.issuer.startswith("https://"),

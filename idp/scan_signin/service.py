@@ -114,8 +114,11 @@ class ScanSignIns:
         pc_address: str | None,
         old_secret: str | None,
         now: int,
+        ttl: int | None = None,
     ) -> Created:
-        """A new request for the interaction; the one this browser showed before stops."""
+        """A new request for the interaction; the one this browser showed before stops.
+        ``ttl``: how long its QR stands, when not the default (an elder gets twice as long)."""
+        ttl = ttl or self.ttl
         if old_secret:
             t.retire(uow.session, self.pc_hash(old_secret), now)
         reference, secret = formats.new_reference(), secrets.token_urlsafe(32)
@@ -131,10 +134,10 @@ class ScanSignIns:
                 choices=choices,
                 pc_network=formats.network_of(pc_address),
                 created_at=now,
-                expires_at=now + self.ttl,
+                expires_at=now + ttl,
             )
         )
-        return Created(formats.qr_text(reference), secret, now + self.ttl)
+        return Created(formats.qr_text(reference), secret, now + ttl)
 
     def status(self, uow: UnitOfWork, secret: str, interaction_id: str, now: int) -> Status | None:
         """What the PC page shows now; None unless this browser created a request for it."""

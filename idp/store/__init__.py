@@ -24,6 +24,7 @@ from idp.store.pension import PensionCertification
 from idp.store.people import Person
 from idp.store.people import PinAttempts
 from idp.store.people import SocialSecurityCard
+from idp.store.preferences import CardholderPreference
 from idp.store.pushed_requests import PushedRequest
 from idp.store.qr import QrCode
 from idp.store.scan_signin import ScanRequest
@@ -41,6 +42,7 @@ __all__ = [
     "Base",
     "BrowserSession",
     "CardEvent",
+    "CardholderPreference",
     "ChannelRow",
     "Consent",
     "DataKeyRow",

@@ -16,6 +16,8 @@
     var finished = state === "denied" || state === "expired";
     document.getElementById("qr").hidden = state !== "waiting";
     document.getElementById("again").hidden = !finished;
+    var more = document.getElementById("more-time");  // 长辈版: "more time" while waiting only
+    if (more) { more.hidden = state !== "waiting"; }
     shown = state;
   }
   function poll() {
