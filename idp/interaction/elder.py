@@ -26,6 +26,7 @@ from flask import g
 from flask import request
 from flask_babel import gettext
 from sqlalchemy.exc import SQLAlchemyError
+from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.wrappers import Response as BaseResponse
 
 from idp.http.http import provider
@@ -63,7 +64,10 @@ def requested_ui() -> str | None:
     """``ui`` of this request (query, or the form of a POST to ``/authorize``) when valid."""
     value = request.args.get(PARAM)
     if value is None and request.method == "POST" and request.path == "/authorize":
-        value = request.form.get(PARAM)
+        try:
+            value = request.form.get(PARAM)
+        except RequestEntityTooLarge:  # the error page of an oversized body asks too
+            return None
     return value if value in UI_MODES else None
 
 

@@ -11,6 +11,7 @@ form_post page posts to it (OAuth 2.0 Form Post Response Mode, section 2), and C
 from __future__ import annotations
 
 import functools
+import re
 from collections.abc import Callable
 from typing import Concatenate
 from typing import ParamSpec
@@ -31,14 +32,17 @@ from idp.cardholders.service import normalize_card_number
 from idp.errors import OAuthError
 from idp.http.http import NO_STORE
 from idp.http.http import provider
+from idp.interaction.elder import elder_mode
 from idp.interaction.i18n import next_step
 from idp.interaction.i18n import text
 from idp.interaction.language import page_locale
-from idp.interaction.language import switch_url
 from idp.oauth import response as authz_response
 from idp.oauth.authorize import AuthorizationRequest
 
 _Args = ParamSpec("_Args")
+
+#: A path an error page may link back to: no percent-encoding, nothing a refusal could carry.
+_PLAIN_PATH = re.compile(r"/[A-Za-z0-9/_-]{0,127}")
 
 BASE_POLICY = (
     "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
@@ -116,13 +120,14 @@ def error_page(key: str, status: int, *, locale: str) -> BaseResponse:
     """The plain-words page for ``key`` (idp.interaction.i18n TEXT and NEXT_STEP), in the
     language the citizen chose if they did (idp.interaction.language), else ``locale``."""
     locale = page_locale(locale)
-    # No switch where it would repeat the request's own query: an error page must not echo
-    # what it refused (a link carrying a hostile client_id), and the request's ui_locales
-    # already chose its language.
-    switch = switch_url(locale) if not request.args or set(request.args) == {"lang"} else None
+    # The switches of an error page link to its path alone, and only to a plain one: an error
+    # page must not echo what it refused (a hostile query, client_id or interaction id).
+    plain = _PLAIN_PATH.fullmatch(request.path) is not None
+    other_ui = "standard" if elder_mode() else "elder"
     page = render_template(
         "oauth/error.html",
-        switch_url=switch,
+        switch_url=_language_switch(locale) if plain else None,
+        ui_switch_href=f"{request.path}?ui={other_ui}" if plain else None,
         t=text(locale),
         message=text(locale)[key],
         next_step=next_step(locale, key),
@@ -130,3 +135,11 @@ def error_page(key: str, status: int, *, locale: str) -> BaseResponse:
         locale=locale,
     )
     return html(page, status)
+
+
+def _language_switch(locale: str) -> str | None:
+    """The error page in the other language: its path again, except where the path alone is
+    another request (``/authorize`` and ``/logout`` without their parameters)."""
+    if request.path in ("/authorize", "/logout", "/logout/confirm"):
+        return None
+    return f"{request.path}?lang={'zh-CN' if locale == 'en' else 'en'}"
