@@ -22,13 +22,16 @@ run: install
 	  $(BIN)/essc init >/dev/null && $(BIN)/essc demo && $(BIN)/essc serve --port $(PORT)
 
 # Debian's Chromium and CJK fonts for the browser tests (screenshots show Chinese, not boxes),
-# and HAProxy for the several-instances tests (tests/deploy, deploy/haproxy.cfg); installed only
-# when absent.
+# HAProxy for the several-instances tests (tests/deploy, deploy/haproxy.cfg), and SoftHSM2, the
+# PKCS#11 token the key ring's HSM tests keep their keys in (tests/keys/test_hsm.py); installed
+# only when absent.
 system-deps:
 	@command -v chromium >/dev/null 2>&1 && test -d /usr/share/fonts/opentype/noto || { \
 	  apt-get update -qq && apt-get install -y -qq chromium fonts-noto-cjk >/dev/null; }
 	@command -v haproxy >/dev/null 2>&1 || { \
 	  apt-get update -qq && apt-get install -y -qq haproxy >/dev/null; }
+	@command -v softhsm2-util >/dev/null 2>&1 || { \
+	  apt-get update -qq && apt-get install -y -qq softhsm2 >/dev/null; }
 
 node-deps:
 	cd tests/js && npm ci --silent --no-audit --no-fund

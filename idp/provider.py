@@ -76,6 +76,7 @@ from idp.store.unit_of_work import UnitOfWork
 from idp.store.unit_of_work import unit_of_work
 from keys import InvalidSignature
 from keys import KeyRing
+from keys.vault import KeyVault
 
 if TYPE_CHECKING:
     from idp.ratelimit import RateLimits
@@ -124,7 +125,17 @@ class Provider:
             refresh_seconds=s.keyring_refresh_seconds,
             clock=self.clock,
             create=create,
+            token=self._token_vault(),
         )
+
+    def _token_vault(self) -> KeyVault | None:
+        """The PKCS#11 token the signing keys live in (docs/operations.md), if configured."""
+        s = self.settings
+        if not s.pkcs11_module:
+            return None
+        from keys.hsm import TokenVault  # loads the PKCS#11 binding only when it is used
+
+        return TokenVault(s.pkcs11_module, s.pkcs11_token_label, s.pkcs11_user_pin())
 
     def sign(self, claims: dict[str, Any], alg: str, typ: str) -> str:
         return self.keyring.sign(claims, alg=alg, typ=typ)

@@ -51,6 +51,17 @@ class Settings:
     secret_key: str = DEV_SECRET_KEY
     #: Opens the key ring: private signing keys and data keys are encrypted under it.
     key_passphrase: str = DEV_KEY_PASSPHRASE
+    #: The PKCS#11 module (the HSM vendor's ``.so``) that keeps the signing keys: every new
+    #: token, QR and notification signing key is created inside the token and signs there
+    #: (keys/hsm.py, docs/operations.md "Keys in an HSM"). Empty (the default): signing keys
+    #: are wrapped under ``key_passphrase`` in the database.
+    pkcs11_module: str = ""
+    #: The label of the token in that module (``CKA_LABEL`` of the token, not of a key).
+    pkcs11_token_label: str = ""
+    #: The token's user PIN, or (preferred) ``pkcs11_pin_file``: a file holding it, such as a
+    #: systemd credential or a mounted secret. Exactly one of the two with a module.
+    pkcs11_pin: str = ""
+    pkcs11_pin_file: str = ""
     #: Default ID token signing algorithm (per-client ``id_token_signed_response_alg`` wins).
     default_signing_alg: str = "ES256"
     #: Lifetimes in seconds. Codes follow FAPI 2.0 (<= 60 s).
@@ -196,6 +207,26 @@ class Settings:
                 "ESSC_TLS_CLIENT_CERT_PROXIES must be addresses or networks, comma-separated"
             ) from None
 
+    def _check_pkcs11(self) -> None:
+        if not self.pkcs11_module:
+            if self.pkcs11_token_label or self.pkcs11_pin or self.pkcs11_pin_file:
+                raise ConfigurationError("ESSC_PKCS11_* is set but ESSC_PKCS11_MODULE is empty")
+            return
+        if not Path(self.pkcs11_module).is_file():
+            raise ConfigurationError("ESSC_PKCS11_MODULE must name the PKCS#11 library file")
+        if not self.pkcs11_token_label:
+            raise ConfigurationError("ESSC_PKCS11_TOKEN_LABEL must name the token")
+        if bool(self.pkcs11_pin) == bool(self.pkcs11_pin_file):
+            raise ConfigurationError("set exactly one of ESSC_PKCS11_PIN, ESSC_PKCS11_PIN_FILE")
+        if self.pkcs11_pin_file and not Path(self.pkcs11_pin_file).is_file():
+            raise ConfigurationError("ESSC_PKCS11_PIN_FILE must name a readable file")
+
+    def pkcs11_user_pin(self) -> str:
+        """The token's user PIN, from the setting or its file (one trailing newline dropped)."""
+        if self.pkcs11_pin:
+            return self.pkcs11_pin
+        return Path(self.pkcs11_pin_file).read_text(encoding="utf-8").removesuffix("\n")
+
     def check(self) -> None:
         """Fail closed: raise ``ConfigurationError`` for any unsafe or inconsistent value."""
         if self.env not in ("development", "production"):
@@ -249,6 +280,7 @@ class Settings:
                 "ESSC_PROXY_REQUEST_ID_HEADER must be a header name such as X-Request-Id"
             )
         self._check_rate_limit()
+        self._check_pkcs11()
         if not self.production:
             return
         if self.secret_key == DEV_SECRET_KEY or len(self.secret_key) < 32:
@@ -261,9 +293,28 @@ class Settings:
             )
         if self.demo:
             raise ConfigurationError("ESSC_DEMO must be off in production")
-        if self.issuer.startswith("http://") and not _is_loopback(self.issuer):
+        self._check_production_place()
+
+    def _check_production_place(self) -> None:
+        """What production refuses besides the development secrets. An issuer on loopback is
+        a trial on one machine (the benchmarks, the live tests): its tokens name 127.0.0.1, which
+        no relying party elsewhere accepts, so http and SQLite are let through there only."""
+        trial = _is_loopback(self.issuer)
+        if not self.issuer.startswith("https://") and not trial:
             raise ConfigurationError(
-                "production needs an https ESSC_ISSUER (http only on loopback)"
+                "production needs an https ESSC_ISSUER (http only on loopback, for a trial)"
+            )
+        if self.database_url.startswith("sqlite") and not trial:
+            raise ConfigurationError(
+                "production refuses SQLite (one writer, one machine); set ESSC_DATABASE_URL to"
+                " postgresql+psycopg://..."
+            )
+        demo_files = sorted(p.name for p in Path(self.instance_dir).glob("demo-*.json"))
+        if demo_files:
+            raise ConfigurationError(
+                f"production refuses an instance holding the demo's keys and secrets"
+                f" ({', '.join(demo_files)} in ESSC_INSTANCE_DIR, written by `essc demo`);"
+                " start from a fresh instance and database"
             )
 
 

@@ -28,6 +28,10 @@ from keys.ring import Rotation
 from keys.ring import SigningKeys
 from keys.store import KeyRingMeta
 from keys.store import KeyStore
+from keys.vault import KeyVault
+from keys.vault import SoftwareVault
+from keys.vault import Vault
+from keys.vault import VaultError
 from keys.wrapping import Wrapper
 from keys.wrapping import WrongPassphrase
 
@@ -41,6 +45,7 @@ __all__ = [
     "Rotation",
     "SchemeSerials",
     "UndecryptableField",
+    "VaultError",
     "WrongPassphrase",
 ]
 
@@ -73,8 +78,12 @@ class KeyRing:
         refresh_seconds: int = 60,
         clock: Callable[[], float] = time.time,
         create: bool = False,
+        token: KeyVault | None = None,
     ) -> KeyRing:
         """Open the ring; with ``create=True`` initialise an empty one (``essc init``).
+
+        With a ``token`` (``keys.hsm.TokenVault``, a PKCS#11 token) every new signing key (JWT,
+        QR, notification) is made and kept inside it; data keys stay wrapped under the KEK.
 
         ``notification_schemes`` names the native schemes that get a platform RSA key, each with
         how its serial is made (``channels.signing.registry.platform_key_serials``).
@@ -89,20 +98,21 @@ class KeyRing:
         else:
             wrapper = Wrapper(passphrase, meta.salt)
             wrapper.check_verifier(meta.verifier)
+        vault = Vault(SoftwareVault(wrapper), token)
         signing = SigningKeys(
             store,
-            wrapper,
+            vault,
             publish_retired_for=publish_retired_for,
             refresh_seconds=refresh_seconds,
             clock=clock,
         )
         data = DataKeys(store, wrapper, clock)
-        qr = QrKeys(store, wrapper, clock)
+        qr = QrKeys(store, vault, clock)
         if create:
             data.ensure()
             signing.ensure()
         signing.reload()
-        return cls(signing, data, NotificationKeys(store, wrapper, notification_schemes, clock), qr)
+        return cls(signing, data, NotificationKeys(store, vault, notification_schemes, clock), qr)
 
     # Thin delegates, so callers write ``keyring.sign(...)``.
     def sign(self, claims: dict[str, Any], *, alg: str = "ES256", typ: str = "JWT") -> str:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import json
+from collections.abc import Callable
 from typing import Any
 
 from cryptography.hazmat.primitives import hashes
@@ -33,11 +34,18 @@ def encode_header(alg: str, kid: str, typ: str) -> bytes:
 
 
 def sign_compact(header_b64: bytes, claims: dict[str, Any], key: PrivateKey, alg: str) -> str:
+    return sign_compact_with(header_b64, claims, lambda data: signature(key, alg, data))
+
+
+def sign_compact_with(
+    header_b64: bytes, claims: dict[str, Any], sign: Callable[[bytes], bytes]
+) -> str:
+    """The compact JWS with a signing function: a key in memory, or one inside an HSM."""
     signing_input = header_b64 + b"." + _b64(_dumps(claims).encode("utf-8"))
-    return (signing_input + b"." + _b64(_signature(key, alg, signing_input))).decode("ascii")
+    return (signing_input + b"." + _b64(sign(signing_input))).decode("ascii")
 
 
-def _signature(key: PrivateKey, alg: str, data: bytes) -> bytes:
+def signature(key: PrivateKey, alg: str, data: bytes) -> bytes:
     if alg == "ES256" and isinstance(key, ec.EllipticCurvePrivateKey):
         r, s = decode_dss_signature(key.sign(data, ec.ECDSA(hashes.SHA256())))
         return r.to_bytes(32, "big") + s.to_bytes(32, "big")  # RFC 7518 3.4: R || S

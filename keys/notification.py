@@ -4,7 +4,8 @@ WeChat Pay API v3, Alipay (gateway RSA2 and Open API v3) and UnionPay verify SHA
 (RSASSA-PKCS1-v1_5 with SHA-256, RFC 8017 8.2) with a 2048-bit key the channel has registered
 under a serial: ``Wechatpay-Serial``, ``alipay-sn``/``app_cert_sn``, UnionPay ``certId``. One key
 per scheme, stored as a data key (purpose ``rsa:<scheme>``, the serial as its id) wrapped under
-the KEK. Outside this module only the serial, a signing function and the public PEM exist.
+the KEK, or kept inside a PKCS#11 token when one is configured (``keys.vault``). Outside this
+module only the serial, a signing function and the public PEM exist.
 
 Which schemes exist, and the serial form each channel's SDK expects, is not this package's to
 know: the key ring is opened with them (``channels.signing.registry.platform_key_serials``).
@@ -24,7 +25,8 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 
 from keys.store import KeyStore
 from keys.store import StoredDataKey
-from keys.wrapping import Wrapper
+from keys.vault import Sign
+from keys.vault import Vault
 
 #: A scheme's key name in the ring, to how a new key's serial is made.
 SchemeSerials = Mapping[str, Callable[[], str]]
@@ -56,15 +58,15 @@ class NotificationKeys:
     def __init__(
         self,
         store: KeyStore,
-        wrapper: Wrapper,
+        vault: Vault,
         schemes: SchemeSerials,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self._store = store
-        self._wrapper = wrapper
+        self._vault = vault
         self._schemes = dict(schemes)
         self._clock = clock
-        self._loaded: dict[str, tuple[str, rsa.RSAPrivateKey]] = {}
+        self._loaded: dict[str, tuple[str, Sign, rsa.RSAPublicKey]] = {}
 
     def _purpose(self, scheme: str) -> str:
         if scheme not in self._schemes:
@@ -83,36 +85,33 @@ class NotificationKeys:
 
     def _add(self, scheme: str) -> None:
         serial = self._schemes[scheme]()
-        private = rsa.generate_private_key(public_exponent=65537, key_size=RSA_BITS)
-        der = private.private_bytes(
-            serialization.Encoding.DER,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        )
+        new = self._vault.create("RS256")  # SHA256withRSA is RS256's signature (RFC 7518 3.3)
         self._store.add_data_key(
             StoredDataKey(
                 kid=serial,
                 purpose=self._purpose(scheme),
-                wrapped=self._wrapper.wrap(serial, der),
+                wrapped=new.seal(serial),
                 created_at=int(self._clock()),
                 active=True,
             ),
             deactivate_others=True,
         )
 
-    def _key(self, scheme: str) -> tuple[str, rsa.RSAPrivateKey] | None:
+    def _key(self, scheme: str) -> tuple[str, Sign, rsa.RSAPublicKey] | None:
         purpose = self._purpose(scheme)
         if scheme not in self._loaded:
             stored = [k for k in self._store.data_keys() if k.purpose == purpose and k.active]
             if not stored:
                 return None
             row = stored[-1]
-            private = serialization.load_der_private_key(
-                self._wrapper.unwrap(row.kid, row.wrapped), password=None
-            )
-            if not isinstance(private, rsa.RSAPrivateKey) or private.key_size < RSA_BITS:
+            public = self._vault.public_key(row.kid, row.wrapped)
+            if not isinstance(public, rsa.RSAPublicKey) or public.key_size < RSA_BITS:
                 raise ValueError("a notification key is not an RSA key of 2048 bits or more")
-            self._loaded[scheme] = (row.kid, private)
+            self._loaded[scheme] = (
+                row.kid,
+                self._vault.signer(row.kid, row.wrapped, "RS256"),
+                public,
+            )
         return self._loaded[scheme]
 
     def signer(self, scheme: str) -> NotificationKey | None:
@@ -120,16 +119,16 @@ class NotificationKeys:
         found = self._key(scheme)
         if found is None:
             return None
-        serial, private = found
-        return NotificationKey(serial, rsa_signer(private))
+        serial, sign, _ = found
+        return NotificationKey(serial, sign)
 
     def public(self, scheme: str) -> tuple[str, str] | None:
         """The scheme's serial and SubjectPublicKeyInfo PEM, for channels to register."""
         found = self._key(scheme)
         if found is None:
             return None
-        serial, private = found
-        pem = private.public_key().public_bytes(
+        serial, _, public = found
+        pem = public.public_bytes(
             serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
         )
         return serial, pem.decode("ascii")

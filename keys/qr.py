@@ -3,7 +3,8 @@
 A key that signs QR codes signs nothing else but the QR status list, so a relying party that
 trusts ``/jwks.json`` for ID tokens never trusts a QR key, and a scanner's JWKS holds only what it
 needs. Stored as data keys (purpose ``qr-ed25519``) wrapped under the KEK, like the notification
-keys. The key states follow from times alone, so no state is ever written back:
+keys, or kept inside a PKCS#11 token when one is configured (``keys.vault``). The key states
+follow from times alone, so no state is ever written back:
 
 - a key is *pending* for ``prepublish`` seconds after it is created: published, not signing, so
   offline verifiers that refresh their JWKS that often have it before the first code it signs;
@@ -23,16 +24,16 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519
 
 from keys.jwk import public_jwk
 from keys.jwk import thumbprint
 from keys.jws import encode_header
-from keys.jws import sign_compact
+from keys.jws import sign_compact_with
 from keys.store import KeyStore
 from keys.store import StoredDataKey
-from keys.wrapping import Wrapper
+from keys.vault import Sign
+from keys.vault import Vault
 
 PURPOSE = "qr-ed25519"
 ALG = "EdDSA"
@@ -43,7 +44,7 @@ DAY = 86_400
 class _QrKey:
     kid: str
     created_at: int
-    private: ed25519.Ed25519PrivateKey
+    sign: Sign
     jwk: dict[str, Any]
 
 
@@ -59,14 +60,14 @@ class QrKeys:
     def __init__(
         self,
         store: KeyStore,
-        wrapper: Wrapper,
+        vault: Vault,
         clock: Callable[[], float] = time.time,
         *,
         prepublish: int = DAY,
         publish_retired: int = DAY,
         refresh_seconds: int = 60,
     ) -> None:
-        self._store, self._wrapper, self._clock = store, wrapper, clock
+        self._store, self._vault, self._clock = store, vault, clock
         self._prepublish, self._publish_retired = prepublish, publish_retired
         self._refresh_seconds = refresh_seconds
         self._lock = threading.Lock()
@@ -85,13 +86,12 @@ class QrKeys:
             self._keys, self._loaded_at = keys, self._clock()
 
     def _load(self, stored: StoredDataKey) -> _QrKey:
-        private = serialization.load_der_private_key(
-            self._wrapper.unwrap(stored.kid, stored.wrapped), password=None
-        )
-        if not isinstance(private, ed25519.Ed25519PrivateKey):
+        public = self._vault.public_key(stored.kid, stored.wrapped)
+        if not isinstance(public, ed25519.Ed25519PublicKey):
             raise ValueError("a QR key is not an Ed25519 key")
-        jwk = public_jwk(private.public_key())
-        return _QrKey(thumbprint(jwk), stored.created_at, private, jwk)
+        jwk = public_jwk(public)
+        sign = self._vault.signer(stored.kid, stored.wrapped, ALG)
+        return _QrKey(thumbprint(jwk), stored.created_at, sign, jwk)
 
     def _fresh(self) -> list[_QrKey]:
         if self._clock() - self._loaded_at >= self._refresh_seconds:
@@ -107,19 +107,14 @@ class QrKeys:
 
     def rotate(self) -> str:
         """Add a new key; it signs once it has been published ``prepublish`` seconds."""
-        private = ed25519.Ed25519PrivateKey.generate()
-        kid = thumbprint(public_jwk(private.public_key()))
+        new = self._vault.create(ALG)  # in the token when one is configured
+        kid = thumbprint(public_jwk(new.public))
         stored_kid = _stored_kid(kid)
-        der = private.private_bytes(
-            serialization.Encoding.DER,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),  # wrapped at once under the KEK, never stored raw
-        )
         self._store.add_data_key(
             StoredDataKey(
                 kid=stored_kid,
                 purpose=PURPOSE,
-                wrapped=self._wrapper.wrap(stored_kid, der),
+                wrapped=new.seal(stored_kid),
                 created_at=int(self._clock()),
                 active=True,
             ),
@@ -137,7 +132,7 @@ class QrKeys:
     def signer(self) -> QrSigner | None:
         """The key that signs now, or None before ``essc init``."""
         key = self._signing_key(self._fresh(), self._clock())
-        return QrSigner(key.kid, key.private.sign) if key else None
+        return QrSigner(key.kid, key.sign) if key else None
 
     def states(self) -> list[dict[str, Any]]:
         """Every stored QR key with its state now (``essc qr keys``)."""
@@ -171,7 +166,7 @@ class QrKeys:
         key = self._signing_key(self._fresh(), self._clock())
         if key is None:
             raise LookupError("no QR signing key; run `essc init`")
-        return sign_compact(encode_header(ALG, key.kid, typ), claims, key.private, ALG)
+        return sign_compact_with(encode_header(ALG, key.kid, typ), claims, key.sign)
 
 
 def _stored_kid(kid: str) -> str:

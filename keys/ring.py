@@ -15,22 +15,20 @@ from dataclasses import dataclass
 from typing import Any
 
 import jwt
-from cryptography.hazmat.primitives import serialization
 
 from keys.algorithms import SIGNING_ALGS
-from keys.algorithms import PrivateKey
-from keys.algorithms import generate_private_key
 from keys.jwk import PublicKey
 from keys.jwk import public_jwk
 from keys.jwk import thumbprint
 from keys.jws import encode_header
-from keys.jws import sign_compact
+from keys.jws import sign_compact_with
 from keys.store import ACTIVE
 from keys.store import PENDING
 from keys.store import RETIRED
 from keys.store import KeyStore
 from keys.store import StoredSigningKey
-from keys.wrapping import Wrapper
+from keys.vault import Sign
+from keys.vault import Vault
 
 Clock = Callable[[], float]
 
@@ -63,7 +61,7 @@ class _LoadedKey:
     kid: str
     alg: str
     state: str
-    private: PrivateKey
+    sign: Sign
     public: PublicKey
     jwk: dict[str, Any]
     retired_at: int | None
@@ -83,14 +81,14 @@ class SigningKeys:
     def __init__(
         self,
         store: KeyStore,
-        wrapper: Wrapper,
+        vault: Vault,
         *,
         publish_retired_for: int,
         refresh_seconds: int = 60,
         clock: Clock = time.time,
     ) -> None:
         self._store = store
-        self._wrapper = wrapper
+        self._vault = vault
         self._publish_retired_for = publish_retired_for
         self._refresh_seconds = refresh_seconds
         self._clock = clock
@@ -109,15 +107,15 @@ class SigningKeys:
             if previous is not None and previous.state == stored.state:
                 loaded[stored.kid] = previous
                 continue
-            private = serialization.load_der_private_key(
-                self._wrapper.unwrap(stored.kid, stored.wrapped_private), password=None
-            )
+            # The public key comes from where the private key lives (unwrapped, or the
+            # token), not from the stored JWK, which a database writer could replace.
+            sealed = stored.wrapped_private
             loaded[stored.kid] = _LoadedKey(
                 kid=stored.kid,
                 alg=stored.alg,
                 state=stored.state,
-                private=private,  # type: ignore[arg-type]
-                public=private.public_key(),  # type: ignore[arg-type]
+                sign=self._vault.signer(stored.kid, sealed, stored.alg),
+                public=self._vault.public_key(stored.kid, sealed),
                 jwk=stored.public_jwk,
                 retired_at=stored.retired_at,
             )
@@ -154,7 +152,7 @@ class SigningKeys:
         header = self._headers.get((key.kid, typ))
         if header is None:
             header = self._headers[(key.kid, typ)] = encode_header(alg, key.kid, typ)
-        return sign_compact(header, claims, key.private, alg)
+        return sign_compact_with(header, claims, key.sign)
 
     def verify(
         self,
@@ -272,19 +270,14 @@ class SigningKeys:
         return done
 
     def _new_key(self, alg: str) -> StoredSigningKey:
-        private = generate_private_key(alg)
-        jwk = public_jwk(private.public_key())
+        new = self._vault.create(alg)  # in the token when one is configured
+        jwk = public_jwk(new.public)
         kid = thumbprint(jwk)
-        der = private.private_bytes(
-            serialization.Encoding.DER,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),  # wrapped at once under the KEK, never stored raw
-        )
         return StoredSigningKey(
             kid=kid,
             alg=alg,
             state=PENDING,
-            wrapped_private=self._wrapper.wrap(kid, der),
+            wrapped_private=new.seal(kid),
             public_jwk=jwk,
             created_at=int(self._clock()),
         )

@@ -20,6 +20,8 @@ PRODUCTION = {
     "ESSC_SECRET_KEY": SECRET,
     "ESSC_KEY_PASSPHRASE": PASSPHRASE,
     "ESSC_DATABASE_URL": "postgresql+psycopg://idp@db/essc",
+    # Not the working directory's instance/, which `make run` may have filled with demo keys.
+    "ESSC_INSTANCE_DIR": str(Path(__file__).parent / "no-such-instance"),
 }
 
 

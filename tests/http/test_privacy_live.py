@@ -362,7 +362,9 @@ def test_hsts_on_every_response_of_a_production_https_server(server: str, tmp_pa
     HSTS; only Granian's parser-level refusals (an empty 414/431, see docs/operations.md)
     cannot."""
     port = free_port()
-    env = hermetic_env(tmp_path, "https://idp.example.gov.cn")
+    # An https issuer on loopback: HSTS is on, and SQLite is allowed for this one-machine trial
+    # (a production issuer elsewhere needs PostgreSQL, tests/test_production_start.py).
+    env = hermetic_env(tmp_path, "https://127.0.0.1:8443")
     env.update(ESSC_SECRET_KEY=secrets.token_urlsafe(48), ESSC_KEY_PASSPHRASE="p" * 24)
     essc(env, tmp_path, "init")
     with serving(env, tmp_path, port, tmp_path / "server.log", *SERVERS[server]) as base:

@@ -31,10 +31,12 @@ from keys import KeyRingError
 from keys import UndecryptableField
 from keys import WrongPassphrase
 from keys.data import HASH_PURPOSES
+from keys.jwk import public_jwk
 from keys.jwk import thumbprint
 from keys.store import ACTIVE
 from keys.store import PENDING
 from keys.store import RETIRED
+from keys.wrapping import Wrapper
 from tests.conftest import BACKENDS
 from tests.conftest import keyed_pg_database
 from tests.conftest import test_settings as settings_for
@@ -392,9 +394,15 @@ def test_private_keys_are_stored_wrapped(db: Database, ring: KeyRing) -> None:
         rows = s.scalars(select(SigningKeyRow)).all()
         data_rows = s.scalars(select(DataKeyRow)).all()
     assert rows and data_rows
-    loaded = ring.signing._keys
+    meta = SqlKeyStore(db).load_meta()
+    assert meta is not None
+    wrapper = Wrapper(PASSPHRASE, meta.salt)
     for row in rows:
-        private = loaded[row.kid].private
+        # What the ring signs with is what the row holds, sealed: unwrapping it gives the key.
+        private = serialization.load_der_private_key(
+            wrapper.unwrap(row.kid, bytes(row.wrapped_private)), password=None
+        )
+        assert thumbprint(public_jwk(private.public_key())) == row.kid  # type: ignore[arg-type]
         der = private.private_bytes(
             serialization.Encoding.DER,
             serialization.PrivateFormat.PKCS8,
