@@ -87,6 +87,18 @@ def _parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--redis-url", default="redis://127.0.0.1:6379/0", help="the peer's Redis")
     p.add_argument(
+        "--essc-database-url",
+        default="",
+        help="run essc-idp on a fresh database of this PostgreSQL server (dropped afterwards)"
+        " instead of SQLite, e.g. postgresql+psycopg://postgres@127.0.0.1:5432/test",
+    )
+    p.add_argument(
+        "--essc-redis-url",
+        default="",
+        help="essc-idp's own Redis (replay caches, deny-list, rate limits) with"
+        " --essc-database-url, e.g. redis://127.0.0.1:6379/13",
+    )
+    p.add_argument(
         "--statement-round-trips",
         type=int,
         default=statements.ROUND_TRIPS,
@@ -176,8 +188,16 @@ class Bench:
         """Start essc-idp and the hello-world under ``server``; return their targets."""
         directory = tmp / server
         directory.mkdir()
-        print(f"[{server}] preparing a production-mode SQLite instance in {directory}", flush=True)
-        instance = inst.prepare(directory, self.args.service_scope)
+        database_url = None
+        if self.args.essc_database_url:  # the production setting: PostgreSQL + Redis
+            database_url = stack.enter_context(
+                inst.postgresql_database(self.args.essc_database_url)
+            )
+        where = "PostgreSQL + Redis" if database_url else "SQLite"
+        print(f"[{server}] preparing a production-mode {where} instance in {directory}", flush=True)
+        instance = inst.prepare(
+            directory, self.args.service_scope, database_url, self.args.essc_redis_url
+        )
         command = srv.essc_command(server, self.args.workers, instance.port)
         ready = f"{instance.issuer}/.well-known/openid-configuration"
         essc = stack.enter_context(
