@@ -32,6 +32,9 @@ from idp.http.edge import REQUEST_ID_KEY
 from idp.http.edge import Edge
 from idp.http.edge import request_id
 from idp.http.logs import redact_product_logs
+from idp.interaction.browser import FLOW_COOKIE
+from idp.interaction.browser import HOST_PREFIX
+from idp.interaction.browser import host_cookies
 from idp.interaction.i18n import TRANSLATIONS
 from idp.interaction.i18n import select_locale
 from idp.metrics.endpoints import Operations
@@ -71,6 +74,7 @@ def create_app(settings: Settings | None = None, *, provider: Provider | None = 
     settings = settings or Settings.from_env()
     provider = provider or Provider(settings)
     templates = templates_dir()
+    host = host_cookies(settings.production, settings.issuer)
     app = Flask(
         "idp",
         template_folder=str(templates),
@@ -81,7 +85,9 @@ def create_app(settings: Settings | None = None, *, provider: Provider | None = 
         SECRET_KEY=settings.secret_key,
         MAX_CONTENT_LENGTH=settings.max_request_bytes,
         MAX_FORM_MEMORY_SIZE=settings.max_request_bytes,
-        SESSION_COOKIE_NAME="essc_flow",
+        SESSION_COOKIE_NAME=(HOST_PREFIX if host else "") + FLOW_COOKIE,
+        SESSION_COOKIE_PATH="/",
+        SESSION_COOKIE_DOMAIN=None,  # host-only; a __Host- cookie must have no Domain
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
         SESSION_COOKIE_SECURE=settings.issuer.startswith("https://"),

@@ -19,6 +19,20 @@ from idp.interaction.signin import find_signed_in
 from idp.store.grants import BrowserSession
 
 SESSION_COOKIE = "essc_session"
+FLOW_COOKIE = "essc_flow"
+#: RFC 6265bis 4.1.3.2: a ``__Host-`` cookie is Secure, has Path=/ and no Domain, so no other
+#: host (a sibling subdomain) can set or shadow it. Used by a production https instance.
+HOST_PREFIX = "__Host-"
+
+
+def host_cookies(production: bool, issuer: str) -> bool:
+    return production and issuer.startswith("https://")
+
+
+def cookie_name(base: str) -> str:
+    """The cookie's name: ``__Host-`` prefixed in production over https."""
+    s = provider().settings
+    return HOST_PREFIX + base if host_cookies(s.production, s.issuer) else base
 
 
 def browser_hash() -> str:
@@ -42,7 +56,7 @@ def csrf_ok(submitted: str | None) -> bool:
 
 
 def session_cookie_hash() -> str | None:
-    value = request.cookies.get(SESSION_COOKIE)
+    value = request.cookies.get(cookie_name(SESSION_COOKIE))
     if not value or len(value) > 64:
         return None
     return provider().token_hash(value)
@@ -66,7 +80,8 @@ def signed_in_for(s: Session, client_id: str) -> SignedIn | None:
 
 def clear_session_cookie(response: BaseResponse) -> None:
     response.delete_cookie(
-        SESSION_COOKIE,
+        cookie_name(SESSION_COOKIE),
+        path="/",
         httponly=True,
         secure=provider().issuer.startswith("https://"),
         samesite="Lax",
@@ -77,9 +92,10 @@ def set_session_cookie(response: BaseResponse, value: str) -> None:
     p = provider()
     g.started_session = value  # 长辈版 follows the cardholder into it (idp.interaction.elder)
     response.set_cookie(
-        SESSION_COOKIE,
+        cookie_name(SESSION_COOKIE),
         value,
         max_age=p.settings.session_ttl,
+        path="/",
         httponly=True,
         secure=p.issuer.startswith("https://"),
         samesite="Lax",

@@ -3,7 +3,7 @@ one transaction per request (``unit_of_work``), the HTML answer with its Content
 (CSP Level 3), the error page, and the authorization response (redirect or form_post).
 
 No inline script or style anywhere, so ``script-src``/``style-src`` are ``'self'`` only.
-``form-action`` is ``'self'`` plus the client's redirect origin where a form leads there: the
+``form-action`` is ``'self'`` plus the client's redirect URI where a form leads there: the
 form_post page posts to it (OAuth 2.0 Form Post Response Mode, section 2), and Chromium checks
 ``form-action`` against the redirect that follows a sign-in or consent POST too.
 """
@@ -50,13 +50,31 @@ BASE_POLICY = (
 )
 
 
+#: What a CSP source expression's host and path may hold (CSP3 2.3.1 host-source, path-part):
+#: RFC 3986 characters without ``;`` and ``,``, which would end the directive or the policy.
+_SOURCE = re.compile(
+    r"https?://([A-Za-z0-9.\-]+|\[[0-9A-Fa-f:.]+\])(:[0-9]{1,5})?(/[A-Za-z0-9\-._~!$&'()*+=:@%/]*)?"
+)
+
+
+def form_source(uri: str) -> str | None:
+    """The client's redirect URI in play (exactly registered, checked by ``check_redirect_uri``)
+    as a ``form-action`` source: the URI itself without its query, so a form may lead to that
+    endpoint and no other page of the client's site; ``None`` for anything else."""
+    parts = urlsplit(uri)
+    if parts.scheme not in ("https", "http") or not parts.netloc or "@" in parts.netloc:
+        return None
+    source = f"{parts.scheme}://{parts.netloc}{parts.path or '/'}"
+    return source if _SOURCE.fullmatch(source) else None
+
+
 def policy(form_to: str | None = None) -> str:
-    """The page's CSP; ``form_to``: a URI its forms may lead to, allowed by its origin."""
+    """The page's CSP; ``form_to``: the client's redirect URI its forms may lead to (the
+    form_post page, or the redirect that follows a sign-in or consent POST), never ``*``."""
     targets = ["'self'"]
-    if form_to:
-        parts = urlsplit(form_to)
-        if parts.scheme in ("https", "http") and parts.netloc:
-            targets.append(f"{parts.scheme}://{parts.netloc}")
+    source = form_source(form_to) if form_to else None
+    if source:
+        targets.append(source)
     return f"{BASE_POLICY}; form-action {' '.join(targets)}"
 
 

@@ -67,5 +67,5 @@ def test_pages_carry_a_strict_content_security_policy(web: Any, portal: Any) -> 
     for directive in ("default-src 'none'", "script-src 'self'", "frame-ancestors 'none'"):
         assert directive in policy
     assert "unsafe-inline" not in policy
-    origin = "{0.scheme}://{0.netloc}".format(urlsplit(portal.redirect_uri))
-    assert policy.endswith(f"form-action 'self' {origin}")
+    target = "{0.scheme}://{0.netloc}{0.path}".format(urlsplit(portal.redirect_uri))
+    assert policy.endswith(f"form-action 'self' {target}")

@@ -336,3 +336,15 @@ def test_the_pin_file_loses_one_trailing_newline(token: dict[str, str]) -> None:
     )
     settings.check()
     assert settings.pkcs11_user_pin() == USER_PIN
+
+
+def test_a_key_missing_from_the_token_is_named_not_replaced(provider: Provider) -> None:
+    from keys.hsm import TokenVault
+    from keys.vault import TOKEN_REFERENCE_PREFIX
+
+    vault = TokenVault(MODULE, LABEL, USER_PIN)
+    missing = TOKEN_REFERENCE_PREFIX + bytes(16)
+    with pytest.raises(VaultError, match="no single key 0000"):
+        vault.signer("kid", missing, "ES256")
+    with pytest.raises(VaultError, match="not a PKCS#11 key reference"):
+        vault.public_key("kid", b"pkcs11:short")
