@@ -100,9 +100,12 @@ def main(argv: list[str] | None = None) -> int:
     seen: dict[str, Any] = {}
 
     @event.listens_for(p.db.engine, "before_cursor_execute")
-    def record(conn: Any, cursor: Any, statement: str, parameters: Any, *_: Any) -> None:
+    def record(
+        conn: Any, cursor: Any, statement: str, parameters: Any, context: Any, many: bool
+    ) -> None:
         if statement.split(None, 1)[0].upper() in ("SELECT", "UPDATE", "INSERT", "DELETE", "WITH"):
-            seen.setdefault(statement, parameters)
+            # An executemany (several audit records at once) is planned with its first row.
+            seen.setdefault(statement, parameters[0] if many and parameters else parameters)
 
     channel = json.loads(args.channels_file.read_text())["channels"][0]
     _flows(p, channel, args.cardholders)
