@@ -34,6 +34,7 @@ from pathlib import Path
 from urllib.parse import quote
 
 from bench import instance as inst
+from bench import memory
 from bench import noise
 from bench import peer as peer_server
 from bench import preflight
@@ -373,6 +374,8 @@ def main(argv: list[str] | None = None) -> int:
                 if args.scenario and scenario[0].scenario not in args.scenario:
                     continue
                 bench.measure(scenario)
+            # Read before the ExitStack stops the servers: what each holds after the load.
+            memories = [memory.group(side[0].server, side[0].pgid) for side in targets]
     except (
         inst.SetupError,
         srv.ServerError,
@@ -402,6 +405,7 @@ def main(argv: list[str] | None = None) -> int:
         peer=PEER if args.peer else None,
         counted=counted,
     )
+    text += "\n".join([*memory.lines(memories), ""])
     print()
     print(text)
     args.output.parent.mkdir(parents=True, exist_ok=True)
