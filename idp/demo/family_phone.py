@@ -275,10 +275,19 @@ def show_code() -> BaseResponse | str:
         _forget(relationship_id, "show_medical_code")
         return _back("daughter", _slug(status, body))
     code = body["codes"][0]
+    own = _own("daughter")
+    found = _relationship(own, relationship_id) if own is not None else None
     # segno's SVG of a code the platform just signed: no one's input reaches it.
     svg = Markup(render.svg(code["code"], 8, fluid=True).decode())  # noqa: S704
     return render_template(
-        "demo/family_code.html", t=text("zh-CN"), locale="zh-CN", code=code, svg=svg
+        "demo/family_code.html",
+        t=text("zh-CN"),
+        locale="zh-CN",
+        code=code,
+        svg=svg,
+        relationship_id=relationship_id,
+        principal=found["counterpart"]["name"] if found is not None else "",
+        valid_minutes=max(1, (int(code["expires_at"]) - provider().now() + 30) // 60),
     )
 
 

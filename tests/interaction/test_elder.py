@@ -262,10 +262,12 @@ def test_every_post_only_page_s_switch_leads_to_a_get_page(provider: Any) -> Non
     app = create_app(provider.settings.with_overrides(demo=True), provider=provider)
     adapter = app.url_map.bind("localhost")
     browser = ("/authorize", "/interaction/", "/demo", "/logout", "/my/", "/ui")
-    post_only = set()
+    post_only: set[str] = set()
     for rule in app.url_map.iter_rules():
-        path = rule.build({a: "abc-123" for a in rule.arguments}, append_unknown=False)[1]
-        if "POST" not in rule.methods or not path.startswith(browser):
+        built = rule.build({a: "abc-123" for a in rule.arguments}, append_unknown=False)
+        assert built is not None
+        path = built[1]
+        if "POST" not in (rule.methods or set()) or not path.startswith(browser):
             continue
         try:
             adapter.match(path, method="GET")
