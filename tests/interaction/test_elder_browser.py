@@ -268,6 +268,11 @@ def test_every_citizen_page_in_elder_form(browser: object, world: tuple[str, Por
         expect(pc.locator("#more-time")).to_be_hidden()  # scanned: no reload offered now
         audit(pc, "scan-pc-scanned")
         audit(phone, "phone-scan-confirm")
+        # The switch on the confirmation (a POST's answer) comes back to this same step.
+        _tap_switch(phone)
+        expect(phone.locator("#portal")).to_contain_text("某市政务服务网")
+        _tap_switch(phone)
+        expect(phone.locator("#portal")).to_contain_text("某市政务服务网")
         phone.click(f"button.choice[value='{pc.locator('#number').inner_text().strip()}']")
         expect(phone.locator("#result")).to_contain_text("已确认登录")
         audit(phone, "phone-scan-approved")
