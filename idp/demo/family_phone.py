@@ -29,6 +29,7 @@ from flask import redirect
 from flask import render_template
 from flask import request
 from flask import session
+from flask_babel import gettext
 from markupsafe import Markup
 from werkzeug.wrappers import Response as BaseResponse
 
@@ -37,6 +38,7 @@ from idp.demo.family import family_app
 from idp.family.history import POWER_NAMES
 from idp.family.rules import DEFAULT_POWERS
 from idp.http.http import provider
+from idp.interaction.i18n import N_
 from idp.interaction.i18n import text
 from idp.qr import render
 
@@ -154,6 +156,25 @@ def _back(who: str, message: str) -> BaseResponse:
     return redirect(f"/demo/family/{who}?m={message}", 303)
 
 
+#: What a refusal means for the phone's user, in plain words (the slug stays, small, for support).
+REFUSALS = {
+    "signed-out": N_("您已退出登录，请重新登录。"),
+    "relationship-not-found": N_("没有找到这段亲情关系，可能已经结束。"),
+    "relationship-ended": N_("这段亲情关系已经结束，不能再代办。"),
+    "invalid_token": N_("代办权限已失效，可能对方已结束亲情关系。"),
+    "no-power": N_("您没有这项代办权限。"),
+    "not-confirmed": N_("还需要对方本人刷脸确认。"),
+    "too-many-relatives": N_("您添加的亲属已达上限（8 位）。"),
+    "too-many-agents": N_("对方的代办亲属已达上限。"),
+    "relationship-exists": N_("您已经添加过这位亲属。"),
+    "principal-not-found": N_("没有找到这位亲属的社保卡，请核对姓名和身份证号码。"),
+    "consent-refused": N_("确认没有成功，请核对密码后再试。"),
+    "certification-refused": N_("认证没有成功，请让对方重新刷脸确认。"),
+}
+#: Anything else.
+REFUSED = N_("这一步没有办成，请稍后再试。")
+
+
 # -- the pension step that spans both phones ------------------------------------------------
 def _pending_path() -> Path:
     return Path(provider().settings.instance_dir) / PENDING_FILE
@@ -193,7 +214,12 @@ def phone(who: str) -> str:
         powers=POWER_NAMES,
         default_powers=DEFAULT_POWERS,
         message=request.args.get("m"),
+        refusal=_refusal(request.args.get("m")),
     )
+
+
+def _refusal(slug: str | None) -> str:
+    return str(gettext(REFUSALS.get(slug or "", REFUSED)))
 
 
 @bp.post("/daughter/ask")

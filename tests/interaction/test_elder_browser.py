@@ -443,6 +443,7 @@ def test_the_family_pages_in_elder_form(browser: object, world: tuple[str, Porta
         audit(father, "my-family-ended")
 
         daughter.goto(f"{issuer}/demo/family/daughter?m=relationship-not-found")
+        expect(daughter.locator("#message")).to_contain_text("没有找到这段亲情关系")
         audit(daughter, "family-daughter-refused")
     finally:
         daughter.context.close()
