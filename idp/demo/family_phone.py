@@ -23,7 +23,6 @@ from typing import Any
 import requests
 from authlib.integrations.requests_client import OAuth2Session
 from flask import Blueprint
-from flask import Response
 from flask import abort
 from flask import redirect
 from flask import render_template
@@ -40,6 +39,7 @@ from idp.family.rules import DEFAULT_POWERS
 from idp.http.http import provider
 from idp.interaction.i18n import N_
 from idp.interaction.i18n import text
+from idp.interaction.pages import error_page
 from idp.qr import render
 
 bp = Blueprint("demo_family", __name__, url_prefix="/demo/family")
@@ -85,7 +85,7 @@ def login(who: str) -> BaseResponse:
 def callback() -> BaseResponse:
     pending = session.pop("family_login", None)
     if not pending or request.args.get("state") != pending["state"] or "code" not in request.args:
-        return Response("the sign-in did not complete", 400)
+        return error_page("expired", 400, locale="zh-CN")  # the plain-words page, 长辈版 too
     token = _oauth(pending["state"]).fetch_token(
         provider().issuer + "/token",
         code=request.args["code"],

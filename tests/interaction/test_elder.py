@@ -279,3 +279,55 @@ def test_every_post_only_page_s_switch_leads_to_a_get_page(provider: Any) -> Non
                 if target is not None:
                     adapter.match(target.split("?", 1)[0], method="GET")
     assert post_only - {"elder.switch"} == set(BACK), "every POST-only page is in BACK"
+
+
+def test_every_html_page_of_the_url_map_has_its_elder_form(
+    provider: Any, portal: Any, cardholder: dict[str, str]
+) -> None:
+    """Every GET route of the app (the demo's too, seeded as ``essc demo`` does) that answers
+    HTML, walked from its ``url_map`` as tests/http/test_web_hardening.py walks it, comes in
+    the elder form with ``ui=elder`` and in the standard form without it."""
+    from idp.app import create_app
+    from idp.demo.family import seed_family
+    from idp.demo.scan_app import seed_scan_app
+    from idp.demo.wallet import seed_wallet
+    from tests.my_authorizations.helpers import my_sign_in
+    from tests.support import authorize_params
+    from tests.support import pkce_pair
+
+    with provider.unit_of_work() as uow:
+        provider.demo_data.seed(uow)
+    for seed in (seed_wallet, seed_scan_app, seed_family):
+        with provider.unit_of_work() as uow:
+            seed(provider, uow)
+    app = create_app(provider.settings.with_overrides(demo=True), provider=provider)
+    web = app.test_client()
+    started = web.get("/authorize", query_string=authorize_params(portal, pkce_pair()[1]))
+    interaction_id = started.headers["Location"].split("/interaction/", 1)[1].split("/", 1)[0]
+    values = {"interaction_id": interaction_id, "client_id": portal.client_id}
+    values |= {"who": "daughter", "purpose": "medical"}
+    my_sign_in(web)  # 我的授权 and 我的亲情服务 are drawn for a signed-in citizen
+    pages = set()
+    for rule in app.url_map.iter_rules():
+        if "GET" not in (rule.methods or set()) or rule.endpoint == "static":
+            continue
+        if not set(rule.arguments) <= set(values):
+            continue
+        built = rule.build({a: values[a] for a in rule.arguments}, append_unknown=False)
+        assert built is not None
+        elder = web.get(built[1], query_string={"ui": "elder"})
+        if 300 <= elder.status_code < 400:  # on to another page, walked itself
+            continue
+        if elder.mimetype != "text/html" or elder.status_code >= 500:
+            assert elder.status_code < 500, (rule.rule, elder.status_code)
+            continue
+        assert _is_elder(_page(elder)), rule.rule
+        standard = web.get(built[1], query_string={"ui": "standard"})
+        assert not _is_elder(_page(standard)), rule.rule
+        pages.add(rule.endpoint)
+    expected = {"authorize.signin", "scan_signin_pc.page", "logout.logout", "my_family.page"}
+    expected |= {"my_authorizations.page"}
+    expected |= {"my_authorizations.signin", "demo.home", "demo_phone.phone", "demo_phone.ride"}
+    expected |= {"demo_phone.code", "demo_family.phone", "demo_scan_phone.start"}
+    expected |= {"demo.callback", "demo_family.callback"}  # a reloaded callback: an error page
+    assert expected <= pages, expected - pages
