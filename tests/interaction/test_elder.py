@@ -1,6 +1,8 @@
 """长辈版 (elderly mode) as one page-level flag (idp.interaction.elder; docs/pages.md): how it
-is turned on (``ui=elder``, the switch, the cookie), remembered for the cardholder, and what it
-changes beyond the stylesheet (the scan-to-sign-in QR's time, the form_post page)."""
+is turned on (the switch, a CSRF-checked POST, and ``ui=elder`` from a channel, which saves
+nothing), remembered in the browser and for the cardholder, where the switch goes back to (never
+a 405), every HTML page of the url_map having its elder form, and what it changes beyond the
+stylesheet (the scan-to-sign-in QR's time, the form_post page)."""
 
 from __future__ import annotations
 
