@@ -48,7 +48,7 @@ from idp.settings import Settings
 
 log = logging.getLogger("essc.idp")
 #: Paths that answer browsers with pages; everything else answers JSON.
-_BROWSER_PATHS = ("/authorize", "/interaction/", "/demo", "/logout", "/my/")
+_BROWSER_PATHS = ("/authorize", "/interaction/", "/demo", "/logout", "/my/", "/ui")
 
 
 class BrowserOnlySessions(SecureCookieSessionInterface):
@@ -138,7 +138,7 @@ def _register_blueprints(app: Flask, settings: Settings) -> None:
     from idp.http import discovery
     from idp.http import userinfo
     from idp.interaction import cancel as interaction_cancel
-    from idp.interaction import elder
+    from idp.interaction import elder_switch as elder
     from idp.interaction import views as authorize
     from idp.logout import views as logout
     from idp.my_authorizations import views as my_authorizations

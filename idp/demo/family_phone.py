@@ -23,12 +23,12 @@ from typing import Any
 import requests
 from authlib.integrations.requests_client import OAuth2Session
 from flask import Blueprint
-from flask import Response
 from flask import abort
 from flask import redirect
 from flask import render_template
 from flask import request
 from flask import session
+from flask_babel import gettext
 from markupsafe import Markup
 from werkzeug.wrappers import Response as BaseResponse
 
@@ -37,7 +37,9 @@ from idp.demo.family import family_app
 from idp.family.history import POWER_NAMES
 from idp.family.rules import DEFAULT_POWERS
 from idp.http.http import provider
+from idp.interaction.i18n import N_
 from idp.interaction.i18n import text
+from idp.interaction.pages import error_page
 from idp.qr import render
 
 bp = Blueprint("demo_family", __name__, url_prefix="/demo/family")
@@ -83,7 +85,7 @@ def login(who: str) -> BaseResponse:
 def callback() -> BaseResponse:
     pending = session.pop("family_login", None)
     if not pending or request.args.get("state") != pending["state"] or "code" not in request.args:
-        return Response("the sign-in did not complete", 400)
+        return error_page("expired", 400, locale="zh-CN")  # the plain-words page, 长辈版 too
     token = _oauth(pending["state"]).fetch_token(
         provider().issuer + "/token",
         code=request.args["code"],
@@ -154,6 +156,25 @@ def _back(who: str, message: str) -> BaseResponse:
     return redirect(f"/demo/family/{who}?m={message}", 303)
 
 
+#: What a refusal means for the phone's user, in plain words (the slug stays, small, for support).
+REFUSALS = {
+    "signed-out": N_("您已退出登录，请重新登录。"),
+    "relationship-not-found": N_("没有找到这段亲情关系，可能已经结束。"),
+    "relationship-ended": N_("这段亲情关系已经结束，不能再代办。"),
+    "invalid_token": N_("代办权限已失效，可能对方已结束亲情关系。"),
+    "no-power": N_("您没有这项代办权限。"),
+    "not-confirmed": N_("还需要对方本人刷脸确认。"),
+    "too-many-relatives": N_("您添加的亲属已达上限（8 位）。"),
+    "too-many-agents": N_("对方的代办亲属已达上限。"),
+    "relationship-exists": N_("您已经添加过这位亲属。"),
+    "principal-not-found": N_("没有找到这位亲属的社保卡，请核对姓名和身份证号码。"),
+    "consent-refused": N_("确认没有成功，请核对密码后再试。"),
+    "certification-refused": N_("认证没有成功，请让对方重新刷脸确认。"),
+}
+#: Anything else.
+REFUSED = N_("这一步没有办成，请稍后再试。")
+
+
 # -- the pension step that spans both phones ------------------------------------------------
 def _pending_path() -> Path:
     return Path(provider().settings.instance_dir) / PENDING_FILE
@@ -193,7 +214,12 @@ def phone(who: str) -> str:
         powers=POWER_NAMES,
         default_powers=DEFAULT_POWERS,
         message=request.args.get("m"),
+        refusal=_refusal(request.args.get("m")),
     )
+
+
+def _refusal(slug: str | None) -> str:
+    return str(gettext(REFUSALS.get(slug or "", REFUSED)))
 
 
 @bp.post("/daughter/ask")
@@ -275,10 +301,19 @@ def show_code() -> BaseResponse | str:
         _forget(relationship_id, "show_medical_code")
         return _back("daughter", _slug(status, body))
     code = body["codes"][0]
+    own = _own("daughter")
+    found = _relationship(own, relationship_id) if own is not None else None
     # segno's SVG of a code the platform just signed: no one's input reaches it.
     svg = Markup(render.svg(code["code"], 8, fluid=True).decode())  # noqa: S704
     return render_template(
-        "demo/family_code.html", t=text("zh-CN"), locale="zh-CN", code=code, svg=svg
+        "demo/family_code.html",
+        t=text("zh-CN"),
+        locale="zh-CN",
+        code=code,
+        svg=svg,
+        relationship_id=relationship_id,
+        principal=found["counterpart"]["name"] if found is not None else "",
+        valid_minutes=max(1, (int(code["expires_at"]) - provider().now() + 30) // 60),
     )
 
 

@@ -5,6 +5,9 @@ It shows a live payment code as server-rendered SVG (``idp.qr.render``); a stati
 payment above the no-PIN limit waits here for the holder's PIN, which the page relays to
 ``idp.payments.service.confirm`` as the channel would (docs/payments.md).
 
+``/demo/phone/code/medical`` and ``/demo/phone/code/identity`` show the holder's medical and
+identity codes the same way.
+
 ``/demo/phone/ride`` is the wallet going offline on a bus: a batch of consecutive transit codes
 (docs/qr-token.md 3), shown one after the other without asking the platform again. The gate
 script (``docs/examples/gate.py``) reads the batch and verifies it offline.
@@ -15,6 +18,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Blueprint
+from flask import abort
 from flask import g
 from flask import redirect
 from flask import render_template
@@ -122,6 +126,34 @@ def ride() -> str:
         batch=[] if isinstance(codes, Problem) else codes,
         refused=refused,
         svg=_svg,
+    )
+
+
+#: The wallet's own codes besides payment and transit: what each page is called and says.
+SHOWN = {
+    "medical": ("医保码", "Medical code", "向医生或药店出示此码"),
+    "identity": ("社保卡身份码", "Identity code", "向办事的工作人员出示此码"),
+}
+
+
+@bp.get("/code/<purpose>")
+def code(purpose: str) -> str:
+    """The holder's medical or identity code (docs/qr-token.md), renewed like the payment code."""
+    if purpose not in SHOWN:
+        abort(404)
+    channel, sign_no = _channel()
+    codes = _codes(channel, sign_no, Purpose(purpose))
+    title, english, hint = SHOWN[purpose]
+    return render_template(
+        "demo/code.html",
+        t=text("zh-CN"),
+        locale="zh-CN",
+        purpose=purpose,
+        title=title,
+        english=english,
+        hint=hint,
+        code=None if isinstance(codes, Problem) else _shown(codes[0], codes[0]),
+        refused=codes if isinstance(codes, Problem) else None,
     )
 
 

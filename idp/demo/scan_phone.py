@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
+from urllib.parse import urlencode
 
 from flask import Blueprint
 from flask import g
@@ -33,20 +34,30 @@ def _page(**values: Any) -> str:
 
 @bp.get("")
 def start() -> str:
+    """The paste form; with ``request``, the confirmation of a request this phone scanned,
+    shown again (where the 长辈版 switch on the confirmation comes back to)."""
+    if "request" in request.args:
+        return _confirmation(request.args["request"].strip()[:64], again=True)
     return _page()
 
 
 @bp.post("")
 def scan() -> str:
-    p, qr = provider(), request.form.get("request", "").strip()[:64]
+    return _confirmation(request.form.get("request", "").strip()[:64], again=False)
+
+
+def _confirmation(qr: str, *, again: bool) -> str:
+    p = provider()
     phone = formats.network_of(request.remote_addr)
     try:
         with p.unit_of_work(g.request_id) as uow:
             ref_hash = p.scan_signin.reference(qr)
             holder = p.scan_signin.holder(uow, assertion(p), p.now())
-            found = p.scan_signin.scan(uow, ref_hash, holder, phone, p.now())
+            step = p.scan_signin.scanned if again else p.scan_signin.scan
+            found = step(uow, ref_hash, holder, phone, p.now())
     except Refused as refused:
         return _page(refused=refused.slug, request=qr)
+    g.ui_next = f"{bp.url_prefix}?{urlencode({'request': qr})}"  # the 长辈版 switch's way back
     client = p.clients.get(found.client_id)
     scanned = {
         "found": found,

@@ -14,7 +14,6 @@ from typing import Any
 import jwt
 from authlib.integrations.requests_client import OAuth2Session
 from flask import Blueprint
-from flask import Response
 from flask import redirect
 from flask import render_template
 from flask import request
@@ -23,6 +22,7 @@ from werkzeug.wrappers import Response as BaseResponse
 
 from idp.http.http import provider
 from idp.interaction.i18n import text
+from idp.interaction.pages import error_page
 
 bp = Blueprint("demo", __name__, url_prefix="/demo")
 
@@ -75,10 +75,11 @@ def login() -> BaseResponse:
 def callback() -> BaseResponse | str:
     pending = session.pop("demo", None)
     p = provider()
+    # A citizen's page, so the plain-words error page (in 长辈版 too), never a bare string.
     if not pending or request.args.get("state") != pending["state"]:
-        return Response("state mismatch", 400)
+        return error_page("expired", 400, locale="zh-CN")  # reloaded, or another browser's
     if request.args.get("iss") != p.issuer:  # RFC 9207 mix-up defence
-        return Response("issuer mismatch", 400)
+        return error_page("bad_request", 400, locale="zh-CN")
     if "error" in request.args:
         return render_template(
             "demo/home.html",

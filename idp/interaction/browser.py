@@ -6,7 +6,6 @@ from __future__ import annotations
 import hmac
 import secrets
 
-from flask import g
 from flask import request
 from flask import session
 from sqlalchemy.orm import Session
@@ -90,7 +89,6 @@ def clear_session_cookie(response: BaseResponse) -> None:
 
 def set_session_cookie(response: BaseResponse, value: str) -> None:
     p = provider()
-    g.started_session = value  # 长辈版 follows the cardholder into it (idp.interaction.elder)
     response.set_cookie(
         cookie_name(SESSION_COOKIE),
         value,

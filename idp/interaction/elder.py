@@ -6,49 +6,47 @@ The flag is ``elder`` in every template's context; ``base.html`` then adds
 ``/static/elder.css`` (the sizes, spacing and contrast live there, not in the templates) and
 the switch. Where the page's form comes from, first match wins:
 
-1. ``ui=elder`` / ``ui=standard`` on this request (the switch's link, or a channel that already
-   knows, e.g. on ``/authorize``): remembered in the ``essc_ui`` cookie, and for the signed-in
-   cardholder (``cardholder_preferences``);
-2. the cardholder's saved choice, applied when a session starts in a browser that has made
-   none (a browser that has made one keeps it and saves it for the cardholder);
-3. the ``essc_ui`` cookie; standard without one.
+1. ``ui=elder`` / ``ui=standard`` on this request (a channel that already knows, e.g. on
+   ``/authorize``): this page, and the rest of the flow (kept in the signed flow cookie), in
+   that form. A link anyone can send, so it saves nothing: not the ``essc_ui`` cookie, not the
+   cardholder's preference;
+2. the citizen's own choice: the switch, a CSRF-checked POST (``idp.interaction.elder_switch``),
+   kept in the ``essc_ui`` cookie and, when signed in, for the cardholder
+   (``cardholder_preferences``); a browser that never chose takes the cardholder's saved choice
+   when a session starts (``follow_into_session``, in the sign-in's own transaction);
+3. standard.
 """
 
 from __future__ import annotations
 
-import logging
 from typing import Any
-from urllib.parse import quote
-from urllib.parse import urlencode
 
-from flask import Blueprint
 from flask import g
 from flask import request
+from flask import session
+from flask.sessions import NullSession
 from flask_babel import gettext
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session
 from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.wrappers import Response as BaseResponse
 
 from idp.http.http import provider
-from idp.interaction.browser import session_cookie_hash
 from idp.interaction.i18n import N_
-from idp.interaction.signin import find_session
 from idp.store.preferences import UI_MODES
 from idp.store.preferences import save_ui
 from idp.store.preferences import saved_ui
 
-log = logging.getLogger("essc.idp")
-bp = Blueprint("elder", __name__)
-
 PARAM = "ui"
 COOKIE = "essc_ui"
+#: The flow cookie's key for a channel's ``ui`` (item 1 above).
+HINT = "ui_hint"
 #: Chromium keeps a cookie at most 400 days (RFC 6265bis 5.5); the choice is renewed on use.
 COOKIE_MAX_AGE = 400 * 24 * 3600
 #: How much longer an elder gets where a time limit is the product's choice (MIIT Annex 1: a
 #: code that expires within 3 minutes must be extendable to at least twice the time).
 TIME_FACTOR = 2
 #: Answers of requests the edge refused before any view ran (too long, rate-limited): they
-#: save nothing.
+#: keep nothing.
 REFUSED_UNSEEN = frozenset({414, 429, 431})
 #: What each QR code is for, in words, above the elder's QR display (idp.qr.token.Purpose).
 QR_PURPOSE: dict[str, str] = {
@@ -57,6 +55,11 @@ QR_PURPOSE: dict[str, str] = {
     "medical": N_("这是您的医保码，请给医生或药店扫。"),
     "identity": N_("这是您的社保卡身份码，请给办事的工作人员扫。"),
     "signin": N_("这是登录用的二维码，请用手机上的电子社保卡应用扫一扫。"),
+}
+#: The same for a code a relative shows for the cardholder (family proxy, docs/family.md).
+QR_PURPOSE_FOR: dict[str, str] = {
+    "medical": N_("这是%(name)s的医保码，由您代为出示，请给医生或药店扫。"),
+    "identity": N_("这是%(name)s的社保卡身份码，由您代为出示，请给办事的工作人员扫。"),
 }
 
 
@@ -71,19 +74,25 @@ def requested_ui() -> str | None:
     return value if value in UI_MODES else None
 
 
-def chosen_ui() -> str | None:
-    """The browser's choice: this request's ``ui``, else the cardholder's applied at sign-in,
-    else the cookie; None when it never chose."""
-    if "ui_chosen" not in g:
-        cookie = request.cookies.get(COOKIE)
-        g.ui_chosen = requested_ui() or (cookie if cookie in UI_MODES else None)
-    chosen: str | None = g.ui_chosen
-    return chosen
+def own_ui() -> str | None:
+    """The citizen's own choice in this browser: made on this request (the switch), taken
+    from the cardholder at sign-in, or the cookie; None when it never chose."""
+    made = g.get("ui_own")
+    if made in UI_MODES:
+        return str(made)
+    cookie = request.cookies.get(COOKIE)
+    return cookie if cookie in UI_MODES else None
+
+
+def page_ui() -> str | None:
+    """This page's form: the request's ``ui``, else the flow's, else the citizen's own."""
+    hint = session.get(HINT)
+    return requested_ui() or (hint if hint in UI_MODES else None) or own_ui()
 
 
 def elder_mode() -> bool:
     """Whether this request's page is shown as 长辈版."""
-    return chosen_ui() == "elder"
+    return page_ui() == "elder"
 
 
 def longer(seconds: int) -> int:
@@ -91,77 +100,58 @@ def longer(seconds: int) -> int:
     return seconds * TIME_FACTOR if elder_mode() else seconds
 
 
-def switch_url() -> str:
-    """This page again in the other form: its path and query with ``ui`` swapped. A page drawn
-    by a POST is asked for again by GET (its view answers that with the page's start)."""
-    query = [(k, v) for k, v in request.args.items(multi=True) if k != PARAM]
-    query.append((PARAM, "standard" if elder_mode() else "elder"))
-    return f"{quote(request.path)}?{urlencode(query)}"
-
-
-def qr_purpose(purpose: str) -> str:
-    """What the QR code is for, in the page's language."""
+def qr_purpose(purpose: str, of: str | None = None) -> str:
+    """What the QR code is for, in the page's language; ``of``: the name of the relative whose
+    code it is, when a family member shows it for them."""
+    if of is not None and purpose in QR_PURPOSE_FOR:
+        return str(gettext(QR_PURPOSE_FOR[purpose], name=of))
     return str(gettext(QR_PURPOSE[purpose]))
 
 
-@bp.app_context_processor
-def page_flag() -> dict[str, Any]:
-    return {"elder": elder_mode(), "ui_switch": switch_url, "qr_purpose": qr_purpose}
+def follow_into_session(s: Session, person_id: str) -> None:
+    """A session starts for ``person_id`` (in the sign-in's transaction ``s``): a browser that
+    chose keeps its choice and saves it for the cardholder; one that never chose takes the
+    cardholder's saved choice (its cookie is set after the view)."""
+    p = provider()
+    own, saved = own_ui(), saved_ui(s, person_id)
+    if own is None:
+        g.ui_own = saved
+        g.ui_set_cookie = saved
+    elif own != saved:
+        save_ui(s, person_id, own, p.now())
 
 
-@bp.after_app_request
-def remember_in_the_browser(response: BaseResponse) -> BaseResponse:
-    """Sets ``essc_ui`` when this request chose, and syncs with the cardholder when it started
-    a session (``browser.set_session_cookie`` leaves the new cookie in ``g``)."""
+def choose(s: Session, person_id: str | None, chosen: str) -> None:
+    """The citizen's own switch: this browser's cookie and, when signed in, the cardholder's
+    preference (in the switch's transaction ``s``); the flow's ``ui`` gives way to it."""
+    g.ui_own = chosen
+    g.ui_set_cookie = chosen
+    if not isinstance(session, NullSession):
+        session.pop(HINT, None)
+    if person_id is not None and saved_ui(s, person_id) != chosen:
+        save_ui(s, person_id, chosen, provider().now())
+
+
+def context() -> dict[str, Any]:
+    return {"elder": elder_mode(), "qr_purpose": qr_purpose}
+
+
+def after_request(response: BaseResponse) -> BaseResponse:
+    """Keeps a channel's ``ui`` for the flow, and sets ``essc_ui`` when the citizen chose."""
     if response.status_code in REFUSED_UNSEEN:
         return response
-    started = g.get("started_session")
-    if isinstance(started, str):
-        _sync_at_sign_in(started)
-    elif requested_ui() is not None:
-        _save_for_the_cardholder()
-    chosen = requested_ui() or g.get("ui_from_cardholder")
-    if chosen is not None and request.cookies.get(COOKIE) != chosen:
-        p = provider()
+    hint = requested_ui()
+    keeps = not isinstance(session, NullSession)  # API paths have no flow cookie
+    if hint is not None and keeps and session.get(HINT) != hint:
+        session[HINT] = hint
+    chosen = g.get("ui_set_cookie")
+    if chosen in UI_MODES and request.cookies.get(COOKIE) != chosen:
         response.set_cookie(
             COOKIE,
             chosen,
             max_age=COOKIE_MAX_AGE,
             httponly=True,
-            secure=p.issuer.startswith("https://"),
+            secure=provider().issuer.startswith("https://"),
             samesite="Lax",
         )
     return response
-
-
-def _save_for_the_cardholder() -> None:
-    """A ``ui`` chosen while signed in is saved for the cardholder, in its own short
-    transaction after the view's (a failure costs only the saving, never the page)."""
-    chosen, cookie_hash = requested_ui(), session_cookie_hash()
-    if chosen is None or cookie_hash is None:
-        return
-    p = provider()
-    try:
-        with p.db.transaction() as s:
-            browser = find_session(s, cookie_hash, p.now())
-            if browser is not None and saved_ui(s, browser.person_id) != chosen:
-                save_ui(s, browser.person_id, chosen, p.now())
-    except SQLAlchemyError:
-        log.warning("the page form could not be saved [%s]", g.get("request_id"), exc_info=True)
-
-
-def _sync_at_sign_in(session_cookie: str) -> None:
-    p = provider()
-    own = chosen_ui()
-    try:
-        with p.db.transaction() as s:
-            browser = find_session(s, p.token_hash(session_cookie), p.now())
-            if browser is None:
-                return
-            saved = saved_ui(s, browser.person_id)
-            if own is None:
-                g.ui_from_cardholder = saved
-            elif own != saved:
-                save_ui(s, browser.person_id, own, p.now())
-    except SQLAlchemyError:
-        log.warning("the page form could not be synced [%s]", g.get("request_id"), exc_info=True)

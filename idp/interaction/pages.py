@@ -32,7 +32,7 @@ from idp.cardholders.service import normalize_card_number
 from idp.errors import OAuthError
 from idp.http.http import NO_STORE
 from idp.http.http import provider
-from idp.interaction.elder import elder_mode
+from idp.interaction.elder_return import return_to
 from idp.interaction.i18n import next_step
 from idp.interaction.i18n import text
 from idp.interaction.language import page_locale
@@ -141,11 +141,10 @@ def error_page(key: str, status: int, *, locale: str) -> BaseResponse:
     # The switches of an error page link to its path alone, and only to a plain one: an error
     # page must not echo what it refused (a hostile query, client_id or interaction id).
     plain = _PLAIN_PATH.fullmatch(request.path) is not None
-    other_ui = "standard" if elder_mode() else "elder"
+    g.ui_next = return_to(keep_query=False) if plain else None
     page = render_template(
         "oauth/error.html",
         switch_url=_language_switch(locale) if plain else None,
-        ui_switch_href=f"{request.path}?ui={other_ui}" if plain else None,
         t=text(locale),
         message=text(locale)[key],
         next_step=next_step(locale, key),

@@ -30,6 +30,7 @@ from idp.interaction.browser import csrf_token
 from idp.interaction.browser import current_session
 from idp.interaction.browser import set_session_cookie
 from idp.interaction.browser import signed_in_for
+from idp.interaction.elder import follow_into_session
 from idp.interaction.i18n import SCOPE_TEXT
 from idp.interaction.i18n import scope_label
 from idp.interaction.i18n import text
@@ -166,6 +167,7 @@ def _asserted_session(
         amr=a.amr,
     )
     new.row.auth_time = min(a.auth_time, p.now())  # OIDC Core 2: when the channel verified
+    follow_into_session(s, person_id)
     response = _after_login(s, authz, new.row, interaction_id, acr=verdict.acr)
     set_session_cookie(response, new.cookie)
     return response
@@ -347,6 +349,7 @@ def signin(s: Session, interaction_id: str) -> BaseResponse:
             s, p.token_hash, person_id=person.id, now=p.now(), ttl=p.settings.session_ttl
         )
         browser, cookie = new.row, new.cookie
+        follow_into_session(s, person.id)
     verdict = _verdict(s, _signed_in(authz), browser)
     if verdict.need is Need.NOTHING:
         response = _after_login(s, authz, browser, interaction_id, acr=verdict.acr)

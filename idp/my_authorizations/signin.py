@@ -18,6 +18,7 @@ from idp.interaction.browser import csrf_ok
 from idp.interaction.browser import csrf_token
 from idp.interaction.browser import current_session
 from idp.interaction.browser import set_session_cookie
+from idp.interaction.elder import follow_into_session
 from idp.interaction.i18n import wrong_pin_message
 from idp.interaction.signin import reauthenticate
 from idp.interaction.signin import start_session
@@ -92,5 +93,6 @@ def sign_in(s: Session, locale: str) -> BaseResponse:
         new = start_session(
             s, p.token_hash, person_id=person.id, now=p.now(), ttl=p.settings.session_ttl
         )
+        follow_into_session(s, person.id)
         set_session_cookie(response, new.cookie)
     return response

@@ -198,6 +198,17 @@ class ScanSignIns:
         self._audit(uow, "scan_signin.scanned", holder, client_id, now, far_from_pc=far)
         return Scanned(client_id, list(choices), pc_network, created_at, expires_at, far)
 
+    def scanned(
+        self, uow: UnitOfWork, ref_hash: str, holder: Holder, phone: str, now: int
+    ) -> Scanned:
+        """What ``scan`` answered, again, to the channel user who scanned; nothing changes."""
+        row = t.scanned(uow.session, ref_hash, holder, now)
+        if row is None:
+            raise t.refusal(uow.session, ref_hash, holder, "confirm", now)
+        client_id, choices, pc_network, created_at, expires_at = row
+        far = self._far(pc_network, phone)
+        return Scanned(client_id, list(choices), pc_network, created_at, expires_at, far)
+
     def approve(
         self, uow: UnitOfWork, ref_hash: str, holder: Holder, number: int, phone: str, now: int
     ) -> Decision:

@@ -14,6 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy import update
 from sqlalchemy.orm import Session
 
@@ -84,6 +85,20 @@ def _scanned_by(ref_hash: str, holder: Holder, now: int) -> list[Any]:
         ScanRequest.sign_no == holder.sign_no,
         ScanRequest.expires_at > now,
     ]
+
+
+def scanned(s: Session, ref_hash: str, holder: Holder, now: int) -> Any:
+    """The open request this channel user scanned, read only: its confirmation shown again (the
+    phone's page drawn anew, e.g. after the 长辈版 switch), no step taken."""
+    return s.execute(
+        select(
+            ScanRequest.client_id,
+            ScanRequest.choices,
+            ScanRequest.pc_network,
+            ScanRequest.created_at,
+            ScanRequest.expires_at,
+        ).where(*_scanned_by(ref_hash, holder, now))
+    ).first()
 
 
 def approve(s: Session, ref_hash: str, holder: Holder, number: int, far: bool, now: int) -> Any:

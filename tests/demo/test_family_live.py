@@ -73,7 +73,7 @@ def sign_in(page: Any, card: str, pin: str = "802413") -> None:
     page.click("#signin")
     page.fill("#credential", card)
     page.fill("#pin", pin)
-    page.click("form button[type=submit]")
+    page.click("main form button[type=submit]")
     page.click("button[name=decision][value=approve]")
 
 

@@ -91,7 +91,7 @@ def test_each_page_in_each_language(browser: object, demo_server: str, locale: s
         shot("signin-wrong-pin")
 
         page.fill("#pin", "802413")
-        page.click("form button[type=submit]")
+        page.click("main form button[type=submit]")
         page.wait_for_url("**/interaction/**/consent")
         shot("consent")
         # Denied, so the next language (and the test below) is asked for consent again.
@@ -121,7 +121,7 @@ def test_demo_sign_in_in_a_real_browser(browser: object, demo_server: str, tmp_p
         page.wait_for_url("**/interaction/**/signin")
         page.fill("#credential", "A00000001")
         page.fill("#pin", "802413")
-        page.click("form button[type=submit]")
+        page.click("main form button[type=submit]")
 
         page.wait_for_url("**/interaction/**/consent")
         page.click("button[name=decision][value=approve]")

@@ -230,8 +230,13 @@ def _revoke_form(web: Any, portal: Any) -> str:
     return "/my/authorizations"
 
 
+def _ui_switch_form(web: Any, portal: Any) -> str:
+    return "/my/signin"  # the 长辈版 switch is on every page
+
+
 #: Endpoint -> how a browser reaches the page holding its form.
 FORMS = {
+    "elder.switch": _ui_switch_form,
     "authorize.signin": _signin_form,
     "authorize.consent": _consent_form,
     "scan_signin_pc.complete": _scan_form,
@@ -242,7 +247,7 @@ FORMS = {
 #: POSTs that are not our forms: a relying party's request, which no token of ours can guard
 #: (RFC 6749 3.1 and OIDC RP-Initiated Logout 2 allow POST); what it asks is checked itself.
 NOT_OUR_FORMS = {"authorize.authorize", "logout.logout"}
-BROWSER_BLUEPRINTS = {"authorize", "logout", "my_authorizations", "scan_signin_pc"}
+BROWSER_BLUEPRINTS = {"authorize", "elder", "logout", "my_authorizations", "scan_signin_pc"}
 
 
 def test_every_browser_form_is_in_the_table(app: Flask) -> None:

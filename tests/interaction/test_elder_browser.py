@@ -33,14 +33,17 @@ from tests.live import serving
 if TYPE_CHECKING:
     from playwright.sync_api import Browser
     from playwright.sync_api import Page
+    from playwright.sync_api import ViewportSize
 
 pytestmark = [pytest.mark.browser, pytest.mark.live]
 
 STEP_MS = 20_000
 CARD, PIN = "A00000001", "802413"  # the demo's 张三 (idp/demo/data.py), also the demo apps' holder
-PHONE = {"width": 390, "height": 844}
+PHONE: ViewportSize = {"width": 390, "height": 844}
 FACE = json.dumps({"id_token": {"acr": {"essential": True, "values": ["urn:essc:acr:face"]}}})
 MIN_TEXT_PX, MIN_LARGEST_PX, MIN_LINE, MIN_CONTRAST, MIN_TARGET_PX = 18, 30, 1.3, 7.0, 60
+#: MIIT Annex 1: a code that expires within 3 minutes must say so and offer more time.
+MIN_UNANNOUNCED_S = 180
 
 #: Runs in the page; returns what the checks below compare with the rules.
 MEASURE = r"""() => {
@@ -99,7 +102,9 @@ MEASURE = r"""() => {
     + " [role=button], [tabindex]:not([tabindex='-1'])";
   for (const el of document.querySelectorAll(interactive)) {
     if (!visible(el)) { continue; }
-    const r = el.getBoundingClientRect();
+    // A checkbox's tap target is its label (tapping the words ticks it).
+    const hit = el.matches("input[type=checkbox], input[type=radio]") && el.closest("label");
+    const r = (hit || el).getBoundingClientRect();
     targets.push({ el: name(el), text: el.textContent.trim().slice(0, 24),
                    width: r.width, height: r.height });
   }
@@ -108,10 +113,23 @@ MEASURE = r"""() => {
     return visible(el) && (cs.position === "fixed" || cs.position === "sticky"
       || el.matches("dialog, [role=dialog], [role=alertdialog], [aria-modal]"));
   }).map(name);
+  const now = Date.now() / 1000;
+  const expiring = Array.from(document.querySelectorAll("[data-expires-at]")).filter(visible)
+    .map((el) => Number(el.getAttribute("data-expires-at")) - now);
+  const renews = !!document.querySelector("script[src$='/phone.js'], script[src$='/ride.js'],"
+    + " script[src$='/scan.js'], #renew, #more-time");
+  const bare = Array.from(document.querySelectorAll("a[href]")).filter(visible).filter((el) => {
+    const cs = getComputedStyle(el);
+    return !cs.textDecorationLine.includes("underline") && parseFloat(cs.borderTopWidth) === 0;
+  }).map(name);
+  const unmarked = Array.from(document.querySelectorAll(".error, .ok")).filter(visible)
+    .filter((el) => parseFloat(getComputedStyle(el).borderLeftWidth) < 4).map(name);
   const qr = document.querySelector(".qr svg");
   const box = qr && visible(qr) ? qr.getBoundingClientRect() : null;
   return { elder: document.documentElement.classList.contains("elder"), texts: texts,
            targets: targets, popups: popups, qr: box ? box.width : null,
+           expiring: expiring, renews: renews, bare: bare, unmarked: unmarked,
+           words: document.body.innerText,
            scrollWidth: document.documentElement.scrollWidth,
            innerWidth: window.innerWidth };
 }"""
@@ -151,7 +169,14 @@ def audit(page: Page, name: str) -> dict[str, Any]:
     assert not tiny, f"{name}: targets under {MIN_TARGET_PX}x{MIN_TARGET_PX} px: {tiny}"
     assert not m["popups"], f"{name}: pop-ups or fixed layers: {m['popups']}"
     assert m["scrollWidth"] <= m["innerWidth"], f"{name}: wider than the screen"
-    switch = [t for t in targets if t["el"].startswith("a#ui-switch")]
+    # Colour never the only cue: links underlined, errors and successes with their bar.
+    assert not m["bare"], f"{name}: links told apart by colour alone: {m['bare']}"
+    assert not m["unmarked"], f"{name}: an error or success marked by colour alone"
+    # Nothing expiring within 3 minutes unless the page says so and gives more time.
+    if m["expiring"] and min(m["expiring"]) < MIN_UNANNOUNCED_S:
+        assert "分钟" in m["words"], f"{name}: expires in {min(m['expiring'])} s, unannounced"
+        assert m["renews"], f"{name}: expires in {min(m['expiring'])} s and offers no more time"
+    switch = [t for t in targets if t["el"].startswith("button#ui-switch")]
     assert name == "form-post" or (switch and switch[0]["text"] == "标准版"), name
     return m
 
@@ -201,7 +226,7 @@ def _new_page(browser: Browser, **options: Any) -> Page:
 def _sign_in_with_pin(page: Page, pin: str) -> None:
     page.fill("#credential", CARD)
     page.fill("#pin", pin)
-    page.click("form button[type=submit]")
+    page.click("main form button[type=submit]")
 
 
 def test_every_citizen_page_in_elder_form(browser: object, world: tuple[str, Portal]) -> None:
@@ -237,12 +262,17 @@ def test_every_citizen_page_in_elder_form(browser: object, world: tuple[str, Por
         phone.goto(f"{issuer}/demo/phone/scan?ui=elder")
         audit(phone, "phone-scan")
         phone.fill("#request", qr_text)
-        phone.click("form button[type=submit]")
+        phone.click("main form button[type=submit]")
         expect(phone.locator("#portal")).to_contain_text("某市政务服务网")
         expect(pc.locator("#number")).not_to_be_empty()
         expect(pc.locator("#more-time")).to_be_hidden()  # scanned: no reload offered now
         audit(pc, "scan-pc-scanned")
         audit(phone, "phone-scan-confirm")
+        # The switch on the confirmation (a POST's answer) comes back to this same step.
+        _tap_switch(phone)
+        expect(phone.locator("#portal")).to_contain_text("某市政务服务网")
+        _tap_switch(phone)
+        expect(phone.locator("#portal")).to_contain_text("某市政务服务网")
         phone.click(f"button.choice[value='{pc.locator('#number').inner_text().strip()}']")
         expect(phone.locator("#result")).to_contain_text("已确认登录")
         audit(phone, "phone-scan-approved")
@@ -263,7 +293,7 @@ def test_every_citizen_page_in_elder_form(browser: object, world: tuple[str, Por
 
         pc.goto(f"{issuer}/logout?client_id={portal.client_id}")
         audit(pc, "logout-confirm")
-        pc.click("form button[type=submit]")
+        pc.click("main form button[type=submit]")
         expect(pc.locator("[role=status]")).to_contain_text("您已退出登录")
         audit(pc, "logged-out")
 
@@ -301,5 +331,210 @@ def test_the_form_post_page_in_elder_form(browser: object, world: tuple[str, Por
             page.click("button[name=decision][value=approve]")
         expect(page.locator("#form_post [role=status]")).to_have_text("正在返回应用，请稍候。")
         audit(page, "form-post")
+    finally:
+        page.context.close()
+
+
+def _app_sign_in(page: Page, card: str) -> None:
+    """The demo family app's sign-in (the code flow with prompt=login): the PIN, then consent
+    when this browser has not given it yet."""
+    page.click("#signin")
+    page.wait_for_url("**/interaction/**/signin")
+    audit(page, f"app-signin-{card}")
+    page.fill("#credential", card)
+    page.fill("#pin", PIN)
+    page.click("main form button[type=submit]")
+    page.wait_for_url(lambda url: "/consent" in url or url.endswith(("/daughter", "/father")))
+    if "/consent" in page.url:
+        page.click("button[name=decision][value=approve]")
+    page.wait_for_url(lambda url: url.endswith(("/daughter", "/father")))
+
+
+def _tap_switch(page: Page) -> None:
+    before = measure(page)["elder"]
+    page.click("#ui-switch")
+    page.wait_for_load_state("load")
+    assert measure(page)["elder"] is not before, "the switch changed the page's form"
+
+
+def test_the_family_pages_in_elder_form(browser: object, world: tuple[str, Portal]) -> None:
+    """issue 11 "Done when": the father turns 长辈版 on himself with the switch, and every page
+    of the family story is then in it, on both phones; /my/family in all its states; the QR
+    display larger than the standard one and saying whose code it is and for what."""
+    from playwright.sync_api import Browser
+    from playwright.sync_api import expect
+
+    issuer, _ = world
+    assert isinstance(browser, Browser)
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    daughter, father = _new_page(browser), _new_page(browser)
+    try:
+        father.goto(f"{issuer}/demo/family/father")
+        assert not measure(father)["elder"]
+        _tap_switch(father)  # his own tap: kept in his browser, then for him at sign-in
+        audit(father, "family-father-signed-out")
+        daughter.goto(f"{issuer}/demo/family/daughter?ui=elder")  # her app knows: ui=elder
+        audit(daughter, "family-daughter-signed-out")
+
+        _app_sign_in(daughter, "A00000004")
+        audit(daughter, "family-daughter")
+        daughter.click("#ask button[type=submit]")
+        expect(daughter.locator("#message")).to_contain_text("已发出申请")
+        audit(daughter, "family-daughter-asked")
+
+        _app_sign_in(father, "A00000001")
+        audit(father, "family-father-consent")
+        father.fill("form.confirm input[name=pin]", PIN)
+        father.click("form.confirm button[type=submit]")
+        expect(father.locator("#message")).to_contain_text("您已同意")
+        audit(father, "family-father-consented")
+
+        daughter.goto(f"{issuer}/demo/family/daughter")
+        audit(daughter, "family-daughter-active")
+        daughter.click("#show-code")
+        expect(daughter.locator("#qr-purpose")).to_contain_text("的医保码，由您代为出示")
+        expect(daughter.locator("#time-limit")).to_contain_text("1 分钟内有效")
+        elder_code = audit(daughter, "family-code")["qr"]
+        # The code page is a POST's answer: its switch goes back to her phone's page, as a GET.
+        _tap_switch(daughter)
+        assert daughter.url == f"{issuer}/demo/family/daughter"
+        daughter.click("#show-code")
+        standard_code = measure(daughter)["qr"]
+        assert elder_code > standard_code, (elder_code, standard_code)
+        _tap_switch(daughter)
+        assert daughter.url == f"{issuer}/demo/family/daughter"
+        daughter.click("#show-code")
+        daughter.click("#renew button")  # one more minute: a new code
+        expect(daughter.locator("#qr-purpose")).to_be_visible()
+        audit(daughter, "family-code-renewed")
+
+        daughter.goto(f"{issuer}/demo/family/daughter")
+        daughter.click("#start-pension")
+        expect(daughter.locator("#pension-waiting")).to_be_visible()
+        audit(daughter, "family-daughter-pension-waiting")
+        father.goto(f"{issuer}/demo/family/father")
+        audit(father, "family-father-pension")
+        father.click("#confirm-pension")
+        expect(father.locator("#message")).to_contain_text("已刷脸确认")
+        audit(father, "family-father-pension-confirmed")
+        daughter.goto(f"{issuer}/demo/family/daughter")
+        daughter.click("#finish-pension")
+        expect(daughter.locator("#message")).to_have_text("养老待遇资格认证已完成。")
+        audit(daughter, "family-daughter-certified")
+
+        daughter.goto(f"{issuer}/my/family")
+        expect(daughter.locator("#principals")).to_be_visible()
+        audit(daughter, "my-family-agent")
+
+        father.goto(f"{issuer}/demo/family/father")
+        father.click("#my-family")
+        expect(father.locator(".relative h3")).to_have_text("女儿 张小红")
+        expect(father.locator("#history-lines")).to_contain_text("出示了您的医保码")
+        expect(father.locator("#history-lines")).to_contain_text("养老待遇资格认证")
+        audit(father, "my-family")
+        # A relationship that is not there (a stale page): the message page, in plain words.
+        father.locator(".relative input[name=id]").evaluate("(el) => { el.value = 'x'; }")
+        father.click(".relative button[type=submit]")
+        expect(father.locator("[role=alert]")).to_contain_text("没有找到这段亲情关系")
+        audit(father, "my-family-not-found")
+        father.click("main a")
+        father.click(".relative button[type=submit]")
+        expect(father.locator("#notice")).to_contain_text("已结束")
+        audit(father, "my-family-ended")
+
+        daughter.goto(f"{issuer}/demo/family/daughter?m=relationship-not-found")
+        expect(daughter.locator("#message")).to_contain_text("没有找到这段亲情关系")
+        audit(daughter, "family-daughter-refused")
+    finally:
+        daughter.context.close()
+        father.context.close()
+
+    # His own choice was saved for him at sign-in: another browser that never chose shows it.
+    other = _new_page(browser)
+    try:
+        other.goto(f"{issuer}/my/signin")
+        assert not measure(other)["elder"]
+        _sign_in_with_pin(other, PIN)
+        other.wait_for_url("**/my/authorizations*")
+        assert measure(other)["elder"], "the father's 长辈版 followed him to another browser"
+    finally:
+        other.context.close()
+
+
+def test_the_wallet_codes_in_elder_form(browser: object, world: tuple[str, Portal]) -> None:
+    """The demo wallet's medical and identity codes: larger, what each is for in words, and
+    renewed by the page before the minute is out (said on the page)."""
+    from playwright.sync_api import Browser
+    from playwright.sync_api import expect
+
+    issuer, _ = world
+    assert isinstance(browser, Browser)
+    page = _new_page(browser)
+    try:
+        for purpose, words in (("medical", "医保码，请给医生"), ("identity", "身份码，请给办事")):
+            page.goto(f"{issuer}/demo/phone/code/{purpose}?ui=standard")
+            standard = measure(page)["qr"]
+            page.goto(f"{issuer}/demo/phone/code/{purpose}?ui=elder")
+            expect(page.locator("#qr-purpose")).to_contain_text(words)
+            shown = audit(page, f"phone-{purpose}")
+            assert shown["qr"] > standard, (purpose, shown["qr"], standard)
+    finally:
+        page.context.close()
+
+
+def test_every_error_page_in_elder_form(browser: object, world: tuple[str, Portal]) -> None:
+    """Each kind of error page a citizen can reach (docs/pages.md "Error pages"), in the
+    elder form the citizen chose; a 405's switch leads to a page, not another 405."""
+    from playwright.sync_api import Browser
+    from playwright.sync_api import expect
+
+    issuer, portal = world
+    assert isinstance(browser, Browser)
+    page = _new_page(browser)
+    evil = "https://evil.example/cb"
+    try:
+        page.goto(f"{issuer}/demo")
+        _tap_switch(page)
+        audit(page, "demo-portal")
+        cases = {
+            "error-unknown-app": (
+                f"{issuer}/authorize?client_id=nope&response_type=code&scope=openid"
+                f"&redirect_uri={evil}",
+                400,
+            ),
+            "error-unknown-return": (portal.authorize_url("evil", redirect_uri=evil), 400),
+            "error-request-used": (
+                f"{issuer}/authorize?client_id={portal.client_id}"
+                "&request_uri=urn:ietf:params:oauth:request_uri:gone",
+                400,
+            ),
+            "error-bad-request": (f"{issuer}/authorize", 400),
+            "error-logout-bad-uri": (
+                f"{issuer}/logout?client_id={portal.client_id}&post_logout_redirect_uri={evil}",
+                400,
+            ),
+            "error-not-found": (f"{issuer}/demo/family/nobody", 404),
+            "error-method": (f"{issuer}/my/family/end", 405),
+        }
+        for name, (url, status) in cases.items():
+            answer = page.goto(url)
+            assert answer is not None and answer.status == status, (name, answer and answer.status)
+            expect(page.locator("[role=alert]")).to_be_visible()
+            audit(page, name)
+        # The 405 page's switch: back to the page its form belongs to, as a GET.
+        with page.expect_navigation():
+            page.click("#ui-switch")
+        assert page.url.startswith((f"{issuer}/my/family", f"{issuer}/my/signin")), page.url
+        _tap_switch(page)
+        # A form posted without its CSRF token (e.g. from another site).
+        page.goto(f"{issuer}/my/signin")
+        page.evaluate(
+            """() => { const f = document.createElement("form");
+                       f.method = "post"; f.action = "/logout/confirm";
+                       document.body.appendChild(f); f.submit(); }"""
+        )
+        page.wait_for_url(f"{issuer}/logout/confirm")
+        expect(page.locator("[role=alert]")).to_be_visible()
+        audit(page, "error-bad-form")
     finally:
         page.context.close()

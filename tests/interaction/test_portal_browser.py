@@ -151,7 +151,7 @@ class Journey:
     def pin(self, pin: str) -> None:
         self.page.fill("#credential", self.card)
         self.page.fill("#pin", pin)
-        self.page.click("form button[type=submit]")
+        self.page.click("main form button[type=submit]")
 
     def words(self, key: str) -> str:
         return WORDS[self.locale][key]

@@ -37,6 +37,14 @@ def test_the_demo_phone_approves(provider: Any) -> None:
     choices = [int(n) for n in re.findall(r'name="number" value="(\d+)"', shown)]
     number = web.get(f"{base}/scan/status").json["number"]
     assert number in choices and len(choices) == 3
+    # The 长辈版 switch on this POST's answer comes back to the same confirmation, as a GET.
+    back = re.search(r'name="next" value="([^"]+)"', shown)
+    assert back and back.group(1).startswith("/demo/phone/scan?request=")
+    redrawn = phone.get(back.group(1).replace("&amp;", "&")).get_data(as_text=True)
+    assert re.findall(r'name="number" value="(\d+)"', redrawn) == [str(n) for n in choices]
+    assert web.get(f"{base}/scan/status").json["state"] == "scanned", "nothing changed"
+    stranger = phone.get("/demo/phone/scan", query_string={"request": "not-a-qr"})
+    assert stranger.status_code == 200 and "invalid-request" in stranger.get_data(as_text=True)
 
     done = phone.post("/demo/phone/scan/decide", data={"request": qr, "number": str(number)})
     assert "已确认登录" in done.get_data(as_text=True)
