@@ -39,7 +39,8 @@ class SignedIn:
 
 
 class _Form(HTMLParser):
-    """The first form's action and its named inputs (hidden csrf_token among them)."""
+    """The first form's action and its named inputs (hidden csrf_token among them), past the
+    长辈版 switch every page carries (``ui-switch-form``, docs/pages.md)."""
 
     def __init__(self) -> None:
         super().__init__()
@@ -49,7 +50,11 @@ class _Form(HTMLParser):
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         values = {k: v or "" for k, v in attrs}
-        if tag == "form" and self.action is None:
+        if (
+            tag == "form"
+            and self.action is None
+            and "ui-switch-form" not in values.get("class", "")
+        ):
             self.action = values.get("action", "")
             self._in_form = True
         elif tag == "input" and self._in_form and values.get("name"):
