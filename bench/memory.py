@@ -17,11 +17,14 @@ CEILING_MB = 120.0
 
 @dataclass(frozen=True)
 class Resident:
-    """One process of a server's group: its pid, command name and resident set in MB."""
+    """One process of a server's group: its pid, command name, resident set in MB, and its
+    proportional share (PSS: each shared page divided among the processes that map it), which
+    is what one more worker costs the machine."""
 
     pid: int
     command: str
     rss_mb: float
+    pss_mb: float
 
 
 @dataclass(frozen=True)
@@ -43,6 +46,13 @@ def _status(pid_dir: Path) -> dict[str, str]:
     return fields
 
 
+def _pss_kb(pid_dir: Path) -> int:
+    for line in (pid_dir / "smaps_rollup").read_text().splitlines():
+        if line.startswith("Pss:"):
+            return int(line.split()[1])
+    return 0
+
+
 def _pgid(pid_dir: Path) -> int:
     # /proc/PID/stat: the command may hold spaces and parentheses; the fields after its last ")"
     # are state, ppid, pgrp, ...
@@ -57,10 +67,11 @@ def group(server: str, pgid: int) -> ServerMemory:
             if _pgid(pid_dir) != pgid:
                 continue
             status = _status(pid_dir)
+            rss_kb = int(status.get("VmRSS", "0 kB").split()[0])
+            pss_mb = _pss_kb(pid_dir) / 1024
         except (OSError, IndexError, ValueError):
             continue  # the process ended while we looked
-        rss_kb = int(status.get("VmRSS", "0 kB").split()[0])
-        resident = Resident(int(pid_dir.name), status.get("Name", "?"), rss_kb / 1024)
+        resident = Resident(int(pid_dir.name), status.get("Name", "?"), rss_kb / 1024, pss_mb)
         if resident.pid == pgid:
             master = resident
         else:
@@ -77,12 +88,13 @@ def lines(memories: list[ServerMemory]) -> list[str]:
         f"Resident memory after the run (VmRSS from /proc; target: each worker <= "
         f"{CEILING_MB:.0f} MB):",
         "",
-        "| server | workers (MB each) | largest worker | master | within target |",
+        "| server | workers: RSS (PSS) MB each | largest worker RSS | master RSS | within target |",
         "| --- | --- | ---: | ---: | --- |",
     ]
     for m in memories:
-        each = ", ".join(f"{w.command} {w.rss_mb:.0f}" for w in m.workers) or "none"
+        each = ", ".join(f"{w.command} {w.rss_mb:.0f} ({w.pss_mb:.0f})" for w in m.workers)
         master = f"{m.master.command} {m.master.rss_mb:.0f} MB" if m.master else "gone"
         verdict = "yes" if m.workers and m.largest_worker_mb <= CEILING_MB else "no"
-        out.append(f"| {m.server} | {each} | {m.largest_worker_mb:.0f} MB | {master} | {verdict} |")
+        largest = f"{m.largest_worker_mb:.0f} MB"
+        out.append(f"| {m.server} | {each or 'none'} | {largest} | {master} | {verdict} |")
     return out
