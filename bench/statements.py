@@ -43,7 +43,7 @@ from bench.signin import pkce_pair
 
 ROUND_TRIPS = 200
 WARM_UP = 20
-SCENARIOS = ("authorization_code", "refresh")
+SCENARIOS = ("authorization_code", "refresh", "client_credentials")
 
 
 @dataclass(frozen=True)
@@ -165,6 +165,15 @@ def _refresh(web: Any, instance: Instance) -> Callable[[], None]:
     return refresh
 
 
+def _client_credentials(web: Any, instance: Instance) -> Callable[[], None]:
+    data = {"grant_type": "client_credentials", "scope": "essc.qr.verify"}
+
+    def token() -> None:
+        _token(web, data, instance.service.basic)
+
+    return token
+
+
 def count(
     instance: Instance,
     round_trips: int = ROUND_TRIPS,
@@ -181,7 +190,12 @@ def count(
     web = app.test_client()
     # The code scenario signs in first; the refresh one then only consents (SSO).
     code_round_trip = _code_round_trip(web, instance)
-    unit = code_round_trip if scenario == "authorization_code" else _refresh(web, instance)
+    units = {
+        "authorization_code": lambda: code_round_trip,
+        "refresh": lambda: _refresh(web, instance),
+        "client_credentials": lambda: _client_credentials(web, instance),
+    }
+    unit = units[scenario]()
     counts = {"statements": 0, "commits": 0, "pings": 0, "begins": 0}
 
     def statement(*_: Any) -> None:
