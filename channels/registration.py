@@ -27,6 +27,7 @@ from channels.encryption_keys import encryption_key
 from channels.encryption_keys import is_encryption_key
 from channels.kinds import ALLOWED_SCOPES
 from channels.kinds import ECARD_SCOPE
+from channels.kinds import FAPI2_KINDS
 from channels.kinds import ChannelKind
 
 SIGNING_ALGS = ("ES256", "EdDSA", "PS256", "RS256")
@@ -119,8 +120,11 @@ def validate_metadata(
     dpop_bound: bool = False,
     security: SecurityOptions = SecurityOptions(),
     require_signed_request_object: bool = False,
-    fapi2: bool = False,
+    fapi2: bool | None = None,
 ) -> ClientMetadata:
+    """The metadata to store. ``fapi2`` None: the kind's default, on for the kinds that move
+    money (``channels.kinds.FAPI2_KINDS``, docs/security-profile.md); only an operator's or
+    the caller's explicit ``False`` takes such a channel off the profile."""
     if not name.strip() or len(name) > 128:
         raise InvalidClientMetadata("invalid_client_metadata", "client_name is required (<=128)")
     try:
@@ -220,7 +224,7 @@ def validate_metadata(
             security.tls_client_certificate_bound_access_tokens
         ),
         require_signed_request_object=require_signed_request_object,
-        fapi2_security_profile=fapi2,
+        fapi2_security_profile=channel_kind in FAPI2_KINDS if fapi2 is None else fapi2,
     )
 
 

@@ -91,7 +91,7 @@ class Onboarding:
         try:
             statement = self._verifier.verify(body.get("software_statement"))
             s = uow.session
-            metadata = self._metadata(body, statement, self._parent(s, statement, True))
+            metadata = self._metadata(body, statement, self._parent(s, statement, True), None)
             native = self._native(body, metadata)
             self._spend(s, statement)
             return self._create(uow, metadata, native, statement)
@@ -113,13 +113,19 @@ class Onboarding:
         return parent
 
     def _metadata(
-        self, body: dict[str, Any], statement: SoftwareStatement, parent: ChannelRow | None
+        self,
+        body: dict[str, Any],
+        statement: SoftwareStatement,
+        parent: ChannelRow | None,
+        current_fapi2: bool | None,
     ) -> ClientMetadata:
+        """``current_fapi2``: the channel's stored switch on update, None on registration."""
         return client_metadata(
             body,
             statement,
             client_from_row(parent) if parent is not None else None,
             allow_http_loopback=self._allow_http_loopback,
+            current_fapi2=current_fapi2,
         )
 
     def _native(self, body: dict[str, Any], metadata: ClientMetadata) -> NativeApi:
@@ -189,7 +195,8 @@ class Onboarding:
             self._check_update_fields(row, body)
             stored = row.software_statement or {}
             statement = statement_from_claims(stored["jwt"], stored["claims"])
-            metadata = self._metadata(body, statement, self._parent(s, statement, False))
+            parent = self._parent(s, statement, False)
+            metadata = self._metadata(body, statement, parent, row.fapi2_security_profile)
             native = self._native(body, metadata)
             self._apply(row, metadata)
             self._apply_native(uow, row, native)

@@ -54,9 +54,10 @@ def clients() -> None:
     help="Authorization requests only as signed request objects (RFC 9101).",
 )
 @click.option(
-    "--fapi2",
-    is_flag=True,
-    help="The FAPI 2.0 Security Profile (docs/security-profile.md).",
+    "--fapi2/--no-fapi2",
+    default=None,
+    help="The FAPI 2.0 Security Profile (docs/security-profile.md; "
+    "default: on for unionpay, bank and merchant).",
 )
 @click.option(
     "--allow-token-exchange",
@@ -82,7 +83,6 @@ def clients_add(**options: Any) -> None:
     from channels.registration import InvalidClientMetadata
     from channels.registration import validate_metadata
     from idp.channel_admin.clients import add_client
-    from idp.oauth import fapi2
 
     p = provider()
     keys = [_api_key(value) for value in options["api_keys"]]
@@ -117,7 +117,7 @@ def clients_add(**options: Any) -> None:
             backchannel_logout_session_required=options["backchannel_logout_session_required"],
             allow_http_loopback=not p.settings.production,
         )
-        metadata = fapi2.profiled(metadata)
+        metadata = _profiled(metadata, options)
         native = native_api(
             options["api_signature_scheme"],
             keys,
@@ -148,6 +148,20 @@ def clients_add(**options: Any) -> None:
     if secret:
         out["client_secret"] = secret
     emit(out)
+
+
+def _profiled(metadata: Any, options: dict[str, Any]) -> Any:
+    """``fapi2.profiled``; a refusal of the kind's default profile says it was the default."""
+    from channels.registration import InvalidClientMetadata
+    from idp.oauth import fapi2
+
+    try:
+        return fapi2.profiled(metadata)
+    except InvalidClientMetadata as exc:
+        if options["fapi2"] is None:
+            hint = f" ({metadata.kind.value} channels default to FAPI 2.0; --no-fapi2 opts out)"
+            raise InvalidClientMetadata(exc.error, exc.description + hint) from None
+        raise
 
 
 def _security(options: dict[str, Any]) -> Any:

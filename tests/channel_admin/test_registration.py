@@ -54,6 +54,9 @@ def statement(
         scopes=scope.split(),
         grant_types=list(grants),
         parent_client_id=parent,
+        # The operator takes these test channels off FAPI 2.0 (they use secrets); the
+        # profile's own onboarding tests are in tests/oauth/test_fapi.py.
+        fapi2=override.pop("fapi2", False),
     )
     typ = override.pop("typ", TYP)
     claims.update(override)

@@ -179,6 +179,29 @@ def test_clients_add_private_key_jwt_with_a_jwks_file(essc: Essc, tmp_path: Path
     )  # fmt: skip
     assert added["token_endpoint_auth_method"] == "private_key_jwt"
     assert "client_secret" not in added
+    assert added["essc_fapi2_security_profile"] is True  # a merchant, by default
+
+
+MERCHANT_SECRET_ARGS = (
+    "clients", "add", "--name", "药店", "--kind", "merchant", "--grant-type",
+    "client_credentials", "--auth-method", "client_secret_basic", "--scope", "essc.qr.verify",
+)  # fmt: skip
+
+
+def test_clients_add_holds_a_merchant_to_fapi2_unless_told_not_to(essc: Essc) -> None:
+    """A shared secret is refused under the kind's default profile, with the way out named;
+    ``--no-fapi2`` registers it and the printed JSON says so; ``--fapi2`` is the same refusal
+    without the hint (the operator chose it)."""
+    assert essc.fails(*MERCHANT_SECRET_ARGS) == (
+        "invalid_client_metadata: a FAPI 2.0 client authenticates with private_key_jwt or "
+        "mutual TLS (merchant channels default to FAPI 2.0; --no-fapi2 opts out)"
+    )
+    assert essc.fails(*MERCHANT_SECRET_ARGS, "--fapi2") == (
+        "invalid_client_metadata: a FAPI 2.0 client authenticates with private_key_jwt or "
+        "mutual TLS"
+    )
+    added = essc.ok(*MERCHANT_SECRET_ARGS, "--no-fapi2")
+    assert added["essc_fapi2_security_profile"] is False and added["client_secret"]
 
 
 @pytest.mark.parametrize(
