@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from channels.client import Client
+from channels.embedding import FIELD as EMBED_FIELD
 from channels.kinds import FAPI2_KINDS
 from channels.registration import ClientMetadata
 from channels.registration import InvalidClientMetadata
@@ -77,6 +78,7 @@ def client_metadata(
             body, "backchannel_logout_session_required", False
         ),
         allow_http_loopback=allow_http_loopback,
+        embed_origins=_str_list(body, EMBED_FIELD, [], "invalid_client_metadata"),
         security=SecurityOptions(
             id_token_encrypted_response_alg=_optional_str(body, "id_token_encrypted_response_alg"),
             id_token_encrypted_response_enc=_optional_str(body, "id_token_encrypted_response_enc"),

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from channels import api_keys
 from channels.api_keys import NativeApi
+from channels.embedding import FIELD as EMBED_FIELD
 from channels.registration import ClientMetadata
 from channels.registration import InvalidClientMetadata
 from channels.registry import ClientRegistry
@@ -270,6 +271,7 @@ class Onboarding:
         )
         row.require_signed_request_object = metadata.require_signed_request_object
         row.fapi2_security_profile = metadata.fapi2_security_profile
+        row.embed_origins = list(metadata.embed_origins)
         if metadata.fapi2_security_profile:  # RFC 7591 carries no rotation field of its own
             row.rotate_refresh_tokens = metadata.rotate_refresh_tokens
         row.post_logout_redirect_uris = list(metadata.post_logout_redirect_uris)
@@ -326,6 +328,7 @@ class Onboarding:
             ),
             "require_signed_request_object": row.require_signed_request_object,
             FAPI2_FIELD: row.fapi2_security_profile,
+            EMBED_FIELD: row.embed_origins,
             "post_logout_redirect_uris": row.post_logout_redirect_uris,
             "backchannel_logout_session_required": row.backchannel_logout_session_required,
             "registration_client_uri": f"{self._issuer}/register/{row.client_id}",

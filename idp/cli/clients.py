@@ -76,6 +76,13 @@ def clients() -> None:
     help="A PEM public key or certificate of the channel, with its serial (repeatable).",
 )
 @click.option("--notification-url", help="Where status notifications are POSTed.")
+@click.option(
+    "--embed-origin",
+    "embed_origins",
+    multiple=True,
+    metavar="ORIGIN",
+    help="An https origin that may frame this client's sign-in pages (repeatable).",
+)
 def clients_add(**options: Any) -> None:
     """Register a client; prints one JSON object with client_id (and client_secret)."""
     from channels.api_keys import native_api
@@ -112,6 +119,7 @@ def clients_add(**options: Any) -> None:
             security=_security(options),
             require_signed_request_object=options["require_signed_request_object"],
             fapi2=options["fapi2"],
+            embed_origins=list(options["embed_origins"]),
             post_logout_redirect_uris=list(options["post_logout_redirect_uris"]),
             backchannel_logout_uri=options["backchannel_logout_uri"],
             backchannel_logout_session_required=options["backchannel_logout_session_required"],
@@ -143,6 +151,7 @@ def clients_add(**options: Any) -> None:
         "scope": " ".join(row.scopes),
         "redirect_uris": row.redirect_uris,
         "essc_fapi2_security_profile": row.fapi2_security_profile,
+        "essc_embed_origins": row.embed_origins,
         **native.metadata(),
     }
     if secret:

@@ -188,6 +188,21 @@ MERCHANT_SECRET_ARGS = (
 )  # fmt: skip
 
 
+def test_clients_add_embed_origins(essc: Essc) -> None:
+    """``--embed-origin`` (repeatable): who may frame the client's sign-in pages."""
+    added = essc.ok(
+        *PORTAL_ARGS, "--embed-origin", "https://portal.example.gov.cn",
+        "--embed-origin", "http://127.0.0.1:8080",
+    )  # fmt: skip
+    assert added["essc_embed_origins"] == ["https://portal.example.gov.cn", "http://127.0.0.1:8080"]
+    assert essc.ok(*PORTAL_ARGS)["essc_embed_origins"] == []
+    for hostile in ("https://*.gov.cn", "https://a.gov.cn/embed", "https://a.gov.cn; x"):
+        assert essc.fails(*PORTAL_ARGS, "--embed-origin", hostile) == (
+            "invalid_client_metadata: essc_embed_origins must hold exact https origins "
+            "(scheme://host[:port])"
+        )
+
+
 def test_clients_add_holds_a_merchant_to_fapi2_unless_told_not_to(essc: Essc) -> None:
     """A shared secret is refused under the kind's default profile, with the way out named;
     ``--no-fapi2`` registers it and the printed JSON says so; ``--fapi2`` is the same refusal
