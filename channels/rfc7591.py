@@ -134,7 +134,7 @@ def _fapi2(body: dict[str, Any], statement: SoftwareStatement, current: bool | N
     asked = _bool(body, FAPI2_FIELD, default)
     if default and not asked and statement.kind in FAPI2_KINDS:
         raise bad(
-            "a channel of this kind is held to FAPI 2.0 unless its software statement says not"
+            "this kind of channel is held to FAPI 2.0 unless its software statement says otherwise"
         )
     return asked
 
