@@ -196,7 +196,7 @@ def test_the_registered_origin_frames_the_sign_in_and_the_flow_completes(
         framed.page.screenshot(path=str(tmp_path / "embedded-signin.png"))
         frame.locator("#credential").fill(CARD)
         frame.locator("#pin").fill(PIN)
-        frame.locator("form button[type=submit]").first.click()
+        frame.locator("form:has(#pin) button[type=submit]").click()
         frame.locator("button[name=decision][value=approve]").click()
         expect(frame.locator("#back")).to_be_visible()
         landed = framed.frame().url
