@@ -58,6 +58,7 @@ def _client(p: Provider, kind: str, scope: str) -> tuple[str, str]:
         auth_method="client_secret_basic",
         redirect_uris=[],
         scopes=[scope],
+        fapi2=False,  # the bench measures the payment endpoints with secret-based clients
     )
     with p.db.transaction() as s:
         row, secret = add_client(s, metadata, p.secret_hash, now=p.now())

@@ -55,6 +55,9 @@ class Client:
     require_signed_request_object: bool = False
     #: The FAPI 2.0 Security Profile (``idp.oauth.fapi2``, docs/security-profile.md).
     fapi2_security_profile: bool = False
+    #: Origins that may frame the pages of this client's authorization requests
+    #: (``channels.embedding``; CSP3 ``frame-ancestors``); none: no one may.
+    embed_origins: tuple[str, ...] = ()
 
     @property
     def active(self) -> bool:

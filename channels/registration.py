@@ -20,6 +20,8 @@ from channels.client import GRANT_TYPES
 from channels.client import MTLS_AUTH_METHODS
 from channels.client import SUBJECT_TYPES
 from channels.client import TOKEN_EXCHANGE
+from channels.embedding import InvalidEmbedOrigin
+from channels.embedding import check_embed_origins
 from channels.encryption_keys import ID_TOKEN_ENCRYPTION_ALGS
 from channels.encryption_keys import ID_TOKEN_ENCRYPTION_ENCS
 from channels.encryption_keys import check_encryption_jwk
@@ -27,6 +29,7 @@ from channels.encryption_keys import encryption_key
 from channels.encryption_keys import is_encryption_key
 from channels.kinds import ALLOWED_SCOPES
 from channels.kinds import ECARD_SCOPE
+from channels.kinds import FAPI2_KINDS
 from channels.kinds import ChannelKind
 
 SIGNING_ALGS = ("ES256", "EdDSA", "PS256", "RS256")
@@ -84,6 +87,8 @@ class ClientMetadata:
     require_signed_request_object: bool = False
     #: ``essc_fapi2_security_profile``: held to ``idp.oauth.fapi2`` when stored.
     fapi2_security_profile: bool = False
+    #: ``essc_embed_origins``: who may frame this client's sign-in pages (channels.embedding).
+    embed_origins: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -119,8 +124,12 @@ def validate_metadata(
     dpop_bound: bool = False,
     security: SecurityOptions = SecurityOptions(),
     require_signed_request_object: bool = False,
-    fapi2: bool = False,
+    fapi2: bool | None = None,
+    embed_origins: list[str] | None = None,
 ) -> ClientMetadata:
+    """The metadata to store. ``fapi2`` None: the kind's default, on for the kinds that move
+    money (``channels.kinds.FAPI2_KINDS``, docs/security-profile.md); only an operator's or
+    the caller's explicit ``False`` takes such a channel off the profile."""
     if not name.strip() or len(name) > 128:
         raise InvalidClientMetadata("invalid_client_metadata", "client_name is required (<=128)")
     try:
@@ -195,6 +204,12 @@ def validate_metadata(
         raise InvalidClientMetadata(
             "invalid_client_metadata", "unsupported id_token_signed_response_alg"
         )
+    try:
+        embedders = check_embed_origins(
+            embed_origins or [], allow_http_loopback=allow_http_loopback
+        )
+    except InvalidEmbedOrigin as exc:
+        raise InvalidClientMetadata("invalid_client_metadata", str(exc)) from None
     return ClientMetadata(
         name=name.strip(),
         kind=channel_kind,
@@ -220,7 +235,8 @@ def validate_metadata(
             security.tls_client_certificate_bound_access_tokens
         ),
         require_signed_request_object=require_signed_request_object,
-        fapi2_security_profile=fapi2,
+        fapi2_security_profile=channel_kind in FAPI2_KINDS if fapi2 is None else fapi2,
+        embed_origins=embedders,
     )
 
 

@@ -11,6 +11,8 @@ from __future__ import annotations
 from typing import Any
 
 from channels.client import Client
+from channels.embedding import FIELD as EMBED_FIELD
+from channels.kinds import FAPI2_KINDS
 from channels.registration import ClientMetadata
 from channels.registration import InvalidClientMetadata
 from channels.registration import SecurityOptions
@@ -18,8 +20,9 @@ from channels.registration import validate_metadata
 from channels.software_statement import SoftwareStatement
 
 #: The FAPI 2.0 switch (docs/security-profile.md): a statement's claim, which a request may not
-#: contradict; without one the request's, off by default. ``essc channels statement`` turns it
-#: on for payment kinds and merchants unless the operator says ``--no-fapi2``.
+#: contradict. Without one the kinds that move money (``FAPI2_KINDS``) are held to it and only
+#: the operator (the statement, ``essc channels statement --no-fapi2``) can take them off; other
+#: kinds may ask for it. ``essc channels statement`` writes the claim for every kind.
 FAPI2_FIELD = "essc_fapi2_security_profile"
 #: RFC 7591 2: ``authorization_code`` and ``client_secret_basic`` when omitted.
 DEFAULT_GRANT_TYPES = ["authorization_code"]
@@ -43,8 +46,12 @@ def client_metadata(
     parent: Client | None,
     *,
     allow_http_loopback: bool,
+    current_fapi2: bool | None = None,
 ) -> ClientMetadata:
-    """RFC 7591 3.1 / RFC 7592 2.2: the metadata to store, or ``InvalidClientMetadata``."""
+    """RFC 7591 3.1 / RFC 7592 2.2: the metadata to store, or ``InvalidClientMetadata``.
+
+    ``current_fapi2`` is the stored switch of a channel being updated (RFC 7592 2.2), which
+    stands when the request leaves the field out."""
     _check_consistent(body, statement)
     grants = _str_list(body, "grant_types", DEFAULT_GRANT_TYPES, "invalid_client_metadata")
     _check_response_types(body, grants)
@@ -62,7 +69,7 @@ def client_metadata(
         require_par=_bool(body, "require_pushed_authorization_requests", False),
         dpop_bound=_bool(body, "dpop_bound_access_tokens", False),
         require_signed_request_object=_bool(body, "require_signed_request_object", False),
-        fapi2=statement.fapi2 if statement.fapi2 is not None else _bool(body, FAPI2_FIELD, False),
+        fapi2=_fapi2(body, statement, current_fapi2),
         post_logout_redirect_uris=_str_list(
             body, "post_logout_redirect_uris", [], "invalid_redirect_uri"
         ),
@@ -71,6 +78,7 @@ def client_metadata(
             body, "backchannel_logout_session_required", False
         ),
         allow_http_loopback=allow_http_loopback,
+        embed_origins=_str_list(body, EMBED_FIELD, [], "invalid_client_metadata"),
         security=SecurityOptions(
             id_token_encrypted_response_alg=_optional_str(body, "id_token_encrypted_response_alg"),
             id_token_encrypted_response_enc=_optional_str(body, "id_token_encrypted_response_enc"),
@@ -114,6 +122,21 @@ def _check_consistent(body: dict[str, Any], statement: SoftwareStatement) -> Non
     for field, value in pinned.items():
         if field in body and body[field] != value:
             raise bad("the request contradicts the software statement")
+
+
+def _fapi2(body: dict[str, Any], statement: SoftwareStatement, current: bool | None) -> bool:
+    """The statement's choice; else the request's, which may not take a channel of a kind
+    that moves money off the profile (only the operator may, in the statement); else the
+    stored value on update, the kind's default on registration."""
+    if statement.fapi2 is not None:
+        return statement.fapi2
+    default = statement.kind in FAPI2_KINDS if current is None else current
+    asked = _bool(body, FAPI2_FIELD, default)
+    if default and not asked and statement.kind in FAPI2_KINDS:
+        raise bad(
+            "this kind of channel is held to FAPI 2.0 unless its software statement says otherwise"
+        )
+    return asked
 
 
 def _check_response_types(body: dict[str, Any], grants: list[str]) -> None:

@@ -25,6 +25,7 @@ from idp.errors import InvalidRequest
 from idp.errors import OAuthError
 from idp.errors import Problem
 from idp.errors import ServerError
+from idp.http import framing
 from idp.http.backchannel import BackChannel
 from idp.http.discovery import Documents
 from idp.http.edge import REJECTED_KEY
@@ -203,12 +204,14 @@ def _register_hooks(app: Flask) -> None:
             response.headers["Cache-Control"] = "no-store"
             response.headers.setdefault("Pragma", "no-cache")
         if response.mimetype == "text/html":
-            response.headers.setdefault(
+            csp = response.headers.setdefault(
                 "Content-Security-Policy",
                 "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
                 "form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
             )
-            response.headers.setdefault("X-Frame-Options", "DENY")
+            # Only a page of an embedding client's request names who may frame it.
+            if not framing.names_ancestors(csp):
+                response.headers.setdefault("X-Frame-Options", "DENY")
             response.headers.setdefault("Referrer-Policy", "no-referrer")
         return response
 

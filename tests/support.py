@@ -56,6 +56,9 @@ def register(
 ) -> Any:
     from tests.conftest import Registered
 
+    # Tests of other things register the plain way; FAPI 2.0 tests pass fapi2=True (or None,
+    # the kind's default).
+    extra.setdefault("fapi2", False)
     metadata = validate_metadata(
         name=f"test {kind}",
         kind=kind,

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from channels import api_keys
 from channels.api_keys import NativeApi
+from channels.embedding import FIELD as EMBED_FIELD
 from channels.registration import ClientMetadata
 from channels.registration import InvalidClientMetadata
 from channels.registry import ClientRegistry
@@ -91,7 +92,7 @@ class Onboarding:
         try:
             statement = self._verifier.verify(body.get("software_statement"))
             s = uow.session
-            metadata = self._metadata(body, statement, self._parent(s, statement, True))
+            metadata = self._metadata(body, statement, self._parent(s, statement, True), None)
             native = self._native(body, metadata)
             self._spend(s, statement)
             return self._create(uow, metadata, native, statement)
@@ -113,13 +114,19 @@ class Onboarding:
         return parent
 
     def _metadata(
-        self, body: dict[str, Any], statement: SoftwareStatement, parent: ChannelRow | None
+        self,
+        body: dict[str, Any],
+        statement: SoftwareStatement,
+        parent: ChannelRow | None,
+        current_fapi2: bool | None,
     ) -> ClientMetadata:
+        """``current_fapi2``: the channel's stored switch on update, None on registration."""
         return client_metadata(
             body,
             statement,
             client_from_row(parent) if parent is not None else None,
             allow_http_loopback=self._allow_http_loopback,
+            current_fapi2=current_fapi2,
         )
 
     def _native(self, body: dict[str, Any], metadata: ClientMetadata) -> NativeApi:
@@ -189,7 +196,8 @@ class Onboarding:
             self._check_update_fields(row, body)
             stored = row.software_statement or {}
             statement = statement_from_claims(stored["jwt"], stored["claims"])
-            metadata = self._metadata(body, statement, self._parent(s, statement, False))
+            parent = self._parent(s, statement, False)
+            metadata = self._metadata(body, statement, parent, row.fapi2_security_profile)
             native = self._native(body, metadata)
             self._apply(row, metadata)
             self._apply_native(uow, row, native)
@@ -263,6 +271,7 @@ class Onboarding:
         )
         row.require_signed_request_object = metadata.require_signed_request_object
         row.fapi2_security_profile = metadata.fapi2_security_profile
+        row.embed_origins = list(metadata.embed_origins)
         if metadata.fapi2_security_profile:  # RFC 7591 carries no rotation field of its own
             row.rotate_refresh_tokens = metadata.rotate_refresh_tokens
         row.post_logout_redirect_uris = list(metadata.post_logout_redirect_uris)
@@ -319,6 +328,7 @@ class Onboarding:
             ),
             "require_signed_request_object": row.require_signed_request_object,
             FAPI2_FIELD: row.fapi2_security_profile,
+            EMBED_FIELD: row.embed_origins,
             "post_logout_redirect_uris": row.post_logout_redirect_uris,
             "backchannel_logout_session_required": row.backchannel_logout_session_required,
             "registration_client_uri": f"{self._issuer}/register/{row.client_id}",

@@ -54,9 +54,10 @@ def clients() -> None:
     help="Authorization requests only as signed request objects (RFC 9101).",
 )
 @click.option(
-    "--fapi2",
-    is_flag=True,
-    help="The FAPI 2.0 Security Profile (docs/security-profile.md).",
+    "--fapi2/--no-fapi2",
+    default=None,
+    help="The FAPI 2.0 Security Profile (docs/security-profile.md; "
+    "default: on for unionpay, bank and merchant).",
 )
 @click.option(
     "--allow-token-exchange",
@@ -75,6 +76,13 @@ def clients() -> None:
     help="A PEM public key or certificate of the channel, with its serial (repeatable).",
 )
 @click.option("--notification-url", help="Where status notifications are POSTed.")
+@click.option(
+    "--embed-origin",
+    "embed_origins",
+    multiple=True,
+    metavar="ORIGIN",
+    help="An https origin that may frame this client's sign-in pages (repeatable).",
+)
 def clients_add(**options: Any) -> None:
     """Register a client; prints one JSON object with client_id (and client_secret)."""
     from channels.api_keys import native_api
@@ -82,7 +90,6 @@ def clients_add(**options: Any) -> None:
     from channels.registration import InvalidClientMetadata
     from channels.registration import validate_metadata
     from idp.channel_admin.clients import add_client
-    from idp.oauth import fapi2
 
     p = provider()
     keys = [_api_key(value) for value in options["api_keys"]]
@@ -112,12 +119,13 @@ def clients_add(**options: Any) -> None:
             security=_security(options),
             require_signed_request_object=options["require_signed_request_object"],
             fapi2=options["fapi2"],
+            embed_origins=list(options["embed_origins"]),
             post_logout_redirect_uris=list(options["post_logout_redirect_uris"]),
             backchannel_logout_uri=options["backchannel_logout_uri"],
             backchannel_logout_session_required=options["backchannel_logout_session_required"],
             allow_http_loopback=not p.settings.production,
         )
-        metadata = fapi2.profiled(metadata)
+        metadata = _profiled(metadata, options)
         native = native_api(
             options["api_signature_scheme"],
             keys,
@@ -143,11 +151,26 @@ def clients_add(**options: Any) -> None:
         "scope": " ".join(row.scopes),
         "redirect_uris": row.redirect_uris,
         "essc_fapi2_security_profile": row.fapi2_security_profile,
+        "essc_embed_origins": row.embed_origins,
         **native.metadata(),
     }
     if secret:
         out["client_secret"] = secret
     emit(out)
+
+
+def _profiled(metadata: Any, options: dict[str, Any]) -> Any:
+    """``fapi2.profiled``; a refusal of the kind's default profile says it was the default."""
+    from channels.registration import InvalidClientMetadata
+    from idp.oauth import fapi2
+
+    try:
+        return fapi2.profiled(metadata)
+    except InvalidClientMetadata as exc:
+        if options["fapi2"] is None:
+            hint = f" ({metadata.kind.value} channels default to FAPI 2.0; --no-fapi2 opts out)"
+            raise InvalidClientMetadata(exc.error, exc.description + hint) from None
+        raise
 
 
 def _security(options: dict[str, Any]) -> Any:

@@ -32,6 +32,7 @@ from flask_babel import gettext
 from markupsafe import Markup
 from werkzeug.wrappers import Response as BaseResponse
 
+from idp.demo.csrf import guard
 from idp.demo.family import assertion
 from idp.demo.family import family_app
 from idp.family.history import POWER_NAMES
@@ -42,7 +43,7 @@ from idp.interaction.i18n import text
 from idp.interaction.pages import error_page
 from idp.qr import render
 
-bp = Blueprint("demo_family", __name__, url_prefix="/demo/family")
+bp = guard(Blueprint("demo_family", __name__, url_prefix="/demo/family"))
 PHONES = ("daughter", "father")
 TOKEN_EXCHANGE = "urn:ietf:params:oauth:grant-type:token-exchange"  # noqa: S105
 ACCESS_TOKEN = "urn:ietf:params:oauth:token-type:access_token"  # noqa: S105

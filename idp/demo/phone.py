@@ -28,6 +28,7 @@ from werkzeug.wrappers import Response as BaseResponse
 
 from channels.kinds import ChannelKind
 from idp.channel_auth.caller import Channel
+from idp.demo.csrf import guard
 from idp.demo.wallet import wallet
 from idp.errors import Problem
 from idp.http.http import provider
@@ -39,7 +40,7 @@ from idp.qr.service import IssuedCode
 from idp.qr.token import Purpose
 from idp.store.ecards import ECard
 
-bp = Blueprint("demo_phone", __name__, url_prefix="/demo/phone")
+bp = guard(Blueprint("demo_phone", __name__, url_prefix="/demo/phone"))
 #: Reload this many seconds before the code expires, so the shown code is always valid.
 REFRESH_MARGIN = 10
 SVG_SCALE = 8

@@ -15,6 +15,7 @@ from flask import g
 from flask import render_template
 from flask import request
 
+from idp.demo.csrf import guard
 from idp.demo.scan_app import assertion
 from idp.http.http import provider
 from idp.interaction.i18n import BEIJING
@@ -22,7 +23,7 @@ from idp.interaction.i18n import text
 from idp.scan_signin import formats
 from idp.scan_signin.transitions import Refused
 
-bp = Blueprint("demo_scan_phone", __name__, url_prefix="/demo/phone/scan")
+bp = guard(Blueprint("demo_scan_phone", __name__, url_prefix="/demo/phone/scan"))
 
 
 def _page(**values: Any) -> str:

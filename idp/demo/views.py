@@ -20,11 +20,12 @@ from flask import request
 from flask import session
 from werkzeug.wrappers import Response as BaseResponse
 
+from idp.demo.csrf import guard
 from idp.http.http import provider
 from idp.interaction.i18n import text
 from idp.interaction.pages import error_page
 
-bp = Blueprint("demo", __name__, url_prefix="/demo")
+bp = guard(Blueprint("demo", __name__, url_prefix="/demo"))
 
 
 def _client() -> dict[str, str]:

@@ -77,6 +77,9 @@ def _add(p: Provider, uow: UnitOfWork, name: str, kind: str, scope: str) -> tupl
         auth_method="client_secret_basic",
         redirect_uris=[],
         scopes=[scope],
+        # The demo's merchant script authenticates with its secret so it stays a page of
+        # Python (docs/payments.md); a real bank or merchant registers under FAPI 2.0.
+        fapi2=False,
     )
     row, secret = add_client(uow.session, metadata, p.secret_hash, now=p.now())
     assert secret is not None  # client_secret_basic clients always get one

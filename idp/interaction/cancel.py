@@ -18,6 +18,7 @@ from werkzeug.wrappers import Response as BaseResponse
 
 from idp.errors import AccessDenied
 from idp.events.audit import record_event
+from idp.http import framing
 from idp.http.http import provider
 from idp.interaction.browser import browser_hash
 from idp.interaction.browser import csrf_ok
@@ -41,6 +42,7 @@ def cancel(s: Session, interaction_id: str) -> BaseResponse:
     if row is None:
         return error_page("expired", 400, locale="zh-CN")
     authz = AuthorizationRequest.from_json(row.request)
+    framing.embed_for(authz.client_id)
     authz = replace(authz, ui_locale=page_locale(authz.ui_locale))
     if not csrf_ok(request.form.get("csrf_token")):
         return error_page("bad_form", 400, locale=authz.ui_locale)

@@ -6,6 +6,8 @@ No inline script or style anywhere, so ``script-src``/``style-src`` are ``'self'
 ``form-action`` is ``'self'`` plus the client's redirect URI where a form leads there: the
 form_post page posts to it (OAuth 2.0 Form Post Response Mode, section 2), and Chromium checks
 ``form-action`` against the redirect that follows a sign-in or consent POST too.
+``frame-ancestors`` is ``'none'`` except on the pages of a client that registered origins to
+embed them (``idp.http.framing``).
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from idp.cardholders.gb11643 import normalize_id_number
 from idp.cardholders.service import EnrolmentError
 from idp.cardholders.service import normalize_card_number
 from idp.errors import OAuthError
+from idp.http import framing
 from idp.http.http import NO_STORE
 from idp.http.http import provider
 from idp.interaction.elder_return import return_to
@@ -45,8 +48,7 @@ _Args = ParamSpec("_Args")
 _PLAIN_PATH = re.compile(r"/[A-Za-z0-9/_-]{0,127}")
 
 BASE_POLICY = (
-    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-    "frame-ancestors 'none'; base-uri 'none'"
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; base-uri 'none'"
 )
 
 
@@ -75,7 +77,8 @@ def policy(form_to: str | None = None) -> str:
     source = form_source(form_to) if form_to else None
     if source:
         targets.append(source)
-    return f"{BASE_POLICY}; form-action {' '.join(targets)}"
+    ancestors = framing.frame_ancestors()  # 'none' unless the client embeds it (idp.http.framing)
+    return f"{BASE_POLICY}; frame-ancestors {ancestors}; form-action {' '.join(targets)}"
 
 
 def html(page: str, status: int, *, form_to: str | None = None) -> Response:

@@ -21,6 +21,7 @@ from idp.errors import LoginRequired
 from idp.errors import OAuthError
 from idp.errors import UnmetAuthenticationRequirements
 from idp.events.audit import record_event
+from idp.http import framing
 from idp.http.http import provider
 from idp.interaction import pages
 from idp.interaction.assurance import Assurance
@@ -94,7 +95,9 @@ def authorize(s: Session) -> BaseResponse:
         if isinstance(exc, UntrustedRedirect):
             key = untrusted_page(items, p.clients.get, exc.error)
             return error_page(key, 400, locale=raw_locale(items))
+        framing.embed_for(exc.request.client_id)  # its redirect_uri is verified: it is the client
         return respond_error(exc.request, exc.error)
+    framing.embed_for(authz.client_id)
     token = dict(items).get("login_hint_token")
     if token:
         return _channel_signin(s, authz, token)
@@ -292,6 +295,7 @@ def _load(s: Session, interaction_id: str) -> tuple[Interaction, AuthorizationRe
     if row is None:
         return None
     authz = AuthorizationRequest.from_json(row.request)
+    framing.embed_for(authz.client_id)  # this interaction's pages, errors included
     return row, replace(authz, ui_locale=page_locale(authz.ui_locale))
 
 

@@ -93,6 +93,7 @@ def prepare(p: Provider, channels_file: Path) -> tuple[str, ...]:
                 auth_method="client_secret_basic",
                 redirect_uris=[],
                 scopes=[ECARD_SCOPE],
+                fapi2=False,  # the load measures the e-card API, not FAPI 2.0's checks
             )
             row, secret = add_client(s, metadata, p.secret_hash, now=p.now())
             assert secret is not None

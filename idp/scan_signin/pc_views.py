@@ -18,6 +18,7 @@ from markupsafe import Markup
 from sqlalchemy.orm import Session
 from werkzeug.wrappers import Response as BaseResponse
 
+from idp.http import framing
 from idp.http.http import NO_STORE
 from idp.http.http import oauth_json
 from idp.http.http import provider
@@ -46,7 +47,11 @@ SVG_SCALE = 6
 def _authz(s: Session, interaction_id: str) -> AuthorizationRequest | None:
     p = provider()
     row = find_interaction(s, interaction_id, browser_hash=browser_hash(), now=p.now())
-    return None if row is None else AuthorizationRequest.from_json(row.request)
+    if row is None:
+        return None
+    authz = AuthorizationRequest.from_json(row.request)
+    framing.embed_for(authz.client_id)  # the PC page sits where the sign-in page was
+    return authz
 
 
 def _secret() -> str | None:

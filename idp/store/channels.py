@@ -54,6 +54,8 @@ class ChannelRow(Base):
     require_signed_request_object: Mapped[bool] = mapped_column(Boolean, default=False)
     #: The FAPI 2.0 Security Profile (idp.oauth.fapi2).
     fapi2_security_profile: Mapped[bool] = mapped_column(Boolean, default=False)
+    #: ``essc_embed_origins`` (channels.embedding): frame-ancestors of its sign-in pages.
+    embed_origins: Mapped[list[str]] = mapped_column(JSON, default=list)
     #: OIDC RP-Initiated Logout 1.0 3.1 client metadata.
     post_logout_redirect_uris: Mapped[list[str]] = mapped_column(JSON, default=list)
     #: OIDC Back-Channel Logout 1.0 2.2 client metadata.

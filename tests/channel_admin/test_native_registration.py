@@ -258,7 +258,7 @@ def test_clients_add_registers_a_native_channel_its_sdk_can_call(
     kind, keys, how = cli_key_args(scheme, tmp_path)
     native = scheme.removesuffix("-cert")
     scope = "essc.ecard essc.payment" if kind == "unionpay" else "essc.ecard"
-    args = ["clients", "add", "--name", f"Test {kind}", "--kind", kind]
+    args = ["clients", "add", "--name", f"Test {kind}", "--kind", kind, "--no-fapi2"]
     args += ["--grant-type", "client_credentials", "--auth-method", "client_secret_basic"]
     args += ["--scope", scope, "--api-signature-scheme", native]
     args += ["--notification-url", "https://channel.example.cn/essc/notify"]

@@ -54,6 +54,9 @@ def statement(
         scopes=scope.split(),
         grant_types=list(grants),
         parent_client_id=parent,
+        # The operator takes these test channels off FAPI 2.0 (they use secrets); the
+        # profile's own onboarding tests are in tests/oauth/test_fapi.py.
+        fapi2=override.pop("fapi2", False),
     )
     typ = override.pop("typ", TYP)
     claims.update(override)
@@ -545,3 +548,21 @@ def test_client_cache_delays_neither_approval_nor_deletion(
         assert token(web, client).status_code == 401
     finally:
         p.db.dispose()
+
+
+def test_embed_origins_are_registered_read_and_updated(web: Any, operator_key: bytes) -> None:
+    """``essc_embed_origins`` (channels.embedding) through RFC 7591 and RFC 7592."""
+    origin = "https://bank.example.cn"
+    created = register(web, statement(operator_key), essc_embed_origins=[origin])
+    assert created.status_code == 201, created.json
+    assert created.json["essc_embed_origins"] == [origin]
+    uri = f"/register/{created.json['client_id']}"
+    auth = bearer(created.json["registration_access_token"])
+    read = web.get(uri, headers=auth).json
+    assert read["essc_embed_origins"] == [origin]
+    cleared = web.put(uri, json={**editable(read), "essc_embed_origins": []}, headers=auth)
+    assert cleared.status_code == 200 and cleared.json["essc_embed_origins"] == []
+    for hostile in (["https://*.example.cn"], ["https://a.cn/x"], "https://a.cn", [7]):
+        refused = register(web, statement(operator_key), essc_embed_origins=hostile)
+        assert refused.status_code == 400, hostile
+        assert refused.json["error"] == "invalid_client_metadata"

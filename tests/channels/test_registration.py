@@ -51,6 +51,27 @@ def test_merchant_with_private_key_jwt() -> None:
 
 
 @pytest.mark.parametrize(
+    ("kind", "scope", "held"),
+    [
+        ("merchant", "essc.qr.verify", True),
+        ("bank", "essc.ecard", True),
+        ("unionpay", "essc.ecard", True),
+        ("wechat", "essc.ecard", False),
+        ("alipay", "essc.ecard", False),
+        ("app", "essc.ecard", False),
+        ("portal", "openid", False),
+    ],
+)
+def test_the_kinds_that_move_money_default_to_fapi2(kind: str, scope: str, held: bool) -> None:
+    """Issue 13 item 4 at the one metadata seam every registration path goes through; an
+    explicit choice wins either way."""
+    base = {**MERCHANT, "kind": kind, "scopes": [scope]}
+    assert validate_metadata(**base).fapi2_security_profile is held
+    assert validate_metadata(**base, fapi2=False).fapi2_security_profile is False
+    assert validate_metadata(**base, fapi2=True).fapi2_security_profile is True
+
+
+@pytest.mark.parametrize(
     ("changes", "check"),
     [
         ({"name": "  门户  "}, lambda m: m.name == "门户"),

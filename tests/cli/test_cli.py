@@ -179,6 +179,44 @@ def test_clients_add_private_key_jwt_with_a_jwks_file(essc: Essc, tmp_path: Path
     )  # fmt: skip
     assert added["token_endpoint_auth_method"] == "private_key_jwt"
     assert "client_secret" not in added
+    assert added["essc_fapi2_security_profile"] is True  # a merchant, by default
+
+
+MERCHANT_SECRET_ARGS = (
+    "clients", "add", "--name", "药店", "--kind", "merchant", "--grant-type",
+    "client_credentials", "--auth-method", "client_secret_basic", "--scope", "essc.qr.verify",
+)  # fmt: skip
+
+
+def test_clients_add_embed_origins(essc: Essc) -> None:
+    """``--embed-origin`` (repeatable): who may frame the client's sign-in pages."""
+    added = essc.ok(
+        *PORTAL_ARGS, "--embed-origin", "https://portal.example.gov.cn",
+        "--embed-origin", "http://127.0.0.1:8080",
+    )  # fmt: skip
+    assert added["essc_embed_origins"] == ["https://portal.example.gov.cn", "http://127.0.0.1:8080"]
+    assert essc.ok(*PORTAL_ARGS)["essc_embed_origins"] == []
+    for hostile in ("https://*.gov.cn", "https://a.gov.cn/embed", "https://a.gov.cn; x"):
+        assert essc.fails(*PORTAL_ARGS, "--embed-origin", hostile) == (
+            "invalid_client_metadata: essc_embed_origins must hold exact https origins "
+            "(scheme://host[:port])"
+        )
+
+
+def test_clients_add_holds_a_merchant_to_fapi2_unless_told_not_to(essc: Essc) -> None:
+    """A shared secret is refused under the kind's default profile, with the way out named;
+    ``--no-fapi2`` registers it and the printed JSON says so; ``--fapi2`` is the same refusal
+    without the hint (the operator chose it)."""
+    assert essc.fails(*MERCHANT_SECRET_ARGS) == (
+        "invalid_client_metadata: a FAPI 2.0 client authenticates with private_key_jwt or "
+        "mutual TLS (merchant channels default to FAPI 2.0; --no-fapi2 opts out)"
+    )
+    assert essc.fails(*MERCHANT_SECRET_ARGS, "--fapi2") == (
+        "invalid_client_metadata: a FAPI 2.0 client authenticates with private_key_jwt or "
+        "mutual TLS"
+    )
+    added = essc.ok(*MERCHANT_SECRET_ARGS, "--no-fapi2")
+    assert added["essc_fapi2_security_profile"] is False and added["client_secret"]
 
 
 @pytest.mark.parametrize(

@@ -146,13 +146,13 @@ def test_the_family_story(browser: Any, story: tuple[str, dict[str, str], Path])
         expect(father.locator("#history-lines li").first).to_contain_text("您于")
 
         # Her access stops at once: the delegated token her app kept, and the code she minted.
-        refused = daughter.request.post(
-            f"{issuer}/demo/family/daughter/code", form={"relationship_id": relationship}
-        )
+        # (Her phone page's own form token, as the button she no longer sees would send.)
+        daughter.goto(f"{issuer}/demo/family/daughter")
+        csrf = daughter.locator("input[name=csrf_token]").first.get_attribute("value") or ""
+        form = {"relationship_id": relationship, "csrf_token": csrf}
+        refused = daughter.request.post(f"{issuer}/demo/family/daughter/code", form=form)
         assert refused.url.endswith("m=invalid_token"), refused.url
-        again = daughter.request.post(
-            f"{issuer}/demo/family/daughter/code", form={"relationship_id": relationship}
-        )
+        again = daughter.request.post(f"{issuer}/demo/family/daughter/code", form=form)
         assert again.url.endswith("m=relationship-not-found"), again.url
         status, out = hospital(env, cwd, second)
         assert status == 1, out

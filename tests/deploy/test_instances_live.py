@@ -104,7 +104,7 @@ def bank(cluster: Cluster) -> dict[str, Any]:
     return _client(
         cluster,
         "bank",
-        *("--kind", "bank", "--grant-type", "client_credentials"),
+        *("--kind", "bank", "--no-fapi2", "--grant-type", "client_credentials"),
         *("--auth-method", "client_secret_basic", "--scope", "essc.ecard"),
     )
 

@@ -121,6 +121,7 @@ def test_a_bank_authenticates_through_haproxy_with_its_certificate(tmp_path: Pat
             "tls_client_auth",
             "--tls-subject-dn",
             DN,
+            "--tls-bound",  # a merchant is held to FAPI 2.0: certificate-bound, not DPoP
             "--scope",
             "essc.qr.verify",
         )

@@ -109,6 +109,7 @@ def rp_env(live_server: LiveServer) -> dict[str, str]:
         "clients", "add",
         "--name", "openid-client service",
         "--kind", "merchant",
+        "--no-fapi2",  # this test is about client_secret_post; test_openid_client_fapi is FAPI
         "--grant-type", "client_credentials",
         "--auth-method", "client_secret_post",
         "--scope", CC_SCOPE,

@@ -64,7 +64,7 @@ def test_openid_client_exchanges_and_uses_the_delegated_token(
     redirect_uri = f"http://127.0.0.1:{free_port()}/cb"
     channel = _essc_json(
         env, tmp,
-        "clients", "add", "--name", "示例银行 App", "--kind", "bank",
+        "clients", "add", "--name", "示例银行 App", "--kind", "bank", "--no-fapi2",
         "--grant-type", "authorization_code", "--grant-type", "refresh_token",
         "--allow-token-exchange", "--auth-method", "client_secret_basic",
         "--redirect-uri", redirect_uri, "--scope", "openid essc.ecard",

@@ -58,6 +58,7 @@ def statement(key: bytes, **override: Any) -> str:
         scopes=["essc.ecard", "essc.payment"],
         grant_types=["client_credentials"],
         parent_client_id=None,
+        fapi2=False,  # the operator's choice: these bodies use a client secret
     )
     claims.update(override)
     return sign(key, claims, typ=TYP)

@@ -141,7 +141,7 @@ def test_no_canary_in_tables_logs_or_responses(
         tmp_path,
         canary,
         "bank",
-        *("--kind", "bank", "--grant-type", "client_credentials"),
+        *("--kind", "bank", "--no-fapi2", "--grant-type", "client_credentials"),
         *("--auth-method", "client_secret_basic", "--scope", "essc.ecard essc.payment"),
     )
     if server == "dev":

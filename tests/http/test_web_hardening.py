@@ -1,14 +1,16 @@
 """Web hardening (issue 13 item 7): every HTML page of the app, walked from its ``url_map``,
 carries a strict Content-Security-Policy (no inline script, ``form-action`` only the issuer and
 the client's redirect URI in play, ``frame-ancestors 'none'``), ``no-store`` and the other
-headers; a production https instance adds HSTS and ``__Host-`` cookies; and every form of ours
-refuses a POST without its CSRF token (while the same POST with it passes that check).
+headers; a production https instance adds HSTS and ``__Host-`` cookies; and every form of ours,
+the demo phones' too, refuses a POST without its CSRF token (while the same POST with it passes
+that check).
 """
 
 from __future__ import annotations
 
 import re
 from html.parser import HTMLParser
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -288,6 +290,76 @@ def test_a_post_without_the_csrf_token_is_refused(
     # The same POST with its token is not refused for CSRF: the check is what refused it.
     passed = web.post(action, data=data)
     assert BAD_FORM not in passed.get_data(as_text=True), endpoint
+
+
+# -- CSRF: the demo's forms (idp/demo/csrf.py) ------------------------------------------------
+#: Every POST of the demo phones, and a form value each one reads (a POST with its token passes
+#: the CSRF check and reaches its view, which refuses the made-up value in its own words).
+DEMO_POSTS = {
+    "demo_phone.confirm": {"payment_id": "P-none", "pin": "000000"},
+    "demo_scan_phone.scan": {"request": "ESSC-SCAN:none"},
+    "demo_scan_phone.decide": {"request": "ESSC-SCAN:none", "number": "1"},
+    "demo_family.ask": {"id_number": "11010519491231002X", "name": "张三"},
+    "demo_family.show_code": {"relationship_id": "none"},
+    "demo_family.start_pension": {"relationship_id": "none"},
+    "demo_family.confirm_pension": {"relationship_id": "none"},
+    "demo_family.finish_pension": {"relationship_id": "none"},
+    "demo_family.consent": {"relationship_id": "none"},
+}
+DEMO_BLUEPRINTS = {"demo", "demo_phone", "demo_scan_phone", "demo_family"}
+DEMO_TEMPLATES = Path(__file__).resolve().parents[2] / "templates" / "demo"
+
+
+def _demo_post_paths(app: Flask) -> dict[str, str]:
+    return {
+        rule.endpoint: rule.rule
+        for rule in app.url_map.iter_rules()
+        if "POST" in rule.methods and rule.endpoint.split(".")[0] in DEMO_BLUEPRINTS
+    }
+
+
+def test_every_demo_form_is_in_the_table(demo_app: Flask) -> None:
+    assert set(_demo_post_paths(demo_app)) == set(DEMO_POSTS)
+
+
+def test_every_demo_template_form_carries_the_token() -> None:
+    """Each POST form of each demo template names ``csrf_token`` (its value is rendered)."""
+    counted = 0
+    for template in sorted(DEMO_TEMPLATES.glob("*.html")):
+        for action, fields in parse(template.read_text(encoding="utf-8")).forms:
+            assert fields.get("csrf_token") == "{{ csrf_token() }}", (template.name, action)
+            counted += 1
+    assert counted >= 10
+
+
+@pytest.mark.parametrize("endpoint", sorted(DEMO_POSTS))
+def test_a_demo_post_without_the_token_is_refused(demo_app: Flask, endpoint: str) -> None:
+    web = demo_app.test_client()
+    page = web.get("/demo/phone/scan")  # any demo page: it gives this browser its token
+    forms = parse(page.get_data(as_text=True)).forms
+    token = forms[0][1]["csrf_token"]
+    assert token and token != "{{ csrf_token() }}"
+    path = _demo_post_paths(demo_app)[endpoint]
+    data = DEMO_POSTS[endpoint]
+    for forged in (data, {**data, "csrf_token": "forged"}, {**data, "csrf_token": ""}):
+        refused = web.post(path, data=forged)
+        assert refused.status_code == 400, (endpoint, refused.status_code)
+        assert BAD_FORM in refused.get_data(as_text=True), endpoint
+    other = demo_app.test_client()
+    other.get("/demo/phone/scan")
+    stolen = other.post(path, data={**data, "csrf_token": token})  # another browser's token
+    assert stolen.status_code == 400 and BAD_FORM in stolen.get_data(as_text=True), endpoint
+
+
+def test_a_demo_post_with_its_token_reaches_its_view(demo_app: Flask) -> None:
+    """The check is what refused the forged POSTs: with the token, the scan phone's own page
+    answers (the made-up request is its refusal, not the bad-form page)."""
+    web = demo_app.test_client()
+    token = parse(web.get("/demo/phone/scan").get_data(as_text=True)).forms[0][1]["csrf_token"]
+    answer = web.post("/demo/phone/scan", data={"request": "ESSC-SCAN:none", "csrf_token": token})
+    html = answer.get_data(as_text=True)
+    assert answer.status_code == 200 and BAD_FORM not in html
+    assert parse(html).forms and all(f["csrf_token"] == token for _, f in parse(html).forms)
 
 
 def test_a_token_from_another_browser_is_refused(app: Flask, portal: Any, cardholder: Any) -> None:

@@ -228,8 +228,8 @@ def _statement(operator_key: bytes, fapi2_claim: bool | None) -> str:
 
 @pytest.mark.onboarding
 def test_onboarding_follows_the_operators_statement(web: Any, operator_key: bytes) -> None:
-    """RFC 7591 2.3: the statement's ``essc_fapi2_security_profile`` wins; without it the
-    request's, off by default."""
+    """RFC 7591 2.3: the statement's ``essc_fapi2_security_profile`` wins; without it a bank
+    is held to the profile and its own request cannot take it off."""
     _, _, jwk = signing_key()
     secret_body = {"grant_types": ["client_credentials"], "scope": "essc.ecard"}
     key_body = {**secret_body, "token_endpoint_auth_method": "private_key_jwt"}
@@ -257,9 +257,57 @@ def test_onboarding_follows_the_operators_statement(web: Any, operator_key: byte
     assert info["dpop_bound_access_tokens"] is True
     assert info["require_pushed_authorization_requests"] is True
     plain = web.post(
-        "/register", json={**secret_body, "software_statement": _statement(operator_key, None)}
+        "/register", json={**secret_body, "software_statement": _statement(operator_key, False)}
     )
     assert plain.status_code == 201 and plain.get_json()["essc_fapi2_security_profile"] is False
+
+
+@pytest.mark.onboarding
+def test_a_bank_without_the_claim_is_held_to_fapi2(web: Any, operator_key: bytes) -> None:
+    """Issue 13 item 4: payment kinds default to the profile on every registration path; a
+    statement without the claim (made by other tooling, or before the claim) leaves it on, and
+    only the operator's statement may turn it off, not the channel's own request."""
+    _, _, jwk = signing_key()
+    secret_body = {"grant_types": ["client_credentials"], "scope": "essc.ecard"}
+    key_body = {**secret_body, "token_endpoint_auth_method": "private_key_jwt"}
+    key_body["jwks"] = {"keys": [jwk]}
+    silent = _statement(operator_key, None)
+    secret = web.post("/register", json={**secret_body, "software_statement": silent})
+    assert secret.status_code == 400
+    assert secret.get_json()["error"] == "invalid_client_metadata"
+    opted_out = web.post(
+        "/register",
+        json={**secret_body, "software_statement": silent, "essc_fapi2_security_profile": False},
+    )
+    assert opted_out.status_code == 400
+    assert "software statement" in opted_out.get_json()["error_description"]
+    registered = web.post("/register", json={**key_body, "software_statement": silent})
+    assert registered.status_code == 201, registered.get_json()
+    info = registered.get_json()
+    assert info["essc_fapi2_security_profile"] is True
+    assert info["dpop_bound_access_tokens"] is True
+    # RFC 7592 2.2: the read-back document, sent again, keeps the profile; dropping the field
+    # keeps it too, and asking for false is refused.
+    token = info.pop("registration_access_token")
+    uri = f"/register/{info['client_id']}"
+    auth = {"Authorization": f"Bearer {token}"}
+    update = {k: v for k, v in info.items() if k not in _SERVER_FIELDS}
+    kept = web.put(uri, json=update, headers=auth)
+    assert kept.status_code == 200, kept.get_json()
+    assert kept.get_json()["essc_fapi2_security_profile"] is True
+    dropped = {k: v for k, v in update.items() if k != "essc_fapi2_security_profile"}
+    assert web.put(uri, json=dropped, headers=auth).get_json()["essc_fapi2_security_profile"]
+    off = web.put(uri, json={**update, "essc_fapi2_security_profile": False}, headers=auth)
+    assert off.status_code == 400 and off.get_json()["error"] == "invalid_client_metadata"
+
+
+#: What the server sets in an RFC 7591 3.2.1 answer and a client may not send back.
+_SERVER_FIELDS = (
+    "client_id_issued_at",
+    "client_secret_expires_at",
+    "registration_client_uri",
+    "essc_status",
+)
 
 
 def test_the_statement_command_defaults_to_fapi2_for_payment_kinds() -> None:

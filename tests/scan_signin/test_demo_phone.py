@@ -31,8 +31,13 @@ def test_the_demo_phone_approves(provider: Any) -> None:
     web = create_app(provider.settings.with_overrides(demo=True), provider=provider).test_client()
     base, qr, _ = open_scan_page(web, portal)
     phone = web.application.test_client()
+    start = phone.get("/demo/phone/scan").get_data(as_text=True)
+    found = re.search(r'name="csrf_token" value="([^"]+)"', start)
+    assert found, "the phone page's form carries its CSRF token"
+    token = found.group(1)
 
-    shown = phone.post("/demo/phone/scan", data={"request": qr}).get_data(as_text=True)
+    shown = phone.post("/demo/phone/scan", data={"request": qr, "csrf_token": token})
+    shown = shown.get_data(as_text=True)
     assert "示例政务门户" in shown and 'id="pc-network"' in shown
     choices = [int(n) for n in re.findall(r'name="number" value="(\d+)"', shown)]
     number = web.get(f"{base}/scan/status").json["number"]
@@ -46,8 +51,9 @@ def test_the_demo_phone_approves(provider: Any) -> None:
     stranger = phone.get("/demo/phone/scan", query_string={"request": "not-a-qr"})
     assert stranger.status_code == 200 and "invalid-request" in stranger.get_data(as_text=True)
 
-    done = phone.post("/demo/phone/scan/decide", data={"request": qr, "number": str(number)})
+    decide = {"request": qr, "csrf_token": token}
+    done = phone.post("/demo/phone/scan/decide", data={**decide, "number": str(number)})
     assert "已确认登录" in done.get_data(as_text=True)
     assert web.get(f"{base}/scan/status").json["state"] == "approved"
-    again = phone.post("/demo/phone/scan/decide", data={"request": qr, "number": "٣"})
+    again = phone.post("/demo/phone/scan/decide", data={**decide, "number": "٣"})
     assert again.status_code == 200 and "scan-request-decided" in again.get_data(as_text=True)
