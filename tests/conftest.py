@@ -29,6 +29,7 @@ from idp.store.database import Database
 from idp.store.migrate import upgrade
 from keys.onboarding import generate
 from keys.onboarding import public_jwks
+from tests.chromium import browser  # noqa: F401  (the browser tests' one fixture)
 from tests.support import FakeClock
 
 ISSUER = "http://localhost"

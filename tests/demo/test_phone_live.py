@@ -13,8 +13,6 @@ from subprocess import Popen
 import pytest
 import zxingcpp
 
-from tests.e2e.test_browser import CHROMIUM
-from tests.e2e.test_browser import CHROMIUM_ARGS
 from tests.live import ROOT
 from tests.live import essc
 from tests.live import free_port
@@ -43,18 +41,6 @@ def tour(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, dict[s
     essc(env, tmp, "demo")
     with serving(env, tmp, port, tmp / "serve.log") as issuer:
         yield issuer, env, tmp
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[object]:
-    if not CHROMIUM.exists():
-        pytest.skip(f"{CHROMIUM} is missing: `make system-deps` installs Debian's chromium")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
 
 
 def merchant(env: dict[str, str], cwd: Path, *args: str, script: Path = MERCHANT) -> Popen[str]:

@@ -20,8 +20,6 @@ from tests.live import serving
 
 pytestmark = [pytest.mark.browser, pytest.mark.live]
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 STEP_TIMEOUT_MS = 20_000
 
 
@@ -36,18 +34,6 @@ def demo_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     essc(env, tmp, "demo")
     with serving(env, tmp, port, tmp / "serve.log") as issuer:
         yield issuer
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[object]:
-    if not CHROMIUM.exists():
-        pytest.skip(f"{CHROMIUM} is missing: `make system-deps` installs Debian's chromium")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
 
 
 #: Screenshots of every page this module visits, one set per language; git ignores it.

@@ -24,8 +24,6 @@ from urllib.parse import urlencode
 
 import pytest
 
-from tests.e2e.test_browser import CHROMIUM
-from tests.e2e.test_browser import CHROMIUM_ARGS
 from tests.live import essc
 from tests.live import free_port
 from tests.live import hermetic_env
@@ -127,18 +125,6 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     finally:
         allowed.close()
         other.close()
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    if not CHROMIUM.exists():
-        pytest.skip(f"{CHROMIUM} is missing: `make system-deps` installs Debian's chromium")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
 
 
 class Framed:

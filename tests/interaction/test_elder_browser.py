@@ -21,8 +21,6 @@ from typing import Any
 import pytest
 
 from tests.e2e.test_browser import ARTIFACTS
-from tests.e2e.test_browser import CHROMIUM
-from tests.e2e.test_browser import CHROMIUM_ARGS
 from tests.interaction.portal_rp import Portal
 from tests.interaction.portal_rp import portals
 from tests.live import essc
@@ -202,18 +200,6 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Porta
         )
         with serving(env, tmp, int(issuer.rsplit(":", 1)[1]), tmp / "serve.log"):
             yield issuer, portal
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[object]:
-    if not CHROMIUM.exists():
-        pytest.skip(f"{CHROMIUM} is missing: `make system-deps` installs Debian's chromium")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
 
 
 def _new_page(browser: Browser, **options: Any) -> Page:

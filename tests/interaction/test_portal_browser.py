@@ -24,8 +24,6 @@ import pytest
 import requests
 
 from tests.e2e.test_browser import ARTIFACTS
-from tests.e2e.test_browser import CHROMIUM
-from tests.e2e.test_browser import CHROMIUM_ARGS
 from tests.interaction.portal_rp import Portal
 from tests.interaction.portal_rp import portals
 from tests.live import essc
@@ -87,18 +85,6 @@ def world(
         port = int(issuer.rsplit(":", 1)[1])
         with serving(env, tmp, port, tmp / "serve.log"):
             yield issuer, rps, env, tmp
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[object]:
-    if not CHROMIUM.exists():
-        pytest.skip(f"{CHROMIUM} is missing: `make system-deps` installs Debian's chromium")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
 
 
 def _logout_tokens(env: dict[str, str], cwd: Path, portal: Portal) -> int:

@@ -11,8 +11,6 @@ from urllib.parse import urlencode
 import pytest
 
 from tests.e2e.test_browser import ARTIFACTS
-from tests.e2e.test_browser import CHROMIUM
-from tests.e2e.test_browser import CHROMIUM_ARGS
 from tests.live import essc
 from tests.live import free_port
 from tests.live import hermetic_env
@@ -47,18 +45,6 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str]
     )  # fmt: skip
     with serving(env, tmp, port, tmp / "serve.log") as running:
         yield running, json.loads(added)["client_id"]
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[object]:
-    if not CHROMIUM.exists():
-        pytest.skip(f"{CHROMIUM} is missing: `make system-deps` installs Debian's chromium")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
 
 
 def _second_portal(issuer: str, client_id: str, locale: str) -> str:

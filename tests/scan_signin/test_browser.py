@@ -22,8 +22,6 @@ from tests.live import serving
 
 pytestmark = [pytest.mark.browser, pytest.mark.live]
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 ARTIFACTS = Path(__file__).resolve().parents[2] / "artifacts" / "screenshots"
 STEP_TIMEOUT_MS = 20_000
 
@@ -38,18 +36,6 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]
     essc(env, tmp, "demo")
     with serving(env, tmp, port, tmp / "serve.log") as issuer:
         yield issuer, tmp / "instance"
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    if not CHROMIUM.exists():
-        pytest.skip(f"{CHROMIUM} is missing: `make system-deps` installs Debian's chromium")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
 
 
 def _phone(issuer: str, instance: Path, step: str, qr: str, **extra: Any) -> dict[str, Any]:
