@@ -18,7 +18,6 @@ from typing import Any
 import pytest
 import zxingcpp
 
-from tests.demo.test_phone_live import browser  # noqa: F401 (the shared browser fixture)
 from tests.live import ROOT
 from tests.live import essc
 from tests.live import free_port
@@ -77,7 +76,7 @@ def sign_in(page: Any, card: str, pin: str = "802413") -> None:
     page.click("button[name=decision][value=approve]")
 
 
-def test_the_family_story(browser: Any, story: tuple[str, dict[str, str], Path]) -> None:  # noqa: F811
+def test_the_family_story(browser: Any, story: tuple[str, dict[str, str], Path]) -> None:
     from playwright.sync_api import expect
 
     issuer, env, cwd = story
